@@ -1,0 +1,280 @@
+/* service: the runtime every Lindung service shares (see service.h). */
+#include "service.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "messages.h"
+
+#define SERVICE_MAX_OPTIONS 48
+
+int service_configure(int argc, char **argv, const char *usage, const char *summary,
+                      service_common *common, const cfg_option *extra, size_t extra_count) {
+  const cfg_option common_options[] = {SERVICE_COMMON_OPTIONS(common)};
+  size_t common_count = sizeof common_options / sizeof common_options[0];
+  cfg_option options[SERVICE_MAX_OPTIONS];
+  if (common_count + extra_count > SERVICE_MAX_OPTIONS) return -1;
+  memcpy(options, common_options, sizeof common_options);
+  if (extra_count) memcpy(options + common_count, extra, extra_count * sizeof *extra);
+  size_t count = common_count + extra_count;
+
+  if (cfg_wants_help(argc, argv)) {
+    cfg_print_help(stdout, usage, summary, options, count);
+    return 1;
+  }
+  if (argc > 1) {
+    fprintf(stderr, "%s: unexpected argument (see --help)\n", argv[0]);
+    return -1;
+  }
+  char err[256];
+  if (cfg_load(options, count, err, sizeof err)) {
+    fprintf(stderr, "%s: %s\n", argv[0], err);
+    return -1;
+  }
+  log_level level = LOG_LEVEL_INFO;
+  if (!strcmp(common->log_level, "debug")) level = LOG_LEVEL_DEBUG;
+  else if (!strcmp(common->log_level, "warn")) level = LOG_LEVEL_WARN;
+  else if (!strcmp(common->log_level, "error")) level = LOG_LEVEL_ERROR;
+  else if (strcmp(common->log_level, "info")) {
+    fprintf(stderr, "%s: LINDUNG_LOG_LEVEL must be debug, info, warn or error\n", argv[0]);
+    return -1;
+  }
+  if (common->max_batch == 0 || common->max_batch > 10000) {
+    fprintf(stderr, "%s: LINDUNG_MAX_BATCH must be from 1 to 10000\n", argv[0]);
+    return -1;
+  }
+  const char *name = strrchr(argv[0], '/');
+  name = name ? name + 1 : argv[0];
+  if (!strncmp(name, "lindung-", 8)) name += 8;
+  log_setup(name, level);
+  return 0;
+}
+
+uint64_t service_now_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
+
+double service_monotonic_s(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+static void service_on_db_state(void *ctx, bool connected, const char *reason) {
+  service *svc = ctx;
+  metrics_set(svc->db_connected, NULL, connected ? 1 : 0);
+  if (connected)
+    LOG_INFO("postgres_connected");
+  else
+    LOG_WARN("postgres_disconnected", LOG_ERRTEXT("reason", reason ? reason : ""));
+}
+
+static bool service_ready(void *ctx, const char **reason) {
+  service *svc = ctx;
+  if (svc->stopping) {
+    *reason = "stopping";
+    return false;
+  }
+  if (!kq_producer_connected(svc->producer) || (svc->consumer && !kq_consumer_connected(svc->consumer))) {
+    *reason = "kafka";
+    return false;
+  }
+  if (svc->settings.uses_db && !pgq_connected(svc->db)) {
+    *reason = "postgres";
+    return false;
+  }
+  if (!svc->consumer) {
+    *reason = "starting";
+    return false;
+  }
+  if (svc->settings.ready) return svc->settings.ready(svc->settings.ctx, reason);
+  return true;
+}
+
+/* The service's own routes get the service's context, not the runtime's. */
+static bool service_http_handler(void *ctx, const http_request *request, http_response *response) {
+  service *svc = ctx;
+  return svc->settings.http_handler(svc->settings.ctx, request, response);
+}
+
+static void service_on_signal(uv_signal_t *handle, int signum) {
+  service *svc = handle->data;
+  if (svc->stopping) return;
+  svc->stopping = true;
+  LOG_INFO("stopping", LOG_INT("signal", signum));
+  uv_stop(svc->loop);
+}
+
+static void service_on_lag_timer(uv_timer_t *timer) {
+  service *svc = timer->data;
+  if (!svc->consumer) return;
+  int64_t lag = kq_consumer_lag(svc->consumer);
+  if (lag >= 0) metrics_set(svc->consumer_lag, NULL, (double)lag);
+}
+
+static int service_parse_addr(const char *addr, char *host, size_t host_len, int *port) {
+  const char *colon = strrchr(addr, ':');
+  if (!colon || (size_t)(colon - addr) >= host_len || colon == addr) return -1;
+  memcpy(host, addr, (size_t)(colon - addr));
+  host[colon - addr] = '\0';
+  char *end;
+  long value = strtol(colon + 1, &end, 10);
+  if (*end || value < 0 || value > 65535) return -1;
+  *port = (int)value;
+  return 0;
+}
+
+int service_open(service *svc, const service_settings *settings, const service_common *common) {
+  char err[256];
+  memset(svc, 0, sizeof *svc);
+  svc->settings = *settings;
+  svc->name = settings->name;
+  svc->common = *common;
+  svc->loop = uv_default_loop();
+  if (*common->instance) {
+    snprintf(svc->instance, sizeof svc->instance, "%s", common->instance);
+  } else {
+    char host[64] = "host";
+    gethostname(host, sizeof host - 1);
+    snprintf(svc->instance, sizeof svc->instance, "%s-%ld", host, (long)getpid());
+  }
+
+  svc->metrics = metrics_registry_new();
+  svc->requests_total = metrics_counter(svc->metrics, "lindung_requests_total",
+                                        "Inputs handled, by outcome.", "outcome");
+  svc->request_seconds =
+      metrics_histogram(svc->metrics, "lindung_request_processing_seconds",
+                        "Time from taking an input to producing its outputs.", NULL,
+                        metrics_latency_buckets, metrics_latency_bucket_count);
+  svc->consumer_lag = metrics_gauge(svc->metrics, "lindung_consumer_lag_messages",
+                                    "Messages behind the end of the input topic.", NULL);
+  svc->dead_letters_total = metrics_counter(svc->metrics, "lindung_dead_letters_total",
+                                            "Inputs sent to scan.deadletter, by reason.", "reason");
+  svc->db_connected = metrics_gauge(svc->metrics, "lindung_postgres_connected",
+                                    "1 while the PostgreSQL connection is up.", NULL);
+
+  char client_id[64];
+  snprintf(client_id, sizeof client_id, "lindung-%s", settings->name);
+  kq_settings kafka = {.brokers = common->brokers, .client_id = client_id, .properties = NULL};
+  if (kq_producer_open(svc->loop, &kafka, NULL, NULL, &svc->producer, err, sizeof err)) {
+    LOG_ERROR("kafka_producer_failed", LOG_ERRTEXT("reason", err));
+    return -1;
+  }
+  if (settings->uses_db) {
+    if (pgq_open(svc->loop, common->db_url, settings->statements, settings->statement_count,
+                 service_on_db_state, svc, &svc->db, err, sizeof err)) {
+      LOG_ERROR("postgres_open_failed", LOG_ERRTEXT("reason", err));
+      return -1;
+    }
+  }
+  char host[128];
+  int port;
+  if (service_parse_addr(common->http_addr, host, sizeof host, &port)) {
+    LOG_ERROR("bad_http_addr", LOG_TEXT("expected", "host:port"));
+    return -1;
+  }
+  http_settings http = {.host = host,
+                        .port = port,
+                        .metrics = svc->metrics,
+                        .ready = service_ready,
+                        .handler = settings->http_handler ? service_http_handler : NULL,
+                        .ctx = svc};
+  if (http_server_start(svc->loop, &http, &svc->http, err, sizeof err)) {
+    LOG_ERROR("http_listen_failed", LOG_ERRTEXT("reason", err));
+    return -1;
+  }
+  uv_signal_init(svc->loop, &svc->sigterm);
+  uv_signal_init(svc->loop, &svc->sigint);
+  svc->sigterm.data = svc->sigint.data = svc;
+  uv_signal_start(&svc->sigterm, service_on_signal, SIGTERM);
+  uv_signal_start(&svc->sigint, service_on_signal, SIGINT);
+  uv_timer_init(svc->loop, &svc->lag_timer);
+  svc->lag_timer.data = svc;
+  uv_timer_start(&svc->lag_timer, service_on_lag_timer, 1000, 1000);
+  LOG_INFO("started", LOG_ID("instance", svc->instance), LOG_INT("http_port", http_server_port(svc->http)));
+  return 0;
+}
+
+int service_start_consuming(service *svc) {
+  char err[256], group[64];
+  snprintf(group, sizeof group, "lindung-%s", svc->settings.name);
+  const char *topics[] = {svc->settings.input_topic, NULL};
+  kq_consumer_settings settings = {
+      .kafka = {.brokers = svc->common.brokers, .client_id = group, .properties = NULL},
+      .group_id = group,
+      .topics = topics,
+      .max_batch = svc->common.max_batch,
+      .max_in_flight = (size_t)svc->common.max_batch * 8,
+      .auto_offset_reset = "earliest",
+  };
+  if (kq_consumer_open(svc->loop, &settings, svc->producer, svc->settings.on_batch, svc->settings.ctx,
+                       &svc->consumer, err, sizeof err)) {
+    LOG_ERROR("kafka_consumer_failed", LOG_ERRTEXT("reason", err));
+    return -1;
+  }
+  return 0;
+}
+
+static void service_close_handle(uv_handle_t *handle) {
+  if (!uv_is_closing(handle)) uv_close(handle, NULL);
+}
+
+int service_run(service *svc) {
+  uv_run(svc->loop, UV_RUN_DEFAULT);
+  /* Graceful stop: finish in-flight inputs (their database replies and
+   * acknowledgements still arrive on the loop), then flush and commit. */
+  svc->stopping = true;
+  if (svc->consumer) kq_consumer_close(svc->consumer, 10000);
+  svc->consumer = NULL;
+  kq_producer_close(svc->producer, 10000);
+  svc->producer = NULL;
+  if (svc->db) pgq_close(svc->db);
+  svc->db = NULL;
+  http_server_stop(svc->http);
+  uv_signal_stop(&svc->sigterm);
+  uv_signal_stop(&svc->sigint);
+  uv_timer_stop(&svc->lag_timer);
+  service_close_handle((uv_handle_t *)&svc->sigterm);
+  service_close_handle((uv_handle_t *)&svc->sigint);
+  service_close_handle((uv_handle_t *)&svc->lag_timer);
+  uv_run(svc->loop, UV_RUN_DEFAULT);
+  metrics_registry_free(svc->metrics);
+  LOG_INFO("stopped");
+  uv_loop_close(svc->loop);
+  return 0;
+}
+
+int service_produce(service *svc, kq_input *input, const char *topic, const void *key,
+                    size_t key_len, const void *value, size_t value_len) {
+  return kq_produce(svc->producer, input, topic, key, key_len, value, value_len, NULL);
+}
+
+void service_count(service *svc, const char *outcome, double seconds) {
+  metrics_add(svc->requests_total, outcome, 1);
+  if (seconds >= 0) metrics_observe(svc->request_seconds, NULL, seconds);
+}
+
+int service_dead_letter(service *svc, kq_input *input, const char *reason) {
+  uint8_t buffer[MESSAGES_MAX_BYTES + 256];
+  uint8_t *out = buffer;
+  size_t capacity = input->value_len + input->key_len + 512;
+  if (capacity > sizeof buffer) {
+    out = malloc(capacity);
+    if (!out) return -ENOMEM;
+  } else {
+    capacity = sizeof buffer;
+  }
+  size_t len = messages_dead_letter(svc->name, reason, input->topic, input->partition, input->offset,
+                                    input->key, input->key_len, input->value, input->value_len,
+                                    service_now_ms(), out, capacity);
+  int rc = len ? service_produce(svc, input, "scan.deadletter", NULL, 0, out, len) : -EMSGSIZE;
+  if (out != buffer) free(out);
+  metrics_add(svc->dead_letters_total, reason, 1);
+  return rc;
+}

@@ -1,0 +1,116 @@
+/* service: what every Lindung service does the same way, so that a
+ * service's main.c only wires its own per-message logic:
+ *
+ *   - common settings (LINDUNG_KAFKA_BROKERS, LINDUNG_DB_URL, LINDUNG_HTTP_ADDR,
+ *     LINDUNG_LOG_LEVEL, LINDUNG_INSTANCE) and --help;
+ *   - one libuv loop with the Kafka producer, the input consumer, the
+ *     PostgreSQL client (when the service has a database) and the HTTP
+ *     listener for /healthz, /readyz and /metrics;
+ *   - the standard metrics: requests by outcome, processing time, consumer
+ *     lag, dead letters;
+ *   - graceful stop on SIGTERM/SIGINT: stop consuming, finish in-flight
+ *     inputs, flush, commit, exit 0.
+ *
+ * Prefix service_. */
+#ifndef LINDUNG_SERVICE_H
+#define LINDUNG_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "http_server.h"
+#include "kafka_loop.h"
+#include "metrics.h"
+#include "pg_client.h"
+
+typedef struct service_common {
+  const char *brokers;
+  const char *db_url;
+  const char *http_addr;
+  const char *log_level;
+  const char *instance;
+  uint32_t max_batch;
+} service_common;
+
+/* The common options, for the service's own option table. */
+#define SERVICE_COMMON_OPTIONS(c)                                                            \
+  CFG_STRING("LINDUNG_KAFKA_BROKERS", &(c)->brokers, NULL, "Kafka bootstrap servers"),       \
+      CFG_STRING("LINDUNG_DB_URL", &(c)->db_url, NULL,                                       \
+                 "PostgreSQL URL of this service's role (password through passfile=)"),      \
+      CFG_STRING("LINDUNG_HTTP_ADDR", &(c)->http_addr, "127.0.0.1:8080",                     \
+                 "host:port for /healthz, /readyz and /metrics"),                            \
+      CFG_STRING("LINDUNG_LOG_LEVEL", &(c)->log_level, "info", "debug, info, warn or error"), \
+      CFG_STRING("LINDUNG_INSTANCE", &(c)->instance, "", "instance name (default: host-pid)"), \
+      CFG_UINT("LINDUNG_MAX_BATCH", &(c)->max_batch, "500", "largest batch of inputs handled at once")
+
+typedef struct service service;
+
+typedef struct service_settings {
+  const char *name;        /* "ingest": logs, client id "lindung-ingest", group id */
+  const char *input_topic; /* consumed in group "lindung-<name>" */
+  bool uses_db;            /* open LINDUNG_DB_URL */
+  const pgq_statement *statements; /* prepared on every connection */
+  size_t statement_count;
+  kq_batch_fn on_batch;
+  http_handler_fn http_handler; /* extra routes, may be NULL */
+  /* Extra readiness beyond Kafka (and PostgreSQL when used); may be NULL. */
+  http_ready_fn ready;
+  void *ctx;
+} service_settings;
+
+struct service {
+  const char *name;
+  char instance[96];
+  uv_loop_t *loop;
+  service_common common;
+  kq_producer *producer;
+  kq_consumer *consumer;
+  pgq_client *db; /* NULL unless uses_db */
+  http_server *http;
+  metrics_registry *metrics;
+  metrics_family *requests_total;   /* label outcome: "forwarded", "allow", an error name */
+  metrics_family *request_seconds;  /* processing time of one input */
+  metrics_family *consumer_lag;     /* messages */
+  metrics_family *dead_letters_total;
+  metrics_family *db_connected;
+  /* private */
+  service_settings settings;
+  uv_signal_t sigterm, sigint;
+  uv_timer_t lag_timer;
+  bool stopping;
+};
+
+/* Reads the common settings (plus the service's own options), answers
+ * --help; returns 1 when main should exit 0 (help printed), 0 to go on, and
+ * -1 after printing a one-line error. */
+int service_configure(int argc, char **argv, const char *usage, const char *summary,
+                      service_common *common, const cfg_option *extra, size_t extra_count);
+
+/* Opens everything except the input consumer. */
+int service_open(service *svc, const service_settings *settings, const service_common *common);
+
+/* Starts consuming the input topic (call once the service is ready for
+ * inputs, e.g. after loading its registry). */
+int service_start_consuming(service *svc);
+
+/* Runs the loop until SIGTERM/SIGINT, then stops gracefully; returns the
+ * exit status for main. */
+int service_run(service *svc);
+
+/* Outputs of one input, attached so its offset waits for their acks. */
+int service_produce(service *svc, kq_input *input, const char *topic, const void *key,
+                    size_t key_len, const void *value, size_t value_len);
+
+/* Records the outcome of one input in the metrics. */
+void service_count(service *svc, const char *outcome, double seconds);
+
+/* Sends a refused input to scan.deadletter (keeping it whole) with the reason. */
+int service_dead_letter(service *svc, kq_input *input, const char *reason);
+
+/* Milliseconds since the Unix epoch, and a monotonic clock in seconds. */
+uint64_t service_now_ms(void);
+double service_monotonic_s(void);
+
+#endif

@@ -55,8 +55,8 @@ typedef struct pgq_statement {
  * Host names are resolved by libpq synchronously: prefer addresses or a
  * socket directory in conninfo. */
 int pgq_open(uv_loop_t *loop, const char *conninfo, const pgq_statement *statements,
-             size_t statement_count, pgq_state_fn on_state, void *ctx, pgq_client **out,
-             char *err, size_t err_len);
+             size_t statement_count, pgq_state_fn on_state, void *ctx, pgq_client **out, char *err,
+             size_t err_len);
 
 bool pgq_connected(const pgq_client *client);
 
@@ -81,9 +81,9 @@ size_t pgq_pending(const pgq_client *client);
 
 /* Counters since pgq_open, for metrics and tests. */
 typedef struct pgq_stats {
-  uint64_t syncs;            /* pipeline syncs sent: one per batch (and per statement preparation) */
+  uint64_t syncs;            /* pipeline syncs sent: one per batch or preparation */
   uint64_t queries_sent;     /* user queries written to the server */
-  uint64_t connects;         /* connections that became ready (statements prepared) */
+  uint64_t connects;         /* connections that became ready */
   uint64_t connect_failures; /* attempts that failed before becoming ready */
   uint64_t disconnects;      /* ready connections that broke */
 } pgq_stats;

@@ -1,0 +1,109 @@
+/* loadgen_kafka: plain librdkafka producer and assigned reader. */
+#include "loadgen_kafka.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct loadgen_kafka {
+  rd_kafka_t *producer;
+  rd_kafka_t *consumer;
+  rd_kafka_topic_t *requests;
+};
+
+static rd_kafka_conf_t *loadgen_conf(const char *brokers, const char *const *pairs) {
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  char err[256];
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof err);
+  rd_kafka_conf_set(conf, "client.id", "lindung-loadgen", err, sizeof err);
+  for (size_t i = 0; pairs[i]; i += 2) {
+    if (rd_kafka_conf_set(conf, pairs[i], pairs[i + 1], err, sizeof err) != RD_KAFKA_CONF_OK) {
+      fprintf(stderr, "lindung-loadgen: %s\n", err);
+      exit(1);
+    }
+  }
+  return conf;
+}
+
+loadgen_kafka *loadgen_kafka_open(const char *brokers, const char *const *result_topics,
+                                  size_t topic_count, char *err, size_t err_len) {
+  loadgen_kafka *k = calloc(1, sizeof *k);
+  static const char *const producer_conf[] = {
+      "linger.ms", "1", "queue.buffering.max.messages", "1000000", "acks", "all", NULL};
+  k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, loadgen_conf(brokers, producer_conf), err, err_len);
+  if (!k->producer) return NULL;
+  k->requests = rd_kafka_topic_new(k->producer, "scan.requests", NULL);
+
+  char group[64];
+  snprintf(group, sizeof group, "lindung-loadgen-%ld", (long)getpid());
+  const char *consumer_conf[] = {"group.id", group, "enable.auto.commit", "false",
+                                 "fetch.wait.max.ms", "5", "fetch.error.backoff.ms", "10",
+                                 "enable.partition.eof", "false", NULL};
+  k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, loadgen_conf(brokers, consumer_conf), err, err_len);
+  if (!k->consumer) return NULL;
+  rd_kafka_poll_set_consumer(k->consumer);
+
+  /* Start every result partition at its current end, known before we send. */
+  rd_kafka_topic_partition_list_t *assignment = rd_kafka_topic_partition_list_new((int)topic_count * 8);
+  for (size_t t = 0; t < topic_count; t++) {
+    rd_kafka_topic_t *topic = rd_kafka_topic_new(k->consumer, result_topics[t], NULL);
+    const struct rd_kafka_metadata *metadata = NULL;
+    rd_kafka_resp_err_t rc = rd_kafka_metadata(k->consumer, 0, topic, &metadata, 10000);
+    rd_kafka_topic_destroy(topic);
+    if (rc || metadata->topic_cnt != 1 || metadata->topics[0].err) {
+      snprintf(err, err_len, "no metadata for %s", result_topics[t]);
+      if (metadata) rd_kafka_metadata_destroy(metadata);
+      return NULL;
+    }
+    for (int p = 0; p < metadata->topics[0].partition_cnt; p++) {
+      int32_t partition = metadata->topics[0].partitions[p].id;
+      int64_t low, high;
+      if (rd_kafka_query_watermark_offsets(k->consumer, result_topics[t], partition, &low, &high, 10000)) {
+        snprintf(err, err_len, "cannot read the end of %s", result_topics[t]);
+        rd_kafka_metadata_destroy(metadata);
+        return NULL;
+      }
+      rd_kafka_topic_partition_list_add(assignment, result_topics[t], partition)->offset = high;
+    }
+    rd_kafka_metadata_destroy(metadata);
+  }
+  rd_kafka_resp_err_t rc = rd_kafka_assign(k->consumer, assignment);
+  rd_kafka_topic_partition_list_destroy(assignment);
+  if (rc) {
+    snprintf(err, err_len, "assign failed: %s", rd_kafka_err2str(rc));
+    return NULL;
+  }
+  return k;
+}
+
+int loadgen_kafka_send(loadgen_kafka *k, const uint8_t request_id[16], const void *value, size_t len) {
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    if (rd_kafka_produce(k->requests, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)value, len,
+                         request_id, 16, NULL) == 0)
+      return 0;
+    if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) return -1;
+    rd_kafka_poll(k->producer, 10);
+  }
+  return -1;
+}
+
+void loadgen_kafka_poll(loadgen_kafka *k, int wait_ms, loadgen_answer_fn on_answer) {
+  rd_kafka_poll(k->producer, 0);
+  for (int n = 0; n < 10000; n++) {
+    rd_kafka_message_t *message = rd_kafka_consumer_poll(k->consumer, n == 0 ? wait_ms : 0);
+    if (!message) return;
+    if (!message->err) on_answer(rd_kafka_topic_name(message->rkt), message->payload, message->len);
+    rd_kafka_message_destroy(message);
+  }
+}
+
+void loadgen_kafka_close(loadgen_kafka *k) {
+  rd_kafka_flush(k->producer, 5000);
+  rd_kafka_topic_destroy(k->requests);
+  rd_kafka_destroy(k->producer);
+  rd_kafka_consumer_close(k->consumer);
+  rd_kafka_destroy(k->consumer);
+  free(k);
+}

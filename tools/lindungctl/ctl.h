@@ -1,0 +1,110 @@
+/* lindungctl internals: what the command files share (argument parsing,
+ * errors, the database connection, secret files, storing subjects).
+ *
+ * Exit codes: 0 success, 2 bad usage (an argument that is wrong on its own
+ * face, a missing variable), 1 runtime failure (the database refused, a
+ * duplicate, an unknown category, a bad line in an import file, I/O). Every
+ * failure prints exactly one line "lindungctl: <reason>" on stderr; no NIK
+ * and no secret ever appears in it. Prefix ctl_. */
+#ifndef LINDUNG_CTL_H
+#define LINDUNG_CTL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "registry_rules.h"
+
+enum { CTL_OK = 0, CTL_RUNTIME = 1, CTL_USAGE = 2 };
+
+/* Prints "lindungctl: <reason>" and returns code. */
+int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A command: argv[0] is the sub-command name. */
+typedef int (*ctl_command_fn)(int argc, char **argv);
+
+typedef struct ctl_command {
+  const char *group; /* "partner", or NULL for a top-level command */
+  const char *name;
+  ctl_command_fn run;
+  const char *usage;   /* "partner add <partner_id> --name <text> ..." */
+  const char *summary; /* one line */
+} ctl_command;
+
+extern const ctl_command ctl_commands[];
+extern const size_t ctl_command_count;
+
+/* Options of one command; "--name value" or "--name=value". */
+typedef struct ctl_option {
+  const char *name;   /* without the dashes */
+  const char **value; /* for options that take a value */
+  bool *flag;         /* for flags */
+} ctl_option;
+
+/* Fills options and up to max_positional positional arguments. Returns
+ * CTL_OK, or CTL_USAGE after printing the reason. --help is not handled
+ * here: main answers it before a command runs. */
+int ctl_parse(int argc, char **argv, const ctl_option *options, size_t option_count,
+              const char **positional, size_t max_positional, size_t *positional_count);
+
+/* An environment variable or NULL when unset or empty. */
+const char *ctl_env(const char *name);
+/* $LINDUNG_RUN_DIR, default ".run". */
+const char *ctl_run_dir(void);
+
+/* Connects to LINDUNG_DB_URL; with dbname set, to that database on the same
+ * server with the same credentials. Returns NULL after printing a reason;
+ * *code says which exit code to use. */
+PGconn *ctl_connect(const char *dbname, int *code);
+
+/* Runs sql (no parameters); returns 0, or -1 after printing the server's
+ * one-line reason with context prefixed. */
+int ctl_exec(PGconn *conn, const char *sql, const char *context);
+/* Rolls back quietly (used on error paths). */
+void ctl_rollback(PGconn *conn);
+
+/* The primary message of a failed result, one line, or a fallback. */
+const char *ctl_result_reason(const PGresult *res);
+/* The SQLSTATE of a failed result or "". */
+const char *ctl_result_state(const PGresult *res);
+
+/* Creates dir and its parents, mode 0700 for new directories. */
+int ctl_mkdirs(const char *path);
+
+/* Writes content to path with mode, refusing to replace an existing file
+ * (O_EXCL) when exclusive is set; the data is synced before close.
+ * Returns 0 or -errno. */
+int ctl_write_file(const char *path, const char *content, unsigned mode, bool exclusive);
+
+/* Reads the 32-byte NIK key from LINDUNG_NIK_KEY_FILE (64 hex characters,
+ * file not readable by group or others). Returns a CTL_* code after
+ * printing the reason on failure. */
+int ctl_read_nik_key(uint8_t key[REG_KEY_BYTES]);
+
+/* One subject ready to store: only the NIK's hash, never the NIK. */
+typedef struct ctl_subject {
+  uint8_t nik_hash[REG_NIK_HASH_BYTES];
+  reg_colour colour;
+  bool has_birth_date;
+  reg_date birth_date;
+  uint32_t line; /* position in the input; the last occurrence of a NIK wins */
+} ctl_subject;
+
+/* Upserts people and health_status for every subject with COPY, inside the
+ * caller's transaction. Returns 0, or -1 after printing the reason. */
+int ctl_store_subjects(PGconn *conn, const ctl_subject *subjects, size_t count);
+
+/* Commands, one file per group. */
+int ctl_cmd_db_migrate(int argc, char **argv);
+int ctl_cmd_system_key_create(int argc, char **argv);
+int ctl_cmd_system_key_show(int argc, char **argv);
+int ctl_cmd_partner_add(int argc, char **argv);
+int ctl_cmd_partner_list(int argc, char **argv);
+int ctl_cmd_subject_upsert(int argc, char **argv);
+int ctl_cmd_subject_import(int argc, char **argv);
+int ctl_cmd_venue_add(int argc, char **argv);
+int ctl_cmd_venue_list(int argc, char **argv);
+int ctl_cmd_seed(int argc, char **argv);
+
+#endif

@@ -1,0 +1,279 @@
+/* lindungctl: what every command needs — one-line errors, option parsing,
+ * the database connection, secret files, and storing subjects by COPY. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "hex.h"
+
+int ctl_fail(int code, const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  /* Exactly one line, whatever the reason text held. */
+  for (char *p = line; *p; p++)
+    if (*p == '\n' || *p == '\r') *p = ' ';
+  fprintf(stderr, "lindungctl: %s\n", line);
+  return code;
+}
+
+int ctl_parse(int argc, char **argv, const ctl_option *options, size_t option_count,
+              const char **positional, size_t max_positional, size_t *positional_count) {
+  size_t npos = 0;
+  bool only_positional = false;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+      if (npos == max_positional)
+        return ctl_fail(CTL_USAGE, "%s: unexpected argument (see --help)", argv[0]);
+      positional[npos++] = arg;
+      continue;
+    }
+    if (strcmp(arg, "--") == 0) {
+      only_positional = true;
+      continue;
+    }
+    if (strncmp(arg, "--", 2) != 0)
+      return ctl_fail(CTL_USAGE, "%s: unknown option (see --help)", argv[0]);
+    const char *name = arg + 2;
+    const char *eq = strchr(name, '=');
+    size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+    const ctl_option *opt = NULL;
+    for (size_t o = 0; o < option_count; o++)
+      if (strlen(options[o].name) == name_len && strncmp(options[o].name, name, name_len) == 0)
+        opt = &options[o];
+    if (!opt) return ctl_fail(CTL_USAGE, "%s: unknown option --%.*s", argv[0], (int)name_len, name);
+    if (opt->flag) {
+      if (eq) return ctl_fail(CTL_USAGE, "%s: --%s takes no value", argv[0], opt->name);
+      *opt->flag = true;
+      continue;
+    }
+    if (eq) {
+      *opt->value = eq + 1;
+    } else {
+      if (i + 1 >= argc) return ctl_fail(CTL_USAGE, "%s: --%s needs a value", argv[0], opt->name);
+      *opt->value = argv[++i];
+    }
+  }
+  if (positional_count) *positional_count = npos;
+  return CTL_OK;
+}
+
+const char *ctl_env(const char *name) {
+  const char *value = getenv(name);
+  return value && *value ? value : NULL;
+}
+
+const char *ctl_run_dir(void) {
+  const char *dir = ctl_env("LINDUNG_RUN_DIR");
+  return dir ? dir : ".run";
+}
+
+/* libpq prints NOTICEs (e.g. "already exists, skipping") by default. */
+static void ctl_ignore_notice(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
+/* First line of a libpq error text, without the "ERROR:  " prefix. */
+static void ctl_first_line(const char *text, char *out, size_t out_len) {
+  if (!text) text = "";
+  if (strncmp(text, "ERROR:  ", 8) == 0) text += 8;
+  size_t len = strcspn(text, "\n");
+  if (len >= out_len) len = out_len - 1;
+  memcpy(out, text, len);
+  out[len] = '\0';
+}
+
+PGconn *ctl_connect(const char *dbname, int *code) {
+  const char *url = ctl_env("LINDUNG_DB_URL");
+  if (!url) {
+    *code = ctl_fail(CTL_USAGE, "LINDUNG_DB_URL is not set");
+    return NULL;
+  }
+  /* The URL is expanded first; later keywords override what it says. */
+  const char *keys[] = {"dbname", "application_name", dbname ? "dbname" : NULL, NULL};
+  const char *values[] = {url, "lindungctl", dbname, NULL};
+  PGconn *conn = PQconnectdbParams(keys, values, 1);
+  if (!conn || PQstatus(conn) != CONNECTION_OK) {
+    char reason[256];
+    ctl_first_line(conn ? PQerrorMessage(conn) : "out of memory", reason, sizeof reason);
+    *code =
+        ctl_fail(CTL_RUNTIME, "cannot connect to %s: %s", dbname ? dbname : "the database", reason);
+    PQfinish(conn);
+    return NULL;
+  }
+  PQsetNoticeProcessor(conn, ctl_ignore_notice, NULL);
+  return conn;
+}
+
+const char *ctl_result_reason(const PGresult *res) {
+  const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+  if (primary) return primary;
+  return res ? PQresStatus(PQresultStatus(res)) : "no result";
+}
+
+const char *ctl_result_state(const PGresult *res) {
+  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  return state ? state : "";
+}
+
+int ctl_exec(PGconn *conn, const char *sql, const char *context) {
+  PGresult *res = PQexec(conn, sql);
+  ExecStatusType status = PQresultStatus(res);
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+    PQclear(res);
+    return 0;
+  }
+  char reason[256];
+  if (res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY))
+    snprintf(reason, sizeof reason, "%s", ctl_result_reason(res));
+  else
+    ctl_first_line(PQerrorMessage(conn), reason, sizeof reason);
+  ctl_fail(CTL_RUNTIME, "%s: %s", context, reason);
+  PQclear(res);
+  return -1;
+}
+
+void ctl_rollback(PGconn *conn) {
+  PQclear(PQexec(conn, "ROLLBACK"));
+}
+
+int ctl_mkdirs(const char *path) {
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -ENAMETOOLONG;
+  for (char *p = buf + 1;; p++) {
+    if (*p != '/' && *p != '\0') continue;
+    char saved = *p;
+    *p = '\0';
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST) return -errno;
+    *p = saved;
+    if (saved == '\0') break;
+  }
+  return 0;
+}
+
+int ctl_write_file(const char *path, const char *content, unsigned mode, bool exclusive) {
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
+  int fd = open(path, flags, (mode_t)mode);
+  if (fd < 0) return -errno;
+  /* The umask may have narrowed the mode; make it exactly what was asked. */
+  int err = fchmod(fd, (mode_t)mode) != 0 ? -errno : 0;
+  size_t len = strlen(content), done = 0;
+  while (!err && done < len) {
+    ssize_t n = write(fd, content + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      err = -errno;
+    else
+      done += (size_t)n;
+  }
+  if (!err && fsync(fd) != 0) err = -errno;
+  if (close(fd) != 0 && !err) err = -errno;
+  if (err) unlink(path);
+  return err;
+}
+
+int ctl_read_nik_key(uint8_t key[REG_KEY_BYTES]) {
+  const char *path = ctl_env("LINDUNG_NIK_KEY_FILE");
+  if (!path) return ctl_fail(CTL_USAGE, "LINDUNG_NIK_KEY_FILE is not set");
+  uint8_t text[2 * REG_KEY_BYTES + 1];
+  char err[256];
+  long len = cfg_read_secret(path, text, sizeof text - 1, true, err, sizeof err);
+  if (len < 0) return ctl_fail(CTL_RUNTIME, "%s", err);
+  text[len] = '\0';
+  int rc = (len == 2 * REG_KEY_BYTES && reg_key_hex_parse((const char *)text, key) == 0);
+  sodium_memzero(text, sizeof text);
+  if (!rc) return ctl_fail(CTL_RUNTIME, "LINDUNG_NIK_KEY_FILE must hold 64 hex characters");
+  return CTL_OK;
+}
+
+/* COPY text format row: line, \\x<hash>, status, birth date or \N. */
+static size_t ctl_subject_row(const ctl_subject *s, char *out) {
+  char hash_hex[2 * REG_NIK_HASH_BYTES + 1];
+  hex_encode(s->nik_hash, REG_NIK_HASH_BYTES, hash_hex);
+  char date[16] = "\\N";
+  if (s->has_birth_date)
+    snprintf(date, sizeof date, "%04d-%02d-%02d", s->birth_date.year % 10000,
+             s->birth_date.month % 100, s->birth_date.day % 100);
+  return (size_t)sprintf(out, "%u\t\\\\x%s\t%s\t%s\n", s->line, hash_hex,
+                         reg_colour_name(s->colour), date);
+}
+
+int ctl_store_subjects(PGconn *conn, const ctl_subject *subjects, size_t count) {
+  if (ctl_exec(conn,
+               "CREATE TEMP TABLE subject_import (line integer, nik_hash bytea, status text, "
+               "birth_date date) ON COMMIT DROP",
+               "cannot store subjects") != 0)
+    return -1;
+  PGresult *res = PQexec(conn, "COPY subject_import FROM STDIN");
+  if (PQresultStatus(res) != PGRES_COPY_IN) {
+    ctl_fail(CTL_RUNTIME, "cannot store subjects: %s", ctl_result_reason(res));
+    PQclear(res);
+    return -1;
+  }
+  PQclear(res);
+  /* Rows go out in chunks of about 64 KiB. */
+  enum { CHUNK = 65536, ROW_MAX = 160 };
+  char *buf = malloc(CHUNK + ROW_MAX);
+  if (!buf) {
+    PQputCopyEnd(conn, "out of memory");
+    PQclear(PQgetResult(conn));
+    return ctl_fail(CTL_RUNTIME, "out of memory"), -1;
+  }
+  size_t used = 0;
+  bool ok = true;
+  for (size_t i = 0; i < count && ok; i++) {
+    used += ctl_subject_row(&subjects[i], buf + used);
+    if (used >= CHUNK || i + 1 == count) {
+      ok = PQputCopyData(conn, buf, (int)used) == 1;
+      used = 0;
+    }
+  }
+  free(buf);
+  ok = PQputCopyEnd(conn, ok ? NULL : "client error") == 1 && ok;
+  res = PQgetResult(conn);
+  if (!ok || PQresultStatus(res) != PGRES_COMMAND_OK) {
+    ctl_fail(CTL_RUNTIME, "cannot store subjects: %s", ctl_result_reason(res));
+    PQclear(res);
+    while ((res = PQgetResult(conn))) PQclear(res);
+    return -1;
+  }
+  PQclear(res);
+  /* Temporary tables have no statistics; without them the planner guesses
+   * a few rows and picks nested loops for 100k. */
+  if (ctl_exec(conn, "ANALYZE subject_import", "cannot store subjects") != 0) return -1;
+  /* The last line naming a NIK wins (ON CONFLICT cannot touch a row
+   * twice); rows that would not change are left alone, which keeps a
+   * re-import of a large file cheap. */
+  if (ctl_exec(conn,
+               "INSERT INTO people (nik_hash, birth_date) "
+               "SELECT nik_hash, birth_date FROM (SELECT DISTINCT ON (nik_hash) nik_hash, "
+               "birth_date FROM subject_import ORDER BY nik_hash, line DESC) s "
+               "ON CONFLICT (nik_hash) DO UPDATE "
+               "SET birth_date = EXCLUDED.birth_date WHERE EXCLUDED.birth_date IS NOT NULL "
+               "AND people.birth_date IS DISTINCT FROM EXCLUDED.birth_date",
+               "cannot store subjects") != 0)
+    return -1;
+  if (ctl_exec(conn,
+               "INSERT INTO health_status (person_id, status) "
+               "SELECT person_id, status FROM (SELECT DISTINCT ON (s.nik_hash) p.person_id, "
+               "s.status FROM subject_import s JOIN people p USING (nik_hash) "
+               "ORDER BY s.nik_hash, s.line DESC) t "
+               "ON CONFLICT (person_id) DO UPDATE "
+               "SET status = EXCLUDED.status, updated_at = now() "
+               "WHERE health_status.status <> EXCLUDED.status",
+               "cannot store subjects") != 0)
+    return -1;
+  return 0;
+}

@@ -1,0 +1,133 @@
+/* lindungctl: the operator's tool for the Lindung registry. This file holds
+ * the command table, --help and dispatch; each command group lives in its
+ * own file (cmd_*.c). */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+const ctl_command ctl_commands[] = {
+    {"db", "migrate", ctl_cmd_db_migrate, "db migrate",
+     "apply the pending SQL migrations to lindung, then to lindung_audit"},
+    {"system-key", "create", ctl_cmd_system_key_create, "system-key create [--secret-out PATH]",
+     "create a system key pair; the secret goes to PATH (default "
+     "$LINDUNG_RUN_DIR/secrets/system-<id>.key, never overwritten); prints <id> <public key>"},
+    {"system-key", "show", ctl_cmd_system_key_show, "system-key show",
+     "print <id> <public key hex> of the newest active system key"},
+    {"partner", "add", ctl_cmd_partner_add,
+     "partner add <partner_id> --name <text> --key-id <n> --public-key <64 hex>",
+     "register a partner with its first public key"},
+    {"partner", "list", ctl_cmd_partner_list, "partner list",
+     "one line per partner: id, status, key ids (revoked ones marked), name; tab-separated"},
+    {"subject", "upsert", ctl_cmd_subject_upsert,
+     "subject upsert --nik <16 digits> --status green|yellow|red|black [--birth-date YYYY-MM-DD]",
+     "create or update one person's health status (reads LINDUNG_NIK_KEY_FILE)"},
+    {"subject", "import", ctl_cmd_subject_import, "subject import <file.csv>",
+     "upsert every line nik,status[,birth_date] (optional header) in one transaction; "
+     "a bad line imports nothing"},
+    {"venue", "add", ctl_cmd_venue_add,
+     "venue add <venue_id> --name <text> --category <category> [--capacity <n>]",
+     "register a venue (no --capacity: unlimited)"},
+    {"venue", "list", ctl_cmd_venue_list, "venue list",
+     "one line per venue: id, category, capacity (or unlimited), occupancy, name; tab-separated"},
+    {NULL, "seed", ctl_cmd_seed, "seed --people <n> [--out-dir DIR] [--reuse]",
+     "create the eleven launch partners (keys in DIR/partners/<id>/), venues of every "
+     "category and n synthetic people (DIR/seed/people.csv); DIR defaults to $LINDUNG_RUN_DIR. "
+     "Fails if a launch partner exists, unless --reuse (then existing partners are kept, "
+     "their key files untouched, and people.csv holds this run's people only)"},
+};
+const size_t ctl_command_count = sizeof ctl_commands / sizeof ctl_commands[0];
+
+static const char ctl_environment_help[] =
+    "Environment:\n"
+    "  LINDUNG_DB_URL        libpq URL of the lindung database (role lindung_admin)\n"
+    "  LINDUNG_AUDIT_DB_NAME audit database on the same server (default lindung_audit)\n"
+    "  LINDUNG_NIK_KEY_FILE  file holding the 32-byte NIK hash key as 64 hex characters\n"
+    "  LINDUNG_RUN_DIR       where secrets and seed files go (default .run)\n"
+    "Exit status: 0 success, 1 runtime failure, 2 bad usage.\n";
+
+static bool ctl_is_help(const char *arg) {
+  return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
+}
+
+static void ctl_print_command(FILE *out, const ctl_command *cmd) {
+  fprintf(out, "  lindungctl %s\n      %s\n", cmd->usage, cmd->summary);
+}
+
+static void ctl_print_help(FILE *out, const char *group) {
+  fprintf(out,
+          "Usage: lindungctl <command> [arguments]\n\n"
+          "Operator tool for the Lindung registry: database migrations, system keys,\n"
+          "partners, subjects (health status), venues and development seed data.\n\n"
+          "Commands:\n");
+  for (size_t i = 0; i < ctl_command_count; i++) {
+    const ctl_command *cmd = &ctl_commands[i];
+    const char *cmd_group = cmd->group ? cmd->group : cmd->name;
+    if (!group || strcmp(group, cmd_group) == 0) ctl_print_command(out, cmd);
+  }
+  fprintf(out, "\n%s", ctl_environment_help);
+}
+
+static bool ctl_group_exists(const char *group) {
+  for (size_t i = 0; i < ctl_command_count; i++)
+    if (ctl_commands[i].group && strcmp(ctl_commands[i].group, group) == 0) return true;
+  return false;
+}
+
+/* Finds the command for argv; sets *consumed to the words it took. */
+static const ctl_command *ctl_find(int argc, char **argv, int *consumed) {
+  for (size_t i = 0; i < ctl_command_count; i++) {
+    const ctl_command *cmd = &ctl_commands[i];
+    if (!cmd->group && strcmp(argv[0], cmd->name) == 0) {
+      *consumed = 1;
+      return cmd;
+    }
+    if (cmd->group && argc >= 2 && strcmp(argv[0], cmd->group) == 0 &&
+        strcmp(argv[1], cmd->name) == 0) {
+      *consumed = 2;
+      return cmd;
+    }
+  }
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) return ctl_fail(CTL_USAGE, "missing command (see lindungctl --help)");
+  if (ctl_is_help(argv[1])) {
+    ctl_print_help(stdout, NULL);
+    return CTL_OK;
+  }
+  int consumed = 0;
+  const ctl_command *cmd = ctl_find(argc - 1, argv + 1, &consumed);
+  if (!cmd) {
+    if (ctl_group_exists(argv[1])) {
+      if (argc >= 3 && ctl_is_help(argv[2])) {
+        ctl_print_help(stdout, argv[1]);
+        return CTL_OK;
+      }
+      if (argc < 3)
+        return ctl_fail(CTL_USAGE, "%s: missing sub-command (see lindungctl %s --help)", argv[1],
+                        argv[1]);
+      return ctl_fail(CTL_USAGE, "%s: unknown sub-command (see lindungctl %s --help)", argv[1],
+                      argv[1]);
+    }
+    return ctl_fail(CTL_USAGE, "unknown command (see lindungctl --help)");
+  }
+  /* Sub-command arguments: argv[0] is the command word. */
+  int sub_argc = argc - consumed;
+  char **sub_argv = argv + consumed;
+  for (int i = 1; i < sub_argc; i++) {
+    if (strcmp(sub_argv[i], "--help") == 0 || strcmp(sub_argv[i], "-h") == 0) {
+      printf("Usage: lindungctl %s\n\n%s\n\n%s", cmd->usage, cmd->summary, ctl_environment_help);
+      return CTL_OK;
+    }
+  }
+  /* Errors from option parsing name the whole command ("partner add"). */
+  char label[64];
+  snprintf(label, sizeof label, "%s%s%s", cmd->group ? cmd->group : "", cmd->group ? " " : "",
+           cmd->name);
+  sub_argv[0] = label;
+  if (sodium_init() < 0) return ctl_fail(CTL_RUNTIME, "libsodium failed to initialise");
+  return cmd->run(sub_argc, sub_argv);
+}

@@ -21,7 +21,7 @@
 
 #include "latency_histogram.h"
 #include "loadgen_expect.h"
-#include "loadgen_kafka.h"
+#include "partner_kafka.h"
 #include "loadgen_pending.h"
 #include "partner_sdk.h"
 
@@ -48,7 +48,7 @@ typedef struct partner_state {
 } partner_state;
 
 typedef struct options {
-  const char *run_dir, *brokers, *db_url, *system_pk, *json_path, *partner_list;
+  const char *run_dir, *brokers, *db_url, *system_pk, *json_path, *partner_list, *secrets_path;
   uint32_t system_key_id;
   unsigned people_per_partner, concurrency, timeout_ms, check_out_percent;
   double rate, duration_s;
@@ -64,10 +64,11 @@ static size_t venue_count;
 static partner_state partners[MAX_PARTNERS];
 static size_t partner_count;
 static loadgen_pending *pending;
-static loadgen_kafka *kafka;
+static partner_kafka *kafka;
 static latency_histogram all_latency;
 static uint64_t per_second[MAX_SECONDS];
 static volatile sig_atomic_t interrupted;
+static FILE *secrets_out;
 
 static uint64_t now_us(void) {
   struct timespec ts;
@@ -95,7 +96,8 @@ static void usage(FILE *out) {
           "  --partners a,b     only these partners (default: all under $LINDUNG_RUN_DIR/partners)\n"
           "  --table            print the per-partner table\n"
           "  --json FILE        write a JSON summary\n"
-          "  --quiet            no progress lines\n\n"
+          "  --quiet            no progress lines\n"
+          "  --secrets-out FILE write every NIK and token used (for tests that check logs)\n\n"
           "environment: LINDUNG_KAFKA_BROKERS, LINDUNG_DB_URL (reads venues), LINDUNG_RUN_DIR\n"
           "(partners/ and seed/people.csv from `lindungctl seed`), LINDUNG_SYSTEM_KEY_ID,\n"
           "LINDUNG_SYSTEM_PUBLIC_KEY.\n");
@@ -106,7 +108,7 @@ static void parse_options(int argc, char **argv) {
       {"people", 1, 0, 'p'}, {"duration", 1, 0, 'd'}, {"rate", 1, 0, 'r'},
       {"concurrency", 1, 0, 'c'}, {"timeout-ms", 1, 0, 't'}, {"check-out", 1, 0, 'o'},
       {"partners", 1, 0, 'P'}, {"table", 0, 0, 'T'}, {"json", 1, 0, 'j'},
-      {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"quiet", 0, 0, 'q'}, {"secrets-out", 1, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
     switch (c) {
@@ -120,6 +122,7 @@ static void parse_options(int argc, char **argv) {
       case 'T': opt.table = true; break;
       case 'j': opt.json_path = optarg; break;
       case 'q': opt.quiet = true; break;
+      case 's': opt.secrets_path = optarg; break;
       case 'h': usage(stdout); exit(0);
       default: usage(stderr); exit(2);
     }
@@ -259,7 +262,7 @@ static bool send_request(partner_state *p, uint32_t partner_index, uint32_t pers
   r->link = link;
   r->check_out = check_out;
   r->sent_us = now_us();
-  if (loadgen_kafka_send(kafka, r->request_id, value, len)) die("cannot publish to scan.requests");
+  if (partner_kafka_send(kafka, r->request_id, value, len)) die("cannot publish to scan.requests");
   loadgen_pending_add_done(pending, r);
   p->requests++;
   return true;
@@ -278,7 +281,9 @@ static partner_state *partner_by_topic(const char *topic, uint32_t *index) {
 
 static uint64_t phase_start_us;
 
-static void on_answer(const char *topic, const void *value, size_t len) {
+static void on_answer(const char *topic, const void *key, size_t key_len, const void *value, size_t len) {
+  (void)key;
+  (void)key_len;
   uint32_t index;
   partner_state *p = partner_by_topic(topic, &index);
   if (!p) return;
@@ -303,6 +308,7 @@ static void on_answer(const char *topic, const void *value, size_t len) {
       p->wrong++;
     } else {
       memcpy(p->tokens[r->person], response.token, sizeof response.token);
+      if (secrets_out) fprintf(secrets_out, "%s\n%s\n", people[r->person].nik, response.token);
       p->linked[p->linked_count++] = r->person;
     }
   } else {
@@ -328,7 +334,7 @@ static void expire_old(uint64_t now) {
 }
 
 static void pump(int wait_ms) {
-  loadgen_kafka_poll(kafka, wait_ms, on_answer);
+  partner_kafka_poll(kafka, wait_ms, on_answer);
   expire_old(now_us());
 }
 
@@ -353,7 +359,7 @@ static void link_phase(void) {
       order[j] = t;
       while (loadgen_pending_count(pending) >= opt.concurrency) pump(1);
       send_request(&partners[i], i, order[k], 0, true, false);
-      loadgen_kafka_poll(kafka, 0, on_answer);
+      partner_kafka_poll(kafka, 0, on_answer);
     }
   }
   free(order);
@@ -503,6 +509,7 @@ int main(int argc, char **argv) {
   if (sodium_init() < 0) die("libsodium failed to start");
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
+  if (opt.secrets_path && !(secrets_out = fopen(opt.secrets_path, "a"))) die("cannot open --secrets-out");
   load_people();
   load_venues();
   load_partners();
@@ -510,7 +517,7 @@ int main(int argc, char **argv) {
   const char *topics[MAX_PARTNERS];
   for (size_t i = 0; i < partner_count; i++) topics[i] = partners[i].topic;
   char err[512];
-  kafka = loadgen_kafka_open(opt.brokers, topics, partner_count, err, sizeof err);
+  kafka = partner_kafka_open(opt.brokers, topics, partner_count, err, sizeof err);
   if (!kafka) die(err);
   link_phase();
   double elapsed = scan_phase();
@@ -529,8 +536,9 @@ int main(int argc, char **argv) {
           answered, elapsed, (double)answered / elapsed, latency_histogram_quantile(&all_latency, 0.5) / 1000.0,
           latency_histogram_quantile(&all_latency, 0.99) / 1000.0,
           latency_histogram_quantile(&all_latency, 0.999) / 1000.0, wrong, unanswered);
-  loadgen_kafka_close(kafka);
+  partner_kafka_close(kafka);
   for (size_t i = 0; i < partner_count; i++) partner_sdk_close(partners[i].sdk);
   loadgen_pending_free(pending);
+  if (secrets_out) fclose(secrets_out);
   return interrupted ? 130 : (wrong || unanswered) ? 1 : 0;
 }

@@ -1,5 +1,5 @@
-/* loadgen_kafka: plain librdkafka producer and assigned reader. */
-#include "loadgen_kafka.h"
+/* partner_kafka: plain librdkafka producer and assigned reader (partner_kafka.h). */
+#include "partner_kafka.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -7,41 +7,48 @@
 #include <string.h>
 #include <unistd.h>
 
-struct loadgen_kafka {
+struct partner_kafka {
   rd_kafka_t *producer;
   rd_kafka_t *consumer;
   rd_kafka_topic_t *requests;
 };
 
-static rd_kafka_conf_t *loadgen_conf(const char *brokers, const char *const *pairs) {
+static rd_kafka_conf_t *partner_kafka_conf(const char *brokers, const char *const *pairs, char *err,
+                                           size_t err_len) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  char err[256];
-  rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof err);
-  rd_kafka_conf_set(conf, "client.id", "lindung-loadgen", err, sizeof err);
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, err_len) != RD_KAFKA_CONF_OK ||
+      rd_kafka_conf_set(conf, "client.id", "lindung-partner-client", err, err_len) != RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+  }
   for (size_t i = 0; pairs[i]; i += 2) {
-    if (rd_kafka_conf_set(conf, pairs[i], pairs[i + 1], err, sizeof err) != RD_KAFKA_CONF_OK) {
-      fprintf(stderr, "lindung-loadgen: %s\n", err);
-      exit(1);
+    if (rd_kafka_conf_set(conf, pairs[i], pairs[i + 1], err, err_len) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return NULL;
     }
   }
   return conf;
 }
 
-loadgen_kafka *loadgen_kafka_open(const char *brokers, const char *const *result_topics,
+partner_kafka *partner_kafka_open(const char *brokers, const char *const *result_topics,
                                   size_t topic_count, char *err, size_t err_len) {
-  loadgen_kafka *k = calloc(1, sizeof *k);
+  partner_kafka *k = calloc(1, sizeof *k);
   static const char *const producer_conf[] = {
       "linger.ms", "1", "queue.buffering.max.messages", "1000000", "acks", "all", NULL};
-  k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, loadgen_conf(brokers, producer_conf), err, err_len);
+  rd_kafka_conf_t *conf = partner_kafka_conf(brokers, producer_conf, err, err_len);
+  if (!conf) return NULL;
+  k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, err_len);
   if (!k->producer) return NULL;
   k->requests = rd_kafka_topic_new(k->producer, "scan.requests", NULL);
 
   char group[64];
-  snprintf(group, sizeof group, "lindung-loadgen-%ld", (long)getpid());
+  snprintf(group, sizeof group, "lindung-partner-client-%ld", (long)getpid());
   const char *consumer_conf[] = {"group.id", group, "enable.auto.commit", "false",
                                  "fetch.wait.max.ms", "5", "fetch.error.backoff.ms", "10",
                                  "enable.partition.eof", "false", NULL};
-  k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, loadgen_conf(brokers, consumer_conf), err, err_len);
+  conf = partner_kafka_conf(brokers, consumer_conf, err, err_len);
+  if (!conf) return NULL;
+  k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, err_len);
   if (!k->consumer) return NULL;
   rd_kafka_poll_set_consumer(k->consumer);
 
@@ -78,7 +85,7 @@ loadgen_kafka *loadgen_kafka_open(const char *brokers, const char *const *result
   return k;
 }
 
-int loadgen_kafka_send(loadgen_kafka *k, const uint8_t request_id[16], const void *value, size_t len) {
+int partner_kafka_send(partner_kafka *k, const uint8_t request_id[16], const void *value, size_t len) {
   for (int attempt = 0; attempt < 1000; attempt++) {
     if (rd_kafka_produce(k->requests, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)value, len,
                          request_id, 16, NULL) == 0)
@@ -89,17 +96,36 @@ int loadgen_kafka_send(loadgen_kafka *k, const uint8_t request_id[16], const voi
   return -1;
 }
 
-void loadgen_kafka_poll(loadgen_kafka *k, int wait_ms, loadgen_answer_fn on_answer) {
+int partner_kafka_send_raw(partner_kafka *k, const char *topic, const void *key, size_t key_len,
+                           const void *value, size_t len) {
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        k->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_END);
+    if (!err) return 0;
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return -1;
+    rd_kafka_poll(k->producer, 10);
+  }
+  return -1;
+}
+
+int partner_kafka_flush(partner_kafka *k, int timeout_ms) {
+  return rd_kafka_flush(k->producer, timeout_ms) ? -1 : 0;
+}
+
+void partner_kafka_poll(partner_kafka *k, int wait_ms, partner_kafka_message_fn on_message) {
   rd_kafka_poll(k->producer, 0);
   for (int n = 0; n < 10000; n++) {
     rd_kafka_message_t *message = rd_kafka_consumer_poll(k->consumer, n == 0 ? wait_ms : 0);
     if (!message) return;
-    if (!message->err) on_answer(rd_kafka_topic_name(message->rkt), message->payload, message->len);
+    if (!message->err)
+      on_message(rd_kafka_topic_name(message->rkt), message->key, message->key_len, message->payload,
+                 message->len);
     rd_kafka_message_destroy(message);
   }
 }
 
-void loadgen_kafka_close(loadgen_kafka *k) {
+void partner_kafka_close(partner_kafka *k) {
   rd_kafka_flush(k->producer, 5000);
   rd_kafka_topic_destroy(k->requests);
   rd_kafka_destroy(k->producer);

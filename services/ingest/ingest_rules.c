@@ -1,0 +1,192 @@
+/* ingest_rules: the per-message decision of the ingest edge (see
+ * ingest_rules.h). Everything here is pure apart from the quota table it is
+ * handed; the caller produces what it returns. */
+#include "ingest_rules.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "proto_limits.h"
+#include "registry_rules.h"
+
+static void ingest_set_audit_identity(ingest_result *result, const kq_input *input,
+                                      const ProtobufCBinaryData *request_id) {
+  /* The audit trail keeps one record per (request_id, stage): an input
+   * without a usable request id is identified by where it was read. */
+  if (request_id && request_id->len == ENVELOPE_REQUEST_ID_BYTES) {
+    memcpy(result->audit_key, request_id->data, ENVELOPE_REQUEST_ID_BYTES);
+  } else {
+    messages_source_id(input->topic, input->partition, input->offset, result->audit_key);
+  }
+  result->audit_key_len = 16;
+}
+
+static int ingest_pack_audit(ingest_result *result, const Lindung__V1__ScanRequest *request,
+                             const char *partner_id, Lindung__V1__AuditOutcome outcome,
+                             uint64_t now_ms) {
+  Lindung__V1__AuditEvent event = LINDUNG__V1__AUDIT_EVENT__INIT;
+  event.stage = LINDUNG__V1__AUDIT_STAGE__AUDIT_STAGE_INGEST;
+  event.request_id.data = result->audit_key;
+  event.request_id.len = result->audit_key_len;
+  if (partner_id) event.partner_id = (char *)partner_id;
+  event.outcome = outcome;
+  event.error = result->outcome == INGEST_REJECTED ? result->error : LINDUNG__V1__ERROR_CODE__NONE;
+  if (request) event.sent_at_ms = request->sent_at_ms;
+  event.received_at_ms = now_ms;
+  event.handled_at_ms = now_ms;
+  event.service = (char *)INGEST_SERVICE_NAME;
+  if (result->outcome == INGEST_DEAD_LETTERED) event.detail = (char *)result->reason;
+  result->audit_len = messages_audit_event(&event, result->audit, sizeof(result->audit));
+  return result->audit_len ? 0 : -1;
+}
+
+static int ingest_dead_letter(ingest_result *result, const kq_input *input,
+                              const Lindung__V1__ScanRequest *request, const char *partner_id,
+                              const char *reason, uint64_t now_ms) {
+  result->outcome = INGEST_DEAD_LETTERED;
+  result->reason = reason;
+  result->metric_label = "deadletter";
+  /* Unattributable: no request id can be trusted to name it. */
+  ingest_set_audit_identity(result, input, NULL);
+  return ingest_pack_audit(result, request, partner_id,
+                           LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_DEADLETTERED, now_ms);
+}
+
+static int ingest_reject(ingest_result *result, const kq_input *input,
+                         const Lindung__V1__ScanRequest *request, Lindung__V1__ErrorCode error,
+                         uint64_t now_ms) {
+  result->outcome = INGEST_REJECTED;
+  result->error = error;
+  result->metric_label = messages_error_name(error);
+  if (messages_results_topic(request->partner_id, result->topic, sizeof(result->topic)) != 0) {
+    return -1;
+  }
+  /* Echo the request id as sent when it can be one (PARTNER-PROTOCOL). */
+  size_t id_len =
+      request->request_id.len <= ENVELOPE_REQUEST_ID_BYTES ? request->request_id.len : 0;
+  if (id_len) memcpy(result->key, request->request_id.data, id_len);
+  result->key_len = id_len;
+  result->value_len = messages_error_response(
+      request->partner_id, request->partner_key_id, request->system_key_id,
+      request->request_id.data, id_len, now_ms, error, result->value, sizeof(result->value));
+  if (!result->value_len) return -1;
+  ingest_set_audit_identity(result, input, &request->request_id);
+  return ingest_pack_audit(result, request, request->partner_id,
+                           LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_REJECTED, now_ms);
+}
+
+static int ingest_forward(ingest_result *result, const kq_input *input,
+                          Lindung__V1__ScanRequest *request, uint64_t now_ms) {
+  result->outcome = INGEST_FORWARDED;
+  result->metric_label = "forwarded";
+  snprintf(result->topic, sizeof(result->topic), "%s", INGEST_ACCEPTED_TOPIC);
+  memcpy(result->key, request->request_id.data, ENVELOPE_REQUEST_ID_BYTES);
+  result->key_len = ENVELOPE_REQUEST_ID_BYTES;
+
+  Lindung__V1__AcceptedRequest accepted = LINDUNG__V1__ACCEPTED_REQUEST__INIT;
+  accepted.request = request;
+  accepted.received_at_ms = now_ms;
+  accepted.source_partition = input->partition;
+  accepted.source_offset = input->offset;
+  size_t size = lindung__v1__accepted_request__get_packed_size(&accepted);
+  if (size > sizeof(result->value)) return -1;
+  result->value_len = lindung__v1__accepted_request__pack(&accepted, result->value);
+
+  ingest_set_audit_identity(result, input, &request->request_id);
+  return ingest_pack_audit(result, request, request->partner_id,
+                           LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_FORWARDED, now_ms);
+}
+
+/* The header rules that need no registry: MALFORMED when any fails. */
+static int ingest_header_well_formed(const Lindung__V1__ScanRequest *request,
+                                     const kq_input *input) {
+  if (request->version != 1) return 0;
+  if (request->request_id.len != ENVELOPE_REQUEST_ID_BYTES) return 0;
+  if (request->nonce.len != ENVELOPE_NONCE_BYTES) return 0;
+  if (request->ciphertext.len < ENVELOPE_TAG_BYTES) return 0;
+  if (request->ciphertext.len > ENVELOPE_MAX_CIPHERTEXT) return 0;
+  /* The key decides the partition; a key other than the request id would
+   * let a partner steer around the per-request-id partitioning. */
+  if (input->key_len != ENVELOPE_REQUEST_ID_BYTES) return 0;
+  if (memcmp(input->key, request->request_id.data, ENVELOPE_REQUEST_ID_BYTES) != 0) return 0;
+  return 1;
+}
+
+static uint64_t ingest_distance(uint64_t a, uint64_t b) {
+  return a > b ? a - b : b - a;
+}
+
+/* The registry rules; returns NONE when the request may go on. */
+static Lindung__V1__ErrorCode ingest_check_registry(const registry *reg,
+                                                    const registry_partner *partner,
+                                                    const Lindung__V1__ScanRequest *request,
+                                                    uint64_t now_ms) {
+  if (partner->revoked) return LINDUNG__V1__ERROR_CODE__PARTNER_REVOKED;
+  const registry_key *partner_key =
+      request->partner_key_id ? registry_find_partner_key(partner, request->partner_key_id) : NULL;
+  const registry_system_key *system_key =
+      request->system_key_id ? registry_find_system_key(reg, request->system_key_id) : NULL;
+  if (!partner_key || !system_key) return LINDUNG__V1__ERROR_CODE__UNKNOWN_KEY;
+  if (partner_key->revoked || !registry_system_key_usable(system_key, now_ms)) {
+    return LINDUNG__V1__ERROR_CODE__KEY_REVOKED;
+  }
+  return LINDUNG__V1__ERROR_CODE__NONE;
+}
+
+int ingest_decide(const registry *reg, quota_table *quotas, uint64_t now_ms, const kq_input *input,
+                  ingest_result *result) {
+  result->outcome = INGEST_DEAD_LETTERED;
+  result->error = LINDUNG__V1__ERROR_CODE__NONE;
+  result->reason = NULL;
+  result->metric_label = "deadletter";
+  result->topic[0] = '\0';
+  result->key_len = result->value_len = result->audit_key_len = result->audit_len = 0;
+  if (!reg || !input) return -1;
+
+  ProtobufCMessage *message = NULL;
+  proto_decode_status status = proto_decode(&lindung__v1__scan_request__descriptor, input->value,
+                                            input->value_len, PROTO_MAX_MESSAGE_BYTES, &message);
+  if (status != PROTO_DECODE_OK) {
+    return ingest_dead_letter(result, input, NULL, NULL, proto_decode_reason(status), now_ms);
+  }
+  Lindung__V1__ScanRequest *request = (Lindung__V1__ScanRequest *)message;
+  int rc;
+
+  const registry_partner *partner = NULL;
+  if (!reg_partner_id_valid(request->partner_id)) {
+    rc = ingest_dead_letter(result, input, request, NULL, "bad_partner_id", now_ms);
+    goto done;
+  }
+  partner = registry_find_partner(reg, request->partner_id);
+  if (!partner) {
+    /* Never answered: an unknown partner has no topic of its own. */
+    rc = ingest_dead_letter(result, input, request, request->partner_id, "unknown_partner", now_ms);
+    goto done;
+  }
+
+  Lindung__V1__ErrorCode error = LINDUNG__V1__ERROR_CODE__NONE;
+  if (!ingest_header_well_formed(request, input)) {
+    error = LINDUNG__V1__ERROR_CODE__MALFORMED;
+  } else {
+    error = ingest_check_registry(reg, partner, request, now_ms);
+  }
+  if (error == LINDUNG__V1__ERROR_CODE__NONE &&
+      ingest_distance(request->sent_at_ms, now_ms) > INGEST_MAX_CLOCK_SKEW_MS) {
+    error = LINDUNG__V1__ERROR_CODE__STALE_REQUEST;
+  }
+  /* Quota last, so that only requests that would be forwarded use it up. */
+  if (error == LINDUNG__V1__ERROR_CODE__NONE && quotas &&
+      !quota_take(quotas, partner->partner_id, partner->rate_per_s, partner->burst, now_ms)) {
+    error = LINDUNG__V1__ERROR_CODE__RATE_LIMITED;
+  }
+  if (error != LINDUNG__V1__ERROR_CODE__NONE) {
+    rc = ingest_reject(result, input, request, error, now_ms);
+  } else {
+    rc = ingest_forward(result, input, request, now_ms);
+  }
+
+done:
+  protobuf_c_message_free_unpacked(message, NULL);
+  return rc;
+}

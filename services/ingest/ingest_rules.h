@@ -1,0 +1,70 @@
+/* ingest_rules: what the ingest edge decides for one value read from
+ * scan.requests, as a pure function (no Kafka, no PostgreSQL, no clock):
+ * the registry snapshot, the quota table and the time come in, the outputs
+ * come out packed and ready to produce.
+ *
+ * Checks, in this order (SCANPATH.md, PARTNER-PROTOCOL.md):
+ *   not a ScanRequest (empty, too large, not protobuf)   -> dead letter
+ *   partner_id malformed / not registered                 -> dead letter
+ *   version, request_id, nonce, ciphertext sizes, key     -> MALFORMED
+ *   partner revoked                                       -> PARTNER_REVOKED
+ *   key ids 0 or not registered                           -> UNKNOWN_KEY
+ *   partner key revoked, system key no longer usable      -> KEY_REVOKED
+ *   sent_at_ms more than 300 s from now                   -> STALE_REQUEST
+ *   partner over quota                                    -> RATE_LIMITED
+ *   else AcceptedRequest to scan.accepted.
+ * Ingest never opens the ciphertext; the replay check is decrypt's, after
+ * authentication. Prefix ingest_. */
+#ifndef LINDUNG_INGEST_RULES_H
+#define LINDUNG_INGEST_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kafka_loop.h"
+#include "lindung/v1/internal.pb-c.h"
+#include "lindung/v1/partner.pb-c.h"
+#include "messages.h"
+#include "quota.h"
+#include "registry.h"
+
+#define INGEST_SERVICE_NAME "ingest"
+#define INGEST_ACCEPTED_TOPIC "scan.accepted"
+#define INGEST_MAX_CLOCK_SKEW_MS 300000u
+/* "scan.results." + 32 characters of partner id. */
+#define INGEST_TOPIC_MAX 64
+
+typedef enum ingest_outcome {
+  INGEST_FORWARDED = 0, /* AcceptedRequest to scan.accepted */
+  INGEST_REJECTED,      /* error ScanResponse to scan.results.<partner> */
+  INGEST_DEAD_LETTERED, /* unattributable: the caller sends it to scan.deadletter */
+} ingest_outcome;
+
+typedef struct ingest_result {
+  ingest_outcome outcome;
+  Lindung__V1__ErrorCode error; /* INGEST_REJECTED */
+  const char *reason;           /* INGEST_DEAD_LETTERED: "empty", "unknown_partner", ... */
+  const char *metric_label;     /* "forwarded", an error name, or "deadletter" */
+
+  /* The output (FORWARDED, REJECTED); a dead letter is built by the caller
+   * because it keeps the whole input, which may be larger than any buffer. */
+  char topic[INGEST_TOPIC_MAX];
+  uint8_t key[16];
+  size_t key_len;
+  uint8_t value[MESSAGES_MAX_BYTES];
+  size_t value_len;
+
+  /* Exactly one audit event per input, for audit.events. */
+  uint8_t audit_key[16];
+  size_t audit_key_len;
+  uint8_t audit[MESSAGES_MAX_BYTES];
+  size_t audit_len;
+} ingest_result;
+
+/* Decides one input (its topic, partition, offset, key and value are read;
+ * nothing else). quotas may be NULL to skip the quota rule. Returns 0, or -1
+ * when an output could not be packed (a bug: every output fits). */
+int ingest_decide(const registry *reg, quota_table *quotas, uint64_t now_ms, const kq_input *input,
+                  ingest_result *result);
+
+#endif

@@ -46,7 +46,10 @@ typedef struct kq_input {
 typedef void (*kq_batch_fn)(void *ctx, kq_input *const *inputs, size_t count);
 
 /* Called for produce calls made without an input (e.g. by a partner client)
- * once the broker acknowledged them (err 0) or they failed for good. */
+ * once the broker acknowledged them (err 0) or they failed for good (err is
+ * then librdkafka's rd_kafka_resp_err_t; kq_err2str() names it). Such
+ * messages are not re-produced by kq_: librdkafka has already retried them
+ * for message.timeout.ms. */
 typedef void (*kq_delivery_fn)(void *ctx, void *opaque, int err);
 
 typedef struct kq_settings {
@@ -54,6 +57,11 @@ typedef struct kq_settings {
   const char *client_id; /* e.g. "lindung-ingest" */
   /* Extra librdkafka properties as NULL-terminated name/value pairs, or NULL. */
   const char *const *properties;
+  /* Optional: librdkafka's own log lines (syslog levels), delivered on the
+   * loop thread while the handle is served. NULL drops them: this library
+   * never prints. */
+  void (*log)(void *log_ctx, int level, const char *facility, const char *message);
+  void *log_ctx;
 } kq_settings;
 
 typedef struct kq_consumer_settings {
@@ -80,11 +88,26 @@ int kq_produce(kq_producer *producer, kq_input *input, const char *topic, const 
 /* Messages produced but not yet acknowledged. */
 size_t kq_producer_outstanding(const kq_producer *producer);
 
-/* True once the producer has talked to a broker and not lost all of them. */
+/* True once the producer has talked to a broker and not lost all of them:
+ * set by a successful delivery or statistics showing a broker "UP"; cleared
+ * by "all brokers down", statistics with no broker UP, or a fatal error. */
 bool kq_producer_connected(const kq_producer *producer);
 
-/* Flushes (up to timeout_ms, serving delivery reports) and frees. */
+/* 0 while the producer is usable; -EIO once librdkafka raised a fatal error
+ * (e.g. the idempotent producer lost its guarantees), with the reason in
+ * err. A fatal producer never recovers: outputs of inputs are no longer
+ * retried, their inputs finish without storing an offset (so they are
+ * redelivered after a restart); the service should stop. */
+int kq_producer_fatal_error(const kq_producer *producer, char *err, size_t err_len);
+
+/* Flushes (up to timeout_ms, serving delivery reports) and frees. Outputs
+ * still unacknowledged then are purged: their inputs complete without
+ * storing an offset. Call it outside uv_run() (it runs the loop itself),
+ * after every consumer using this producer is closed. */
 void kq_producer_close(kq_producer *producer, int timeout_ms);
+
+/* Name of a delivery error passed to kq_delivery_fn. */
+const char *kq_err2str(int err);
 
 int kq_consumer_open(uv_loop_t *loop, const kq_consumer_settings *settings, kq_producer *producer,
                      kq_batch_fn on_batch, void *ctx, kq_consumer **out, char *err, size_t err_len);
@@ -93,21 +116,32 @@ int kq_consumer_open(uv_loop_t *loop, const kq_consumer_settings *settings, kq_p
 void kq_input_done(kq_input *input);
 
 /* Stop and restart handing out batches (e.g. while a database is away).
- * Inputs already handed out stay the service's to finish. */
+ * Inputs already handed out stay the service's to finish. Pausing also
+ * pauses fetching of the assigned partitions (rd_kafka_pause_partitions),
+ * while the consumer keeps being polled so the group membership and
+ * rebalances stay served; messages already fetched are held, in order, and
+ * handed out first after kq_consumer_resume(). */
 void kq_consumer_pause(kq_consumer *consumer);
 void kq_consumer_resume(kq_consumer *consumer);
 
+/* Like kq_producer_connected(); a partition assignment also sets it. */
 bool kq_consumer_connected(const kq_consumer *consumer);
 
-/* Sum over assigned partitions of (high watermark - stored position), from
- * librdkafka's statistics; -1 before the first statistics arrive. */
+/* Sum over assigned partitions of librdkafka's "consumer_lag" statistic
+ * (high watermark - committed offset; partitions with nothing committed yet
+ * are unknown and left out); -1 before the first statistics arrive,
+ * refreshed every statistics.interval.ms (1 s). */
 int64_t kq_consumer_lag(const kq_consumer *consumer);
 
 size_t kq_consumer_in_flight(const kq_consumer *consumer);
 
 /* Graceful stop: stop fetching, wait until every handed-out input is
  * complete (serving the loop meanwhile, at most timeout_ms), store and commit
- * offsets, leave the group, free. The producer is closed separately after. */
+ * offsets, leave the group, free. The producer is closed separately after.
+ * Call it outside uv_run() (e.g. after a signal callback called uv_stop()):
+ * it runs the loop itself with UV_RUN_ONCE. Inputs still incomplete at the
+ * timeout stay valid (their data is copied) until kq_input_done() and their
+ * outputs finish, but no offset is stored for them any more. */
 void kq_consumer_close(kq_consumer *consumer, int timeout_ms);
 
 #endif

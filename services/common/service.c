@@ -118,6 +118,16 @@ static void service_on_lag_timer(uv_timer_t *timer) {
   if (lag >= 0) metrics_set(svc->consumer_lag, NULL, (double)lag);
 }
 
+/* librdkafka's own warnings and errors, as typed log lines. */
+static void service_on_kafka_log(void *ctx, int level, const char *facility, const char *message) {
+  (void)ctx;
+  if (level > 4) return; /* syslog: keep emerg..warning */
+  if (level <= 3)
+    LOG_ERROR("kafka_client", LOG_ID("facility", facility), LOG_ERRTEXT("message", message));
+  else
+    LOG_WARN("kafka_client", LOG_ID("facility", facility), LOG_ERRTEXT("message", message));
+}
+
 static int service_parse_addr(const char *addr, char *host, size_t host_len, int *port) {
   const char *colon = strrchr(addr, ':');
   if (!colon || (size_t)(colon - addr) >= host_len || colon == addr) return -1;
@@ -161,7 +171,11 @@ int service_open(service *svc, const service_settings *settings, const service_c
 
   char client_id[64];
   snprintf(client_id, sizeof client_id, "lindung-%s", settings->name);
-  kq_settings kafka = {.brokers = common->brokers, .client_id = client_id, .properties = NULL};
+  kq_settings kafka = {.brokers = common->brokers,
+                       .client_id = client_id,
+                       .properties = NULL,
+                       .log = service_on_kafka_log,
+                       .log_ctx = svc};
   if (kq_producer_open(svc->loop, &kafka, NULL, NULL, &svc->producer, err, sizeof err)) {
     LOG_ERROR("kafka_producer_failed", LOG_ERRTEXT("reason", err));
     return -1;
@@ -202,11 +216,23 @@ int service_open(service *svc, const service_settings *settings, const service_c
 }
 
 int service_start_consuming(service *svc) {
-  char err[256], group[64];
+  char err[256], group[64], fetch_wait[16], session_timeout[16], heartbeat[16];
   snprintf(group, sizeof group, "lindung-%s", svc->settings.name);
   const char *topics[] = {svc->settings.input_topic, NULL};
+  /* A short fetch wait keeps each hop's latency low (the embedded broker does
+   * not wake a waiting fetch when data arrives); a short session lets a
+   * restarted instance take its partitions back in seconds. */
+  snprintf(fetch_wait, sizeof fetch_wait, "%u", svc->common.fetch_wait_ms);
+  snprintf(session_timeout, sizeof session_timeout, "%u", svc->common.session_timeout_ms);
+  snprintf(heartbeat, sizeof heartbeat, "%u", svc->common.session_timeout_ms / 6 + 1);
+  const char *properties[] = {"fetch.wait.max.ms", fetch_wait, "session.timeout.ms", session_timeout,
+                              "heartbeat.interval.ms", heartbeat, NULL};
   kq_consumer_settings settings = {
-      .kafka = {.brokers = svc->common.brokers, .client_id = group, .properties = NULL},
+      .kafka = {.brokers = svc->common.brokers,
+                .client_id = group,
+                .properties = properties,
+                .log = service_on_kafka_log,
+                .log_ctx = svc},
       .group_id = group,
       .topics = topics,
       .max_batch = svc->common.max_batch,

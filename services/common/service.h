@@ -32,6 +32,8 @@ typedef struct service_common {
   const char *log_level;
   const char *instance;
   uint32_t max_batch;
+  uint32_t fetch_wait_ms;
+  uint32_t session_timeout_ms;
 } service_common;
 
 /* The common options, for the service's own option table. */
@@ -43,7 +45,11 @@ typedef struct service_common {
                  "host:port for /healthz, /readyz and /metrics"),                            \
       CFG_STRING("LINDUNG_LOG_LEVEL", &(c)->log_level, "info", "debug, info, warn or error"), \
       CFG_STRING("LINDUNG_INSTANCE", &(c)->instance, "", "instance name (default: host-pid)"), \
-      CFG_UINT("LINDUNG_MAX_BATCH", &(c)->max_batch, "500", "largest batch of inputs handled at once")
+      CFG_UINT("LINDUNG_MAX_BATCH", &(c)->max_batch, "500", "largest batch of inputs handled at once"), \
+      CFG_UINT("LINDUNG_KAFKA_FETCH_WAIT_MS", &(c)->fetch_wait_ms, "10",                       \
+               "longest a fetch waits for data (fetch.wait.max.ms)"),                          \
+      CFG_UINT("LINDUNG_KAFKA_SESSION_TIMEOUT_MS", &(c)->session_timeout_ms, "6000",           \
+               "consumer group session timeout: how soon a dead instance's partitions move")
 
 typedef struct service service;
 

@@ -371,15 +371,18 @@ int partner_sdk_open_response(const partner_sdk *sdk, const uint8_t *value, size
     out->error = (int)msg->error;
     if (!msg->partner_id || strcmp(msg->partner_id, sdk->partner_id) != 0)
       rc = partner_sdk_fail(PARTNER_SDK_ENOTOURS, err, err_len, "response names another partner");
+    /* An error answer echoes the key ids the request named, which may be
+     * the reason for the error (UNKNOWN_KEY), so only a sealed answer must
+     * name this partner's own keys. */
+    else if (msg->error != LINDUNG__V1__ERROR_CODE__NONE)
+      rc = (int)msg->error > 0
+               ? (int)msg->error
+               : partner_sdk_fail(PARTNER_SDK_EDECODE, err, err_len, "negative error code");
     else if (msg->partner_key_id != sdk->partner_key_id || msg->system_key_id != sdk->system_key_id)
       rc = partner_sdk_fail(PARTNER_SDK_ENOTOURS, err, err_len,
                             "response names key ids %u/%u, this partner uses %u/%u",
                             msg->partner_key_id, msg->system_key_id, sdk->partner_key_id,
                             sdk->system_key_id);
-    else if (msg->error != LINDUNG__V1__ERROR_CODE__NONE)
-      rc = (int)msg->error > 0
-               ? (int)msg->error
-               : partner_sdk_fail(PARTNER_SDK_EDECODE, err, err_len, "negative error code");
     else
       rc = partner_sdk_open_body(sdk, msg, out, err, err_len);
   }

@@ -1,0 +1,128 @@
+/* lindung-status-resolver: reads scan.decrypted, answers each request with a
+ * sealed Verdict or Linked on scan.results.<partner_id> (or an error code),
+ * and audits it. The per-message rules are in resolver_rules.c, the
+ * PostgreSQL batch flow in resolver_db.c; this file only wires them. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "hex.h"
+#include "log.h"
+#include "resolver_db.h"
+#include "service.h"
+
+#define MAIN_KEY_HEX_LEN 64
+/* How often to look whether PostgreSQL is up before consuming starts. */
+#define MAIN_DB_WAIT_MS 100
+
+static service main_svc;
+static uv_timer_t main_db_wait;
+static int main_exit_status;
+
+/* Reads a key file of 64 hex characters into 32 bytes. */
+static int main_read_key(const char *variable, const char *path, uint8_t out[32]) {
+  uint8_t text[MAIN_KEY_HEX_LEN + 2];
+  char err[256];
+  long n = cfg_read_secret(path, text, sizeof text - 1, true, err, sizeof err);
+  int rc = 0;
+  if (n < 0) {
+    LOG_ERROR("key_file_unreadable", LOG_ID("variable", variable), LOG_ERRTEXT("reason", err));
+    rc = -1;
+  } else if (n != MAIN_KEY_HEX_LEN) {
+    LOG_ERROR("key_file_invalid", LOG_ID("variable", variable),
+              LOG_TEXT("expected", "64 hex characters"));
+    rc = -1;
+  } else {
+    text[n] = '\0';
+    if (hex_decode((const char *)text, out, 32)) {
+      LOG_ERROR("key_file_invalid", LOG_ID("variable", variable),
+                LOG_TEXT("expected", "64 hex characters"));
+      rc = -1;
+    }
+  }
+  sodium_memzero(text, sizeof text);
+  return rc;
+}
+
+static void main_close_wait(void) {
+  uv_timer_stop(&main_db_wait);
+  if (!uv_is_closing((uv_handle_t *)&main_db_wait)) uv_close((uv_handle_t *)&main_db_wait, NULL);
+}
+
+/* Consuming starts once PostgreSQL is up: answering the backlog left at a
+ * start with UNAVAILABLE would help nobody. Later outages are answered
+ * UNAVAILABLE (resolver_db.c) so partners are never left waiting. */
+static void main_on_db_wait(uv_timer_t *timer) {
+  (void)timer;
+  if (main_svc.stopping) {
+    main_close_wait();
+    return;
+  }
+  if (!pgq_connected(main_svc.db)) return;
+  main_close_wait();
+  if (service_start_consuming(&main_svc)) {
+    main_exit_status = 1;
+    uv_stop(main_svc.loop);
+  }
+}
+
+int main(int argc, char **argv) {
+  static service_common common;
+  static const char *nik_key_file, *token_key_file, *pseudonym_key_file;
+  static uint32_t pseudonym_period_s;
+  const cfg_option options[] = {
+      CFG_STRING("LINDUNG_NIK_KEY_FILE", &nik_key_file, NULL,
+                 "file holding the NIK hash key (64 hex characters)"),
+      CFG_STRING("LINDUNG_TOKEN_KEY_FILE", &token_key_file, NULL,
+                 "file holding the token derivation key (64 hex characters)"),
+      CFG_STRING("LINDUNG_PSEUDONYM_KEY_FILE", &pseudonym_key_file, NULL,
+                 "file holding the audit pseudonym key (64 hex characters)"),
+      CFG_UINT("LINDUNG_PSEUDONYM_PERIOD_S", &pseudonym_period_s, "86400",
+               "seconds an audit pseudonym stays the same"),
+  };
+  int rc = service_configure(argc, argv, "lindung-status-resolver",
+                             "Answers decrypted scans and links: status colour and venue rules "
+                             "to a sealed Verdict, or a new per-partner token.",
+                             &common, options, sizeof options / sizeof options[0]);
+  if (rc) return rc > 0 ? 0 : 2;
+  if (sodium_init() < 0) {
+    LOG_ERROR("sodium_init_failed");
+    return 1;
+  }
+  if (pseudonym_period_s == 0) {
+    LOG_ERROR("bad_setting", LOG_ID("variable", "LINDUNG_PSEUDONYM_PERIOD_S"),
+              LOG_TEXT("expected", "at least 1"));
+    return 2;
+  }
+
+  resolver_db_keys keys;
+  if (main_read_key("LINDUNG_NIK_KEY_FILE", nik_key_file, keys.nik) ||
+      main_read_key("LINDUNG_TOKEN_KEY_FILE", token_key_file, keys.token) ||
+      main_read_key("LINDUNG_PSEUDONYM_KEY_FILE", pseudonym_key_file, keys.pseudonym)) {
+    sodium_memzero(&keys, sizeof keys);
+    return 1;
+  }
+  resolver_db *resolver = resolver_db_new(&main_svc, &keys, pseudonym_period_s);
+  sodium_memzero(&keys, sizeof keys);
+  if (!resolver) {
+    LOG_ERROR("out_of_memory");
+    return 1;
+  }
+
+  service_settings settings = {
+      .name = "status-resolver",
+      .input_topic = "scan.decrypted",
+      .uses_db = true,
+      .statements = resolver_db_statements,
+      .statement_count = resolver_db_statement_count,
+      .on_batch = resolver_db_on_batch,
+      .ctx = resolver,
+  };
+  if (service_open(&main_svc, &settings, &common)) return 1;
+  uv_timer_init(main_svc.loop, &main_db_wait);
+  uv_timer_start(&main_db_wait, main_on_db_wait, 0, MAIN_DB_WAIT_MS);
+  int status = service_run(&main_svc);
+  resolver_db_free(resolver);
+  return main_exit_status ? main_exit_status : status;
+}

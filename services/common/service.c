@@ -43,6 +43,11 @@ int service_configure(int argc, char **argv, const char *usage, const char *summ
     fprintf(stderr, "%s: LINDUNG_LOG_LEVEL must be debug, info, warn or error\n", argv[0]);
     return -1;
   }
+  if (strcmp(common->kafka_security_protocol, "plaintext") &&
+      strcmp(common->kafka_security_protocol, "ssl")) {
+    fprintf(stderr, "%s: LINDUNG_KAFKA_SECURITY_PROTOCOL must be plaintext or ssl\n", argv[0]);
+    return -1;
+  }
   if (common->max_batch == 0 || common->max_batch > 10000) {
     fprintf(stderr, "%s: LINDUNG_MAX_BATCH must be from 1 to 10000\n", argv[0]);
     return -1;
@@ -169,11 +174,29 @@ int service_open(service *svc, const service_settings *settings, const service_c
   svc->db_connected = metrics_gauge(svc->metrics, "lindung_postgres_connected",
                                     "1 while the PostgreSQL connection is up.", NULL);
 
+  /* TLS settings, when the cluster asks for them, go to every client. */
+  size_t n = 0;
+  svc->kafka_properties[n++] = "security.protocol";
+  svc->kafka_properties[n++] = common->kafka_security_protocol;
+  if (*common->kafka_ssl_ca_file) {
+    svc->kafka_properties[n++] = "ssl.ca.location";
+    svc->kafka_properties[n++] = common->kafka_ssl_ca_file;
+  }
+  if (*common->kafka_ssl_cert_file) {
+    svc->kafka_properties[n++] = "ssl.certificate.location";
+    svc->kafka_properties[n++] = common->kafka_ssl_cert_file;
+  }
+  if (*common->kafka_ssl_key_file) {
+    svc->kafka_properties[n++] = "ssl.key.location";
+    svc->kafka_properties[n++] = common->kafka_ssl_key_file;
+  }
+  svc->kafka_properties[n] = NULL;
+
   char client_id[64];
   snprintf(client_id, sizeof client_id, "lindung-%s", settings->name);
   kq_settings kafka = {.brokers = common->brokers,
                        .client_id = client_id,
-                       .properties = NULL,
+                       .properties = svc->kafka_properties,
                        .log = service_on_kafka_log,
                        .log_ctx = svc};
   if (kq_producer_open(svc->loop, &kafka, NULL, NULL, &svc->producer, err, sizeof err)) {
@@ -225,8 +248,14 @@ int service_start_consuming(service *svc) {
   snprintf(fetch_wait, sizeof fetch_wait, "%u", svc->common.fetch_wait_ms);
   snprintf(session_timeout, sizeof session_timeout, "%u", svc->common.session_timeout_ms);
   snprintf(heartbeat, sizeof heartbeat, "%u", svc->common.session_timeout_ms / 6 + 1);
-  const char *properties[] = {"fetch.wait.max.ms", fetch_wait, "session.timeout.ms", session_timeout,
-                              "heartbeat.interval.ms", heartbeat, NULL};
+  const char *properties[24] = {"fetch.wait.max.ms", fetch_wait, "session.timeout.ms", session_timeout,
+                                "heartbeat.interval.ms", heartbeat};
+  size_t n = 6;
+  for (size_t i = 0; svc->kafka_properties[i] && n + 2 < 24; i += 2) {
+    properties[n++] = svc->kafka_properties[i];
+    properties[n++] = svc->kafka_properties[i + 1];
+  }
+  properties[n] = NULL;
   kq_consumer_settings settings = {
       .kafka = {.brokers = svc->common.brokers,
                 .client_id = group,

@@ -34,6 +34,10 @@ typedef struct service_common {
   uint32_t max_batch;
   uint32_t fetch_wait_ms;
   uint32_t session_timeout_ms;
+  const char *kafka_security_protocol;
+  const char *kafka_ssl_ca_file;
+  const char *kafka_ssl_cert_file;
+  const char *kafka_ssl_key_file;
 } service_common;
 
 /* The common options, for the service's own option table. */
@@ -49,7 +53,15 @@ typedef struct service_common {
       CFG_UINT("LINDUNG_KAFKA_FETCH_WAIT_MS", &(c)->fetch_wait_ms, "10",                       \
                "longest a fetch waits for data (fetch.wait.max.ms)"),                          \
       CFG_UINT("LINDUNG_KAFKA_SESSION_TIMEOUT_MS", &(c)->session_timeout_ms, "6000",           \
-               "consumer group session timeout: how soon a dead instance's partitions move")
+               "consumer group session timeout: how soon a dead instance's partitions move"),   \
+      CFG_STRING("LINDUNG_KAFKA_SECURITY_PROTOCOL", &(c)->kafka_security_protocol, "plaintext", \
+                 "plaintext or ssl (mutual TLS, e.g. a Strimzi KafkaUser)"),                   \
+      CFG_STRING("LINDUNG_KAFKA_SSL_CA_FILE", &(c)->kafka_ssl_ca_file, "",                    \
+                 "CA certificate file of the brokers (ssl)"),                                  \
+      CFG_STRING("LINDUNG_KAFKA_SSL_CERT_FILE", &(c)->kafka_ssl_cert_file, "",                \
+                 "this service's client certificate file (ssl)"),                              \
+      CFG_STRING("LINDUNG_KAFKA_SSL_KEY_FILE", &(c)->kafka_ssl_key_file, "",                  \
+                 "this service's client key file (ssl)")
 
 typedef struct service service;
 
@@ -83,6 +95,7 @@ struct service {
   metrics_family *db_connected;
   /* private */
   service_settings settings;
+  const char *kafka_properties[16]; /* TLS settings shared by producer and consumer */
   uv_signal_t sigterm, sigint;
   uv_timer_t lag_timer;
   bool stopping;

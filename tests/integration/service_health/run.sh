@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Every binary answers --help; every running service serves /healthz,
+# /readyz and /metrics that `promtool check metrics` accepts, and stops
+# cleanly on SIGTERM (its last log line says so).
+set -uo pipefail
+# shellcheck disable=SC1091
+. "$LINDUNG_RUN_DIR/stack.env"
+failures=0
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+ok() { echo "ok   $*"; }
+
+for binary in "$LINDUNG_BIN_DIR"/*; do
+  [ -x "$binary" ] || continue
+  if "$binary" --help > /dev/null 2>&1; then ok "$(basename "$binary") --help"; else fail "$(basename "$binary") --help"; fi
+done
+
+for var in $(compgen -v | grep -E '^LINDUNG_[A-Z_]+_HTTP$'); do
+  addr=${!var}
+  name=${var#LINDUNG_}
+  name=${name%_HTTP}
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/healthz")
+  [ "$code" = 200 ] && ok "$name /healthz" || fail "$name /healthz answered $code"
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/readyz")
+  [ "$code" = 200 ] && ok "$name /readyz" || fail "$name /readyz answered $code"
+  metrics=$(curl -sf "http://$addr/metrics") || { fail "$name /metrics"; continue; }
+  if problems=$(printf '%s\n' "$metrics" | promtool check metrics 2>&1); then
+    ok "$name /metrics passes promtool check metrics"
+  else
+    fail "$name /metrics: $problems"
+  fi
+  grep -q '^lindung_requests_total\|^# TYPE lindung_requests_total counter' <<< "$metrics" &&
+    ok "$name exports lindung_requests_total" || fail "$name lacks lindung_requests_total"
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/no-such-page")
+  [ "$code" = 404 ] && ok "$name unknown path is 404" || fail "$name unknown path answered $code"
+done
+
+# A graceful stop: SIGTERM, in-flight work finished, "stopped" logged.
+log=$LINDUNG_RUN_DIR/logs/lindung-ingest.log
+LINDUNG_NO_BUILD=1 "$LINDUNG_SOURCE_DIR/scripts/stack" restart lindung-ingest
+if grep -q '"event":"stopped"' "$log"; then ok "ingest stops cleanly on SIGTERM"; else fail "ingest did not log a clean stop"; fi
+
+echo "$failures failed"
+[ "$failures" -eq 0 ]

@@ -81,9 +81,9 @@ status=0
 [ "$status" -ne 0 ] || fail "keygen overwrote an existing key"
 
 # --- seed (once per stack) -------------------------------------------------
-if [ ! -d "$LINDUNG_RUN_DIR/partners/gojek" ]; then
-  "$LINDUNG_BIN_DIR/lindungctl" seed --people 200 > /dev/null
-fi
+# shellcheck disable=SC1091
+. "$LINDUNG_SOURCE_DIR/tests/integration/lib.sh"
+lindung_ensure_seeded
 people=$LINDUNG_RUN_DIR/seed/people.csv
 [ -r "$people" ] || { echo "FAIL: $people missing" >&2; exit 1; }
 nik=$(awk -F, '$2 == "green" { print $1 }' "$people" | shuf -n 1)

@@ -7,7 +7,9 @@ set -euo pipefail
 . "$LINDUNG_RUN_DIR/stack.env"
 bin=$LINDUNG_BIN_DIR
 root=$LINDUNG_SOURCE_DIR
-[ -d "$LINDUNG_RUN_DIR/partners/gojek" ] || "$bin/lindungctl" seed --people 2000 > /dev/null
+# shellcheck disable=SC1091
+. "$root/tests/integration/lib.sh"
+lindung_ensure_seeded
 
 secrets=$(mktemp)
 trap 'rm -f "$secrets"' EXIT

@@ -9,6 +9,7 @@
 
 #include "decrypt_rules.h"
 #include "log.h"
+#include "partner_events.h"
 #include "registry_pg.h"
 #include "replay_window.h"
 #include "service.h"
@@ -18,6 +19,7 @@ typedef struct decrypt_service {
   service svc;
   const char *key_dir;
   registry_pg *registry;
+  partner_events *events; /* partner.events applied live */
   system_keys *keys;
   envelope_cache *sessions;
   replay_window *replays;
@@ -45,6 +47,7 @@ static void decrypt_stop(decrypt_service *s) {
   if (s->stopped) return;
   s->stopped = true;
   uv_walk(s->svc.loop, decrypt_stop_registry_timer, s->registry);
+  partner_events_stop(s->events);
   uv_signal_stop(&s->sigterm);
   uv_signal_stop(&s->sigint);
   uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -99,6 +102,8 @@ static void decrypt_handle(decrypt_service *s, const decrypt_context *context, k
 
 static void decrypt_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
   decrypt_service *s = ctx;
+  /* Events already fetched apply first (see ingest). */
+  partner_events_poll(s->events);
   /* One snapshot per batch: a reload swaps it only between batches. */
   decrypt_context context = {
       .registry = registry_pg_current(s->registry),
@@ -115,7 +120,7 @@ static bool decrypt_ready(void *ctx, const char **reason) {
     *reason = "registry";
     return false;
   }
-  return true;
+  return partner_events_ready(s->events, reason);
 }
 
 /* After every registry change: pick up key files added by a rotation, say
@@ -147,6 +152,8 @@ static void decrypt_check_keys(decrypt_service *s, const registry *current) {
 
 static void decrypt_on_registry(void *ctx, const registry *current) {
   decrypt_service *s = ctx;
+  /* A load older than events already applied is brought forward first. */
+  if (partner_events_registry_changed(s->events, current)) return;
   LOG_INFO("registry_loaded", LOG_INT("version", registry_version(current)),
            LOG_INT("partners", registry_partner_count(current)));
   decrypt_check_keys(s, current);
@@ -243,6 +250,11 @@ int main(int argc, char **argv) {
     decrypt_free(s);
     return 1;
   }
+  if (partner_events_start(&s->svc, s->registry, &s->events) != 0) {
+    LOG_ERROR("partner_events_start_failed");
+    decrypt_free(s);
+    return 1;
+  }
   uv_signal_init(s->svc.loop, &s->sigterm);
   uv_signal_init(s->svc.loop, &s->sigint);
   s->sigterm.data = s->sigint.data = s;
@@ -255,6 +267,7 @@ int main(int argc, char **argv) {
   registry_pg_stop(s->registry);
   uv_run(s->svc.loop, UV_RUN_DEFAULT);
   uv_loop_close(s->svc.loop);
+  partner_events_free(s->events);
   decrypt_free(s);
   return s->exit_status ? s->exit_status : status;
 }

@@ -8,6 +8,7 @@
 
 #include "ingest_rules.h"
 #include "log.h"
+#include "partner_events.h"
 #include "quota.h"
 #include "registry_pg.h"
 #include "service.h"
@@ -15,6 +16,7 @@
 typedef struct ingest_service {
   service svc;
   registry_pg *registry;
+  partner_events *events; /* partner.events applied live */
   quota_table *quotas;
   uv_signal_t sigterm, sigint; /* besides the runtime's own, see ingest_stop */
   bool consuming;
@@ -40,6 +42,7 @@ static void ingest_stop(ingest_service *s) {
   if (s->stopped) return;
   s->stopped = true;
   uv_walk(s->svc.loop, ingest_stop_registry_timer, s->registry);
+  partner_events_stop(s->events);
   uv_signal_stop(&s->sigterm);
   uv_signal_stop(&s->sigint);
   uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -93,6 +96,9 @@ static void ingest_handle(ingest_service *s, const registry *reg, kq_input *inpu
 
 static void ingest_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
   ingest_service *s = ctx;
+  /* Events already fetched apply first: a revocation acknowledged before
+   * these requests were read is never missed because of serving order. */
+  partner_events_poll(s->events);
   /* One snapshot per batch: a reload swaps it only between batches. */
   const registry *reg = registry_pg_current(s->registry);
   for (size_t i = 0; i < count && !s->failed; i++) ingest_handle(s, reg, inputs[i]);
@@ -104,11 +110,13 @@ static bool ingest_ready(void *ctx, const char **reason) {
     *reason = "registry";
     return false;
   }
-  return true;
+  return partner_events_ready(s->events, reason);
 }
 
 static void ingest_on_registry(void *ctx, const registry *current) {
   ingest_service *s = ctx;
+  /* A load older than events already applied is brought forward first. */
+  if (partner_events_registry_changed(s->events, current)) return;
   LOG_INFO("registry_loaded", LOG_INT("version", registry_version(current)),
            LOG_INT("partners", registry_partner_count(current)));
   /* Inputs are taken only once the registry is known: before that every
@@ -163,6 +171,10 @@ int main(int argc, char **argv) {
     LOG_ERROR("registry_start_failed");
     return 1;
   }
+  if (partner_events_start(&s->svc, s->registry, &s->events) != 0) {
+    LOG_ERROR("partner_events_start_failed");
+    return 1;
+  }
   uv_signal_init(s->svc.loop, &s->sigterm);
   uv_signal_init(s->svc.loop, &s->sigint);
   s->sigterm.data = s->sigint.data = s;
@@ -175,6 +187,7 @@ int main(int argc, char **argv) {
   registry_pg_stop(s->registry);
   uv_run(s->svc.loop, UV_RUN_DEFAULT);
   uv_loop_close(s->svc.loop);
+  partner_events_free(s->events);
   quota_table_free(s->quotas);
   return s->exit_status ? s->exit_status : status;
 }

@@ -118,11 +118,14 @@ int ctl_cmd_system_key_show(int argc, char **argv) {
 
 int ctl_cmd_partner_add(int argc, char **argv) {
   const char *name = NULL, *key_id_text = NULL, *public_key = NULL;
-  const ctl_option options[] = {
-      {"name", &name, NULL}, {"key-id", &key_id_text, NULL}, {"public-key", &public_key, NULL}};
+  bool direct = false;
+  const ctl_option options[] = {{"name", &name, NULL},
+                                {"key-id", &key_id_text, NULL},
+                                {"public-key", &public_key, NULL},
+                                {"direct", NULL, &direct}};
   const char *positional[1];
   size_t npos = 0;
-  int rc = ctl_parse(argc, argv, options, 3, positional, 1, &npos);
+  int rc = ctl_parse(argc, argv, options, 4, positional, 1, &npos);
   if (rc) return rc;
   if (npos != 1) return ctl_fail(CTL_USAGE, "partner add: missing <partner_id>");
   const char *partner_id = positional[0];
@@ -143,6 +146,16 @@ int ctl_cmd_partner_add(int argc, char **argv) {
   char pk_hex[2 * REG_KEY_BYTES + 1], id_text[16];
   hex_encode(pk, sizeof pk, pk_hex);
   snprintf(id_text, sizeof id_text, "%" PRIu32, key_id);
+  /* Onboarding goes through the revocation service (published and
+   * audited); --direct writes the database itself, for bootstrapping a
+   * registry before that service runs. */
+  if (!direct) {
+    if (!ctl_env("LINDUNG_ADMIN_URL"))
+      return ctl_fail(CTL_USAGE,
+                      "partner add: LINDUNG_ADMIN_URL is not set (--direct writes the database "
+                      "without the revocation service, for bootstrapping only)");
+    return ctl_cmd_partner_add_api(partner_id, name, key_id, pk_hex);
+  }
 
   int code = CTL_OK;
   PGconn *conn = ctl_connect(NULL, &code);

@@ -106,5 +106,15 @@ int ctl_cmd_subject_import(int argc, char **argv);
 int ctl_cmd_venue_add(int argc, char **argv);
 int ctl_cmd_venue_list(int argc, char **argv);
 int ctl_cmd_seed(int argc, char **argv);
+/* Through the revocation service's admin API (cmd_admin.c). */
+int ctl_cmd_partner_revoke(int argc, char **argv);
+int ctl_cmd_partner_reinstate(int argc, char **argv);
+int ctl_cmd_partner_quota(int argc, char **argv);
+int ctl_cmd_key_add(int argc, char **argv);
+int ctl_cmd_key_revoke(int argc, char **argv);
+int ctl_cmd_system_key_rotate(int argc, char **argv);
+/* partner add's API half, with validated arguments. */
+int ctl_cmd_partner_add_api(const char *partner_id, const char *name, uint32_t key_id,
+                            const char *pk_hex);
 
 #endif

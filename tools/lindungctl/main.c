@@ -15,9 +15,27 @@ const ctl_command ctl_commands[] = {
      "$LINDUNG_RUN_DIR/secrets/system-<id>.key, never overwritten); prints <id> <public key>"},
     {"system-key", "show", ctl_cmd_system_key_show, "system-key show",
      "print <id> <public key hex> of the newest active system key"},
+    {"system-key", "rotate", ctl_cmd_system_key_rotate, "system-key rotate --grace <seconds>",
+     "through the admin API: the newest active system key (made with system-key create) "
+     "becomes the only active one; older active keys keep opening requests for the grace "
+     "period, then stop"},
     {"partner", "add", ctl_cmd_partner_add,
-     "partner add <partner_id> --name <text> --key-id <n> --public-key <64 hex>",
-     "register a partner with its first public key"},
+     "partner add <partner_id> --name <text> --key-id <n> --public-key <64 hex> [--direct]",
+     "register a partner with its first public key, through the admin API (--direct: write "
+     "the database itself, only to bootstrap before the revocation service runs)"},
+    {"partner", "revoke", ctl_cmd_partner_revoke, "partner revoke <partner_id> --reason <text>",
+     "through the admin API: cut the partner off at once; every token issued to it stops "
+     "working for good"},
+    {"partner", "reinstate", ctl_cmd_partner_reinstate,
+     "partner reinstate <partner_id> [--reason <text>]",
+     "through the admin API: let a revoked partner send again (its users must link again)"},
+    {"partner", "quota", ctl_cmd_partner_quota, "partner quota <partner_id> --rate <n> [--burst <n>]",
+     "through the admin API: requests per second and burst at ingest (--rate 0: no quota; "
+     "no --burst: one second's rate)"},
+    {"key", "add", ctl_cmd_key_add, "key add <partner_id> --key-id <n> --public-key <64 hex>",
+     "through the admin API: add a partner key (both keys work until one is revoked)"},
+    {"key", "revoke", ctl_cmd_key_revoke, "key revoke <partner_id> --key-id <n> [--reason <text>]",
+     "through the admin API: revoke one partner key for good"},
     {"partner", "list", ctl_cmd_partner_list, "partner list",
      "one line per partner: id, status, key ids (revoked ones marked), name; tab-separated"},
     {"subject", "upsert", ctl_cmd_subject_upsert,
@@ -45,6 +63,9 @@ static const char ctl_environment_help[] =
     "  LINDUNG_AUDIT_DB_NAME audit database on the same server (default lindung_audit)\n"
     "  LINDUNG_NIK_KEY_FILE  file holding the 32-byte NIK hash key as 64 hex characters\n"
     "  LINDUNG_RUN_DIR       where secrets and seed files go (default .run)\n"
+    "  LINDUNG_ADMIN_URL     admin API of lindung-revocation, http://host:port\n"
+    "  LINDUNG_ADMIN_TOKEN_FILE  file holding the admin API's bearer token\n"
+    "  LINDUNG_ADMIN_ACTOR   name recorded in the audit trail (default $USER)\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad usage.\n";
 
 static bool ctl_is_help(const char *arg) {

@@ -165,35 +165,35 @@ unchanged "bad system-key create" "$before"
 # --- partners -------------------------------------------------------------------
 pid=t-$suffix
 pk=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
-run 0 partner add "$pid" --name "Test Partner $suffix" --key-id 5 --public-key "$pk"
+run 0 partner add "$pid" --direct --name "Test Partner $suffix" --key-id 5 --public-key "$pk"
 run 0 partner list
 check "partner list line" 'grep -qxF "$(printf "%s\tactive\t5\tTest Partner %s" "$pid" "$suffix")" "$tmp/out"'
 check "partner key stored" '[ "$(partner_pk "$pid" 5)" = "$pk" ]'
 before=$(counts)
-run 1 partner add "$pid" --name "Again" --key-id 6 --public-key "$pk"
+run 1 partner add "$pid" --direct --name "Again" --key-id 6 --public-key "$pk"
 err_has "already exists"
-run 2 partner add "T-$suffix" --name x --key-id 1 --public-key "$pk"
+run 2 partner add "T-$suffix" --direct --name x --key-id 1 --public-key "$pk"
 err_has "invalid partner id"
-run 2 partner add a --name x --key-id 1 --public-key "$pk"
-run 2 partner add "a23456789012345678901234567890123" --name x --key-id 1 --public-key "$pk"
-run 2 partner add "u_$suffix" --name x --key-id 1 --public-key "$pk"
-run 2 partner add "u-$suffix" --name x --key-id 0 --public-key "$pk"
+run 2 partner add a --direct --name x --key-id 1 --public-key "$pk"
+run 2 partner add "a23456789012345678901234567890123" --direct --name x --key-id 1 --public-key "$pk"
+run 2 partner add "u_$suffix" --direct --name x --key-id 1 --public-key "$pk"
+run 2 partner add "u-$suffix" --direct --name x --key-id 0 --public-key "$pk"
 err_has "invalid key id"
-run 2 partner add "u-$suffix" --name x --key-id 4294967296 --public-key "$pk"
-run 2 partner add "u-$suffix" --name x --key-id -1 --public-key "$pk"
-run 2 partner add "u-$suffix" --name x --key-id one --public-key "$pk"
-run 2 partner add "u-$suffix" --name x --key-id 1 --public-key "${pk:1}"
+run 2 partner add "u-$suffix" --direct --name x --key-id 4294967296 --public-key "$pk"
+run 2 partner add "u-$suffix" --direct --name x --key-id -1 --public-key "$pk"
+run 2 partner add "u-$suffix" --direct --name x --key-id one --public-key "$pk"
+run 2 partner add "u-$suffix" --direct --name x --key-id 1 --public-key "${pk:1}"
 err_has "invalid public key"
-run 2 partner add "u-$suffix" --name x --key-id 1 --public-key "${pk}00"
-run 2 partner add "u-$suffix" --name x --key-id 1 --public-key "zz${pk:2}"
-run 2 partner add "u-$suffix" --key-id 1 --public-key "$pk"
+run 2 partner add "u-$suffix" --direct --name x --key-id 1 --public-key "${pk}00"
+run 2 partner add "u-$suffix" --direct --name x --key-id 1 --public-key "zz${pk:2}"
+run 2 partner add "u-$suffix" --direct --key-id 1 --public-key "$pk"
 err_has "missing --name"
-run 2 partner add "u-$suffix" --name "$(printf 'two\nlines')" --key-id 1 --public-key "$pk"
-run 2 partner add "u-$suffix" --name x --key-id 1
-run 2 partner add --name x --key-id 1 --public-key "$pk"
-run 2 partner add "u-$suffix" extra --name x --key-id 1 --public-key "$pk"
+run 2 partner add "u-$suffix" --direct --name "$(printf 'two\nlines')" --key-id 1 --public-key "$pk"
+run 2 partner add "u-$suffix" --direct --name x --key-id 1
+run 2 partner add --direct --name x --key-id 1 --public-key "$pk"
+run 2 partner add "u-$suffix" --direct extra --name x --key-id 1 --public-key "$pk"
 unchanged "bad partner add" "$before"
-run 0 partner add "u-$suffix" --name=Equals --key-id=4294967295 --public-key="$pk"
+run 0 partner add "u-$suffix" --direct --name=Equals --key-id=4294967295 --public-key="$pk"
 run 0 partner list
 check "max key id listed" 'grep -qF "$(printf "u-%s\tactive\t4294967295\tEquals" "$suffix")" "$tmp/out"'
 

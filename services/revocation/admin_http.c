@@ -1,0 +1,394 @@
+/* admin_http: an answer-later HTTP/1.1 listener (see admin_http.h). Each
+ * connection carries at most one request; what arrives after it is ignored
+ * and the connection closes once the answer is written. */
+#include "admin_http.h"
+
+#include <http_parser.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ADMIN_HTTP_MAX_HEAD 8192
+#define ADMIN_HTTP_IDLE_MS 30000
+
+struct admin_http {
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  size_t max_body;
+  admin_http_fn handler;
+  void *ctx;
+  admin_http_conn *conns; /* list of open connections */
+  bool stopping;
+  int open_handles; /* listener + connections; freed when 0 after stop */
+};
+
+enum { HDR_NONE, HDR_AUTH, HDR_ACTOR, HDR_OTHER };
+
+struct admin_http_conn {
+  admin_http *server;
+  uv_tcp_t tcp;
+  uv_timer_t idle;
+  http_parser parser;
+  admin_http_request *req; /* being read, or handed to the handler */
+  admin_http_conn *next, *prev;
+  size_t head_bytes;
+  int header; /* which header the current value belongs to */
+  bool handed_over;
+  bool closing;
+  bool answered;
+  bool too_large;
+  int handles; /* tcp + timer still to close */
+};
+
+static http_parser_settings admin_http_parser_settings;
+
+static void admin_http_free_server_if_done(admin_http *server) {
+  if (server->stopping && server->open_handles == 0) free(server);
+}
+
+static void admin_http_on_conn_closed(uv_handle_t *handle) {
+  admin_http_conn *conn = handle->data;
+  if (--conn->handles > 0) return;
+  admin_http *server = conn->server;
+  if (conn->req) {
+    if (conn->handed_over) {
+      conn->req->conn = NULL; /* the handler still answers; it goes nowhere */
+    } else {
+      free(conn->req->body);
+      free(conn->req);
+    }
+  }
+  free(conn);
+  server->open_handles--;
+  admin_http_free_server_if_done(server);
+}
+
+static void admin_http_close(admin_http_conn *conn) {
+  if (conn->closing) return;
+  conn->closing = true;
+  if (conn->prev)
+    conn->prev->next = conn->next;
+  else
+    conn->server->conns = conn->next;
+  if (conn->next) conn->next->prev = conn->prev;
+  uv_timer_stop(&conn->idle);
+  uv_close((uv_handle_t *)&conn->idle, admin_http_on_conn_closed);
+  uv_close((uv_handle_t *)&conn->tcp, admin_http_on_conn_closed);
+}
+
+static const char *admin_http_reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
+  }
+}
+
+typedef struct admin_http_write {
+  uv_write_t req;
+  admin_http_conn *conn;
+  char data[];
+} admin_http_write;
+
+static void admin_http_on_written(uv_write_t *w, int status) {
+  (void)status;
+  admin_http_write *write = (admin_http_write *)w;
+  admin_http_close(write->conn);
+  free(write);
+}
+
+static void admin_http_send(admin_http_conn *conn, int status, const char *json) {
+  size_t body_len = strlen(json);
+  size_t cap = body_len + 256;
+  admin_http_write *w = malloc(sizeof *w + cap);
+  if (!w) {
+    admin_http_close(conn);
+    return;
+  }
+  int n = snprintf(w->data, cap,
+                   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                   "Cache-Control: no-store\r\nConnection: close\r\n\r\n%s",
+                   status, admin_http_reason(status), body_len, json);
+  w->conn = conn;
+  uv_buf_t buf = uv_buf_init(w->data, (unsigned)n);
+  uv_read_stop((uv_stream_t *)&conn->tcp);
+  if (uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, admin_http_on_written) != 0) {
+    free(w);
+    admin_http_close(conn);
+  }
+}
+
+/* Answers a request that never reached the handler (bad HTTP, limits). */
+static void admin_http_refuse(admin_http_conn *conn, int status, const char *code,
+                              const char *message) {
+  char json[256];
+  snprintf(json, sizeof json, "{\"error\":\"%s\",\"message\":\"%s\"}", code, message);
+  conn->answered = true;
+  admin_http_send(conn, status, json);
+}
+
+void admin_http_respond(admin_http_request *req, int status, const char *json) {
+  admin_http_conn *conn = req->conn;
+  if (conn) {
+    conn->req = NULL;
+    if (!conn->closing) admin_http_send(conn, status, json);
+  }
+  free(req->body);
+  free(req);
+}
+
+static int admin_http_on_url(http_parser *p, const char *at, size_t len) {
+  admin_http_conn *conn = p->data;
+  admin_http_request *req = conn->req;
+  size_t have = strlen(req->path);
+  if (have + len >= sizeof req->path) return 1;
+  memcpy(req->path + have, at, len);
+  req->path[have + len] = '\0';
+  return 0;
+}
+
+static int admin_http_on_header_field(http_parser *p, const char *at, size_t len) {
+  admin_http_conn *conn = p->data;
+  /* Header names arrive whole in practice; a split name is "other". */
+  if (len == 13 && strncasecmp(at, "authorization", 13) == 0)
+    conn->header = HDR_AUTH;
+  else if (len == 15 && strncasecmp(at, "x-lindung-actor", 15) == 0)
+    conn->header = HDR_ACTOR;
+  else
+    conn->header = HDR_OTHER;
+  return 0;
+}
+
+static void admin_http_append(char *dst, size_t cap, const char *at, size_t len) {
+  size_t have = strlen(dst);
+  if (have + len >= cap) {
+    /* Too long to be valid: keep a marker that fails every check. */
+    snprintf(dst, cap, "%s", "\x01");
+    return;
+  }
+  memcpy(dst + have, at, len);
+  dst[have + len] = '\0';
+}
+
+static int admin_http_on_header_value(http_parser *p, const char *at, size_t len) {
+  admin_http_conn *conn = p->data;
+  admin_http_request *req = conn->req;
+  if (conn->header == HDR_AUTH)
+    admin_http_append(req->authorization, sizeof req->authorization, at, len);
+  else if (conn->header == HDR_ACTOR)
+    admin_http_append(req->actor, sizeof req->actor, at, len);
+  return 0;
+}
+
+static int admin_http_on_headers_complete(http_parser *p) {
+  admin_http_conn *conn = p->data;
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > conn->server->max_body) {
+    conn->too_large = true;
+    return 3; /* any value but 0, 1, 2 stops the parser with an error */
+  }
+  snprintf(conn->req->method, sizeof conn->req->method, "%s",
+           http_method_str((enum http_method)p->method));
+  return 0;
+}
+
+static int admin_http_on_body(http_parser *p, const char *at, size_t len) {
+  admin_http_conn *conn = p->data;
+  admin_http_request *req = conn->req;
+  if (req->body_len + len > conn->server->max_body) {
+    conn->too_large = true;
+    return 1;
+  }
+  char *grown = realloc(req->body, req->body_len + len + 1);
+  if (!grown) return 1;
+  req->body = grown;
+  memcpy(req->body + req->body_len, at, len);
+  req->body_len += len;
+  req->body[req->body_len] = '\0';
+  return 0;
+}
+
+static int admin_http_on_message_complete(http_parser *p) {
+  admin_http_conn *conn = p->data;
+  admin_http_request *req = conn->req;
+  if (!req->body) {
+    req->body = calloc(1, 1);
+    if (!req->body) return 1;
+  }
+  /* The query string is not part of any route. */
+  char *q = strchr(req->path, '?');
+  if (q) *q = '\0';
+  conn->handed_over = true;
+  uv_timer_stop(&conn->idle);
+  uv_read_stop((uv_stream_t *)&conn->tcp);
+  http_parser_pause(p, 1);
+  conn->server->handler(conn->server->ctx, req);
+  return 0;
+}
+
+static void admin_http_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  (void)handle;
+  (void)suggested;
+  static char slab[16384];
+  *buf = uv_buf_init(slab, sizeof slab);
+}
+
+static void admin_http_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  admin_http_conn *conn = stream->data;
+  if (nread < 0) {
+    admin_http_close(conn);
+    return;
+  }
+  if (nread == 0 || conn->handed_over || conn->answered) return;
+  uv_timer_again(&conn->idle);
+  if (!conn->parser.http_errno && conn->req->method[0] == '\0') {
+    conn->head_bytes += (size_t)nread;
+  }
+  size_t parsed =
+      http_parser_execute(&conn->parser, &admin_http_parser_settings, buf->base, (size_t)nread);
+  enum http_errno e = HTTP_PARSER_ERRNO(&conn->parser);
+  if (conn->handed_over) return;
+  if (conn->too_large) {
+    admin_http_refuse(conn, 413, "body_too_large", "the request body is over the size limit");
+    return;
+  }
+  if (e != HPE_OK || parsed != (size_t)nread) {
+    admin_http_refuse(conn, 400, "bad_request", "not a valid HTTP/1.1 request");
+    return;
+  }
+  if (conn->req->method[0] == '\0' && conn->head_bytes > ADMIN_HTTP_MAX_HEAD) {
+    admin_http_refuse(conn, 431, "head_too_large", "the request head is over 8 KiB");
+  }
+}
+
+static void admin_http_on_idle(uv_timer_t *timer) {
+  admin_http_conn *conn = timer->data;
+  if (!conn->handed_over) admin_http_close(conn);
+}
+
+static void admin_http_on_connection(uv_stream_t *listener, int status) {
+  admin_http *server = listener->data;
+  if (status < 0 || server->stopping) return;
+  admin_http_conn *conn = calloc(1, sizeof *conn);
+  admin_http_request *req = calloc(1, sizeof *req);
+  if (!conn || !req) {
+    free(conn);
+    free(req);
+    return;
+  }
+  conn->server = server;
+  conn->req = req;
+  req->conn = conn;
+  uv_tcp_init(server->loop, &conn->tcp);
+  uv_timer_init(server->loop, &conn->idle);
+  conn->tcp.data = conn->idle.data = conn;
+  conn->handles = 2;
+  server->open_handles++;
+  conn->next = server->conns;
+  if (server->conns) server->conns->prev = conn;
+  server->conns = conn;
+  if (uv_accept(listener, (uv_stream_t *)&conn->tcp) != 0) {
+    admin_http_close(conn);
+    return;
+  }
+  struct sockaddr_storage addr;
+  int len = sizeof addr;
+  if (uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&addr, &len) == 0) {
+    char ip[48] = "";
+    if (addr.ss_family == AF_INET) {
+      uv_ip4_name((struct sockaddr_in *)&addr, ip, sizeof ip);
+      snprintf(req->peer, sizeof req->peer, "%s:%d", ip,
+               ntohs(((struct sockaddr_in *)&addr)->sin_port));
+    } else if (addr.ss_family == AF_INET6) {
+      uv_ip6_name((struct sockaddr_in6 *)&addr, ip, sizeof ip);
+      snprintf(req->peer, sizeof req->peer, "[%s]:%d", ip,
+               ntohs(((struct sockaddr_in6 *)&addr)->sin6_port));
+    }
+  }
+  http_parser_init(&conn->parser, HTTP_REQUEST);
+  conn->parser.data = conn;
+  uv_timer_start(&conn->idle, admin_http_on_idle, ADMIN_HTTP_IDLE_MS, ADMIN_HTTP_IDLE_MS);
+  uv_read_start((uv_stream_t *)&conn->tcp, admin_http_alloc, admin_http_on_read);
+}
+
+int admin_http_start(uv_loop_t *loop, const char *host, int port, size_t max_body,
+                     admin_http_fn handler, void *ctx, admin_http **out, char *err,
+                     size_t err_len) {
+  admin_http_parser_settings.on_url = admin_http_on_url;
+  admin_http_parser_settings.on_header_field = admin_http_on_header_field;
+  admin_http_parser_settings.on_header_value = admin_http_on_header_value;
+  admin_http_parser_settings.on_headers_complete = admin_http_on_headers_complete;
+  admin_http_parser_settings.on_body = admin_http_on_body;
+  admin_http_parser_settings.on_message_complete = admin_http_on_message_complete;
+  struct sockaddr_storage addr;
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
+      uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0) {
+    snprintf(err, err_len, "invalid listen address");
+    return -1;
+  }
+  admin_http *server = calloc(1, sizeof *server);
+  if (!server) {
+    snprintf(err, err_len, "out of memory");
+    return -1;
+  }
+  server->loop = loop;
+  server->max_body = max_body ? max_body : 16384;
+  server->handler = handler;
+  server->ctx = ctx;
+  uv_tcp_init(loop, &server->listener);
+  server->listener.data = server;
+  server->open_handles = 1;
+  int rc = uv_tcp_bind(&server->listener, (struct sockaddr *)&addr, 0);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)&server->listener, 64, admin_http_on_connection);
+  if (rc != 0) {
+    snprintf(err, err_len, "cannot listen on the admin address: %s", uv_strerror(rc));
+    server->stopping = true;
+    uv_close((uv_handle_t *)&server->listener, NULL);
+    /* Freed once the loop closed the handle; leaking it on this fatal path
+     * is harmless since the process exits. */
+    return -1;
+  }
+  *out = server;
+  return 0;
+}
+
+int admin_http_port(const admin_http *server) {
+  struct sockaddr_storage addr;
+  int len = sizeof addr;
+  if (uv_tcp_getsockname(&server->listener, (struct sockaddr *)&addr, &len) != 0) return -1;
+  if (addr.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&addr)->sin_port);
+  return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+}
+
+static void admin_http_on_listener_closed(uv_handle_t *handle) {
+  admin_http *server = handle->data;
+  server->open_handles--;
+  admin_http_free_server_if_done(server);
+}
+
+void admin_http_stop(admin_http *server) {
+  if (!server || server->stopping) return;
+  server->stopping = true;
+  while (server->conns) admin_http_close(server->conns);
+  uv_close((uv_handle_t *)&server->listener, admin_http_on_listener_closed);
+}

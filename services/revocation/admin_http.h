@@ -1,0 +1,46 @@
+/* admin_http: the admin API's own HTTP/1.1 listener on the libuv loop.
+ *
+ * Unlike http_server.h (whose handlers answer at once), a request here is
+ * answered later, with admin_http_respond(), because an admin change
+ * answers only after PostgreSQL committed it and Kafka acknowledged its
+ * events. One request per connection; the connection closes after the
+ * answer. Limits: request head 8 KiB (431), body max_body bytes (413), idle
+ * connections closed after 30 s. Parsing by Debian's libhttp-parser.
+ * Prefix admin_http_. Nothing here logs or exits. */
+#ifndef LINDUNG_ADMIN_HTTP_H
+#define LINDUNG_ADMIN_HTTP_H
+
+#include <stddef.h>
+#include <uv.h>
+
+typedef struct admin_http admin_http;
+typedef struct admin_http_conn admin_http_conn;
+
+typedef struct admin_http_request {
+  char method[8];
+  char path[256];
+  char authorization[160]; /* "" if none (or too long to be a valid one) */
+  char actor[80];          /* X-Lindung-Actor, "" if none; truncated ones are refused */
+  char peer[64];
+  char *body; /* NUL-terminated */
+  size_t body_len;
+  admin_http_conn *conn; /* private; NULL once the client went away */
+} admin_http_request;
+
+/* Called once per complete request; the handler owns req until it calls
+ * admin_http_respond() (exactly once). */
+typedef void (*admin_http_fn)(void *ctx, admin_http_request *req);
+
+int admin_http_start(uv_loop_t *loop, const char *host, int port, size_t max_body,
+                     admin_http_fn handler, void *ctx, admin_http **out, char *err, size_t err_len);
+int admin_http_port(const admin_http *server);
+
+/* Sends status and a JSON body (copied), closes the connection afterwards
+ * and frees req. Fine when the client already went away. */
+void admin_http_respond(admin_http_request *req, int status, const char *json);
+
+/* Closes the listener and every connection (requests still held by the
+ * handler stay valid until answered); frees once the handles closed. */
+void admin_http_stop(admin_http *server);
+
+#endif

@@ -160,13 +160,19 @@ int partner_events_apply(registry *reg, const partner_events_change *change) {
                  : 0;
     case LINDUNG__V1__PARTNER_EVENT_KIND__PARTNER_EVENT_SYSTEM_KEY_ROTATED:
       if (!change->has_public_key || change->system_key_id == 0) return -EINVAL;
-      /* The new key opens requests from now on. The keys it retires keep
-       * working until grace_until_ms; the snapshot cannot list them, so the
-       * reload the caller asks for marks them retiring. */
+      /* The new key opens requests from now on; every other active key
+       * keeps working until grace_until_ms, then is retired. */
       if (registry_put_system_key(reg, change->system_key_id, change->public_key,
                                   REGISTRY_SYSTEM_KEY_ACTIVE, 0))
         return 1;
-      return 1;
+      for (size_t i = 0; i < registry_system_key_count(reg); i++) {
+        const registry_system_key *key = registry_system_key_at(reg, i);
+        if (key->key_id == change->system_key_id || key->status != REGISTRY_SYSTEM_KEY_ACTIVE) continue;
+        if (registry_put_system_key(reg, key->key_id, key->public_key, REGISTRY_SYSTEM_KEY_RETIRING,
+                                    change->grace_until_ms))
+          return 1;
+      }
+      return 0;
     default:
       return -EINVAL;
   }

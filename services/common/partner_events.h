@@ -52,10 +52,9 @@ int partner_events_validate(const Lindung__V1__PartnerEvent *event, partner_even
                             const char **reason);
 
 /* Applies a change to reg (a copy the caller owns). Returns 0 when fully
- * applied; 1 when reg lacks what the change refers to, or the change
- * touches what a snapshot cannot express (a rotation retires keys it cannot
- * enumerate): the caller reloads from PostgreSQL (reg may then hold part of
- * the change, never a wrong state); -EINVAL when the change is invalid. */
+ * applied; 1 when reg lacks what the change refers to: the caller reloads
+ * from PostgreSQL (reg may then hold part of the change, never a wrong
+ * state); -EINVAL when the change is invalid. */
 int partner_events_apply(registry *reg, const partner_events_change *change);
 
 typedef struct partner_events partner_events;

@@ -174,6 +174,14 @@ const registry_system_key *registry_find_system_key(const registry *reg, uint32_
   return NULL;
 }
 
+size_t registry_system_key_count(const registry *reg) {
+  return reg->system_key_count;
+}
+
+const registry_system_key *registry_system_key_at(const registry *reg, size_t index) {
+  return index < reg->system_key_count ? &reg->system_keys[index] : NULL;
+}
+
 bool registry_system_key_usable(const registry_system_key *key, uint64_t now_ms) {
   switch (key->status) {
     case REGISTRY_SYSTEM_KEY_ACTIVE: return true;

@@ -61,6 +61,11 @@ const registry_partner *registry_find_partner(const registry *registry, const ch
 const registry_key *registry_find_partner_key(const registry_partner *partner, uint32_t key_id);
 const registry_system_key *registry_find_system_key(const registry *registry, uint32_t key_id);
 
+/* The system keys in registration order, for code that walks them all
+ * (e.g. retiring the older keys when a rotation event arrives). */
+size_t registry_system_key_count(const registry *registry);
+const registry_system_key *registry_system_key_at(const registry *registry, size_t index);
+
 /* True when the system key may open requests at now_ms. */
 bool registry_system_key_usable(const registry_system_key *key, uint64_t now_ms);
 

@@ -37,6 +37,8 @@ struct registry_pg {
   bool poll_in_progress;
   bool reload_requested;
   bool stopping;
+  bool timer_closed;
+  unsigned pending; /* queries whose callbacks have not run yet */
 };
 
 static bool registry_pg_bool(const PGresult *res, int row, int column) {
@@ -47,11 +49,23 @@ static uint64_t registry_pg_u64(const PGresult *res, int row, int column) {
   return strtoull(PQgetvalue(res, row, column), NULL, 10);
 }
 
+static void registry_pg_free(registry_pg *loader) {
+  registry_free(loader->current);
+  registry_free(loader->loading);
+  free(loader);
+}
+
+/* The loader outlives its stop until every query it sent has called back
+ * (the database client fails them when it closes) and its timer closed. */
+static void registry_pg_release(registry_pg *loader) {
+  if (loader->stopping && loader->timer_closed && loader->pending == 0) registry_pg_free(loader);
+}
+
 static bool registry_pg_ok(const PGresult *res) {
   return res && PQresultStatus(res) == PGRES_TUPLES_OK;
 }
 
-static void registry_pg_on_version(void *arg, const PGresult *res, const char *error) {
+static void registry_pg_on_version_result(void *arg, const PGresult *res, const char *error) {
   registry_pg *loader = arg;
   (void)error;
   if (!registry_pg_ok(res) || PQntuples(res) != 1) {
@@ -61,7 +75,7 @@ static void registry_pg_on_version(void *arg, const PGresult *res, const char *e
   if (loader->loading) registry_set_version(loader->loading, registry_pg_u64(res, 0, 0));
 }
 
-static void registry_pg_on_partners(void *arg, const PGresult *res, const char *error) {
+static void registry_pg_on_partners_result(void *arg, const PGresult *res, const char *error) {
   registry_pg *loader = arg;
   (void)error;
   if (!registry_pg_ok(res) || !loader->loading) {
@@ -76,7 +90,7 @@ static void registry_pg_on_partners(void *arg, const PGresult *res, const char *
   }
 }
 
-static void registry_pg_on_partner_keys(void *arg, const PGresult *res, const char *error) {
+static void registry_pg_on_partner_keys_result(void *arg, const PGresult *res, const char *error) {
   registry_pg *loader = arg;
   (void)error;
   if (!registry_pg_ok(res) || !loader->loading) {
@@ -93,7 +107,7 @@ static void registry_pg_on_partner_keys(void *arg, const PGresult *res, const ch
   }
 }
 
-static void registry_pg_on_system_keys(void *arg, const PGresult *res, const char *error) {
+static void registry_pg_on_system_keys_result(void *arg, const PGresult *res, const char *error) {
   registry_pg *loader = arg;
   (void)error;
   if (!registry_pg_ok(res) || !loader->loading) {
@@ -113,15 +127,10 @@ static void registry_pg_on_system_keys(void *arg, const PGresult *res, const cha
   }
 }
 
-static void registry_pg_on_commit(void *arg, const PGresult *res, const char *error) {
+static void registry_pg_on_commit_result(void *arg, const PGresult *res, const char *error) {
   registry_pg *loader = arg;
   (void)error;
   loader->load_in_progress = false;
-  if (loader->stopping) {
-    registry_free(loader->loading);
-    loader->loading = NULL;
-    return;
-  }
   if (!res || PQresultStatus(res) != PGRES_COMMAND_OK || loader->load_failed) {
     /* Try again on the next poll. */
     registry_free(loader->loading);
@@ -135,10 +144,34 @@ static void registry_pg_on_commit(void *arg, const PGresult *res, const char *er
   if (loader->on_changed) loader->on_changed(loader->ctx, loader->current);
 }
 
-static void registry_pg_ignore(void *arg, const PGresult *res, const char *error) {
+static void registry_pg_ignore_result(void *arg, const PGresult *res, const char *error) {
   (void)arg;
   (void)res;
   (void)error;
+}
+
+/* Every query goes through one of these: they count the query done and
+ * skip the work once the loader is stopping. */
+#define REGISTRY_PG_CALLBACK(name)                                            \
+  static void name(void *arg, const PGresult *res, const char *error) {       \
+    registry_pg *loader = arg;                                                \
+    loader->pending--;                                                        \
+    if (!loader->stopping) name##_result(arg, res, error);                    \
+    registry_pg_release(loader);                                              \
+  }
+REGISTRY_PG_CALLBACK(registry_pg_on_version)
+REGISTRY_PG_CALLBACK(registry_pg_on_partners)
+REGISTRY_PG_CALLBACK(registry_pg_on_partner_keys)
+REGISTRY_PG_CALLBACK(registry_pg_on_system_keys)
+REGISTRY_PG_CALLBACK(registry_pg_on_commit)
+REGISTRY_PG_CALLBACK(registry_pg_ignore)
+
+static int registry_pg_exec(registry_pg *loader, const char *statement, pgq_result_fn fn) {
+  int rc = statement[0] >= 'A' && statement[0] <= 'Z'
+               ? pgq_exec(loader->db, statement, fn, loader)
+               : pgq_exec_prepared(loader->db, statement, 0, NULL, NULL, NULL, fn, loader);
+  if (rc == 0) loader->pending++;
+  return rc;
 }
 
 static void registry_pg_load(registry_pg *loader) {
@@ -149,14 +182,12 @@ static void registry_pg_load(registry_pg *loader) {
   loader->load_in_progress = true;
   loader->reload_requested = false;
   /* One snapshot of all four tables, sent as one pipeline. */
-  pgq_exec(loader->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", registry_pg_ignore, loader);
-  pgq_exec_prepared(loader->db, "registry_version", 0, NULL, NULL, NULL, registry_pg_on_version, loader);
-  pgq_exec_prepared(loader->db, "registry_partners", 0, NULL, NULL, NULL, registry_pg_on_partners, loader);
-  pgq_exec_prepared(loader->db, "registry_partner_keys", 0, NULL, NULL, NULL,
-                    registry_pg_on_partner_keys, loader);
-  pgq_exec_prepared(loader->db, "registry_system_keys", 0, NULL, NULL, NULL,
-                    registry_pg_on_system_keys, loader);
-  if (pgq_exec(loader->db, "COMMIT", registry_pg_on_commit, loader)) {
+  registry_pg_exec(loader, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", registry_pg_ignore);
+  registry_pg_exec(loader, "registry_version", registry_pg_on_version);
+  registry_pg_exec(loader, "registry_partners", registry_pg_on_partners);
+  registry_pg_exec(loader, "registry_partner_keys", registry_pg_on_partner_keys);
+  registry_pg_exec(loader, "registry_system_keys", registry_pg_on_system_keys);
+  if (registry_pg_exec(loader, "COMMIT", registry_pg_on_commit)) {
     /* The connection went away between the calls; the queued ones fail too. */
     loader->load_in_progress = false;
     registry_free(loader->loading);
@@ -165,14 +196,16 @@ static void registry_pg_load(registry_pg *loader) {
   }
 }
 
-static void registry_pg_on_poll_version(void *arg, const PGresult *res, const char *error) {
+static void registry_pg_on_poll_version_result(void *arg, const PGresult *res, const char *error) {
   registry_pg *loader = arg;
   (void)error;
   loader->poll_in_progress = false;
-  if (loader->stopping || !registry_pg_ok(res) || PQntuples(res) != 1) return;
+  if (!registry_pg_ok(res) || PQntuples(res) != 1) return;
   if (!loader->current || registry_pg_u64(res, 0, 0) != registry_version(loader->current))
     registry_pg_load(loader);
 }
+
+REGISTRY_PG_CALLBACK(registry_pg_on_poll_version)
 
 static void registry_pg_on_timer(uv_timer_t *timer) {
   registry_pg *loader = timer->data;
@@ -181,8 +214,7 @@ static void registry_pg_on_timer(uv_timer_t *timer) {
     registry_pg_load(loader);
     return;
   }
-  if (pgq_exec_prepared(loader->db, "registry_version", 0, NULL, NULL, NULL,
-                        registry_pg_on_poll_version, loader) == 0)
+  if (registry_pg_exec(loader, "registry_version", registry_pg_on_poll_version) == 0)
     loader->poll_in_progress = true;
 }
 
@@ -216,9 +248,8 @@ void registry_pg_reload(registry_pg *loader) {
 
 static void registry_pg_on_close(uv_handle_t *handle) {
   registry_pg *loader = handle->data;
-  registry_free(loader->current);
-  registry_free(loader->loading);
-  free(loader);
+  loader->timer_closed = true;
+  registry_pg_release(loader);
 }
 
 void registry_pg_stop(registry_pg *loader) {

@@ -34,7 +34,8 @@ void registry_pg_replace(registry_pg *loader, registry *next);
 /* Asks for a reload on the next turn (e.g. after an event it cannot apply). */
 void registry_pg_reload(registry_pg *loader);
 
-/* Call after pgq_close(), so no query callback can outlive the loader. */
+/* Stops polling; the loader frees itself once its last query has called
+ * back (the database client fails pending queries when it closes). */
 void registry_pg_stop(registry_pg *loader);
 
 #endif

@@ -9,8 +9,11 @@
 
 #include "log.h"
 #include "messages.h"
+#include "partner_events.h"
+#include "registry_pg.h"
 
 #define SERVICE_MAX_OPTIONS 48
+#define SERVICE_MAX_STATEMENTS 32
 
 int service_configure(int argc, char **argv, const char *usage, const char *summary,
                       service_common *common, const cfg_option *extra, size_t extra_count) {
@@ -94,6 +97,13 @@ static bool service_ready(void *ctx, const char **reason) {
     *reason = "postgres";
     return false;
   }
+  if (svc->settings.uses_registry) {
+    if (!registry_pg_current(svc->registry)) {
+      *reason = "registry";
+      return false;
+    }
+    if (!partner_events_ready(svc->events, reason)) return false;
+  }
   if (!svc->consumer) {
     *reason = "starting";
     return false;
@@ -108,12 +118,49 @@ static bool service_http_handler(void *ctx, const http_request *request, http_re
   return svc->settings.http_handler(svc->settings.ctx, request, response);
 }
 
+void service_stop(service *svc, int exit_status) {
+  if (exit_status && !svc->exit_status) svc->exit_status = exit_status;
+  if (svc->stopping) return;
+  svc->stopping = true;
+  if (svc->events) partner_events_stop(svc->events);
+  if (svc->registry) registry_pg_stop(svc->registry);
+  svc->registry = NULL;
+  if (svc->settings.on_stop) svc->settings.on_stop(svc->settings.ctx);
+  uv_stop(svc->loop);
+}
+
 static void service_on_signal(uv_signal_t *handle, int signum) {
   service *svc = handle->data;
   if (svc->stopping) return;
-  svc->stopping = true;
   LOG_INFO("stopping", LOG_INT("signal", signum));
-  uv_stop(svc->loop);
+  service_stop(svc, 0);
+}
+
+const registry *service_registry(const service *svc) {
+  return svc->registry ? registry_pg_current(svc->registry) : NULL;
+}
+
+/* Partner events already fetched apply before a batch, so a batch never
+ * runs on a snapshot older than a revocation that has arrived. */
+static void service_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
+  service *svc = ctx;
+  if (svc->events) partner_events_poll(svc->events);
+  svc->settings.on_batch(svc->settings.ctx, inputs, count);
+}
+
+static void service_on_registry(void *ctx, const registry *current) {
+  service *svc = ctx;
+  /* A load older than events already applied is brought forward first. */
+  if (svc->events && partner_events_registry_changed(svc->events, current)) return;
+  LOG_INFO("registry_loaded", LOG_INT("version", registry_version(current)),
+           LOG_INT("partners", registry_partner_count(current)));
+  if (svc->settings.on_registry) svc->settings.on_registry(svc->settings.ctx, current);
+  /* Inputs are taken only once partners are known: before that every
+   * partner would look unknown. */
+  if (!svc->consuming && !svc->stopping) {
+    svc->consuming = true;
+    if (service_start_consuming(svc) != 0) service_stop(svc, 1);
+  }
 }
 
 static void service_on_lag_timer(uv_timer_t *timer) {
@@ -204,8 +251,18 @@ int service_open(service *svc, const service_settings *settings, const service_c
     return -1;
   }
   if (settings->uses_db) {
-    if (pgq_open(svc->loop, common->db_url, settings->statements, settings->statement_count,
-                 service_on_db_state, svc, &svc->db, err, sizeof err)) {
+    /* The registry's statements are prepared beside the service's own. */
+    pgq_statement statements[SERVICE_MAX_STATEMENTS];
+    size_t statement_count = settings->statement_count;
+    if (statement_count + registry_pg_statement_count > SERVICE_MAX_STATEMENTS) return -1;
+    if (statement_count) memcpy(statements, settings->statements, statement_count * sizeof *statements);
+    if (settings->uses_registry) {
+      memcpy(statements + statement_count, registry_pg_statements,
+             registry_pg_statement_count * sizeof *statements);
+      statement_count += registry_pg_statement_count;
+    }
+    if (pgq_open(svc->loop, common->db_url, statements, statement_count, service_on_db_state, svc,
+                 &svc->db, err, sizeof err)) {
       LOG_ERROR("postgres_open_failed", LOG_ERRTEXT("reason", err));
       return -1;
     }
@@ -234,6 +291,14 @@ int service_open(service *svc, const service_settings *settings, const service_c
   uv_timer_init(svc->loop, &svc->lag_timer);
   svc->lag_timer.data = svc;
   uv_timer_start(&svc->lag_timer, service_on_lag_timer, 1000, 1000);
+  if (settings->uses_registry) {
+    svc->registry = registry_pg_start(svc->loop, svc->db, settings->registry_poll_ms,
+                                      service_on_registry, svc);
+    if (!svc->registry || partner_events_start(svc, svc->registry, &svc->events) != 0) {
+      LOG_ERROR("registry_start_failed");
+      return -1;
+    }
+  }
   LOG_INFO("started", LOG_ID("instance", svc->instance), LOG_INT("http_port", http_server_port(svc->http)));
   return 0;
 }
@@ -268,8 +333,8 @@ int service_start_consuming(service *svc) {
       .max_in_flight = (size_t)svc->common.max_batch * 8,
       .auto_offset_reset = "earliest",
   };
-  if (kq_consumer_open(svc->loop, &settings, svc->producer, svc->settings.on_batch, svc->settings.ctx,
-                       &svc->consumer, err, sizeof err)) {
+  if (kq_consumer_open(svc->loop, &settings, svc->producer, service_on_batch, svc, &svc->consumer, err,
+                       sizeof err)) {
     LOG_ERROR("kafka_consumer_failed", LOG_ERRTEXT("reason", err));
     return -1;
   }
@@ -284,7 +349,7 @@ int service_run(service *svc) {
   uv_run(svc->loop, UV_RUN_DEFAULT);
   /* Graceful stop: finish in-flight inputs (their database replies and
    * acknowledgements still arrive on the loop), then flush and commit. */
-  svc->stopping = true;
+  service_stop(svc, 0);
   if (svc->consumer) kq_consumer_close(svc->consumer, 10000);
   svc->consumer = NULL;
   kq_producer_close(svc->producer, 10000);
@@ -299,10 +364,12 @@ int service_run(service *svc) {
   service_close_handle((uv_handle_t *)&svc->sigint);
   service_close_handle((uv_handle_t *)&svc->lag_timer);
   uv_run(svc->loop, UV_RUN_DEFAULT);
+  partner_events_free(svc->events);
+  svc->events = NULL;
   metrics_registry_free(svc->metrics);
-  LOG_INFO("stopped");
+  LOG_INFO("stopped", LOG_INT("exit_status", svc->exit_status));
   uv_loop_close(svc->loop);
-  return 0;
+  return svc->exit_status;
 }
 
 int service_produce(service *svc, kq_input *input, const char *topic, const void *key,

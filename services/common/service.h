@@ -24,6 +24,7 @@
 #include "kafka_loop.h"
 #include "metrics.h"
 #include "pg_client.h"
+#include "registry.h"
 
 typedef struct service_common {
   const char *brokers;
@@ -64,6 +65,8 @@ typedef struct service_common {
                  "this service's client key file (ssl)")
 
 typedef struct service service;
+typedef struct registry_pg registry_pg;
+typedef struct partner_events partner_events;
 
 typedef struct service_settings {
   const char *name;        /* "ingest": logs, client id "lindung-ingest", group id */
@@ -75,6 +78,17 @@ typedef struct service_settings {
   http_handler_fn http_handler; /* extra routes, may be NULL */
   /* Extra readiness beyond Kafka (and PostgreSQL when used); may be NULL. */
   http_ready_fn ready;
+  /* Services that check partners: the runtime loads the registry from
+   * PostgreSQL (polling its version every registry_poll_ms), applies
+   * partner.events live, and starts consuming the input by itself once the
+   * registry is known. Needs uses_db. on_registry (may be NULL) hears of
+   * every new snapshot. */
+  bool uses_registry;
+  unsigned registry_poll_ms;
+  void (*on_registry)(void *ctx, const registry *current);
+  /* Called once when the service begins to stop (may be NULL): stop
+   * timers and other work that would keep the loop busy. */
+  void (*on_stop)(void *ctx);
   void *ctx;
 } service_settings;
 
@@ -98,7 +112,11 @@ struct service {
   const char *kafka_properties[16]; /* TLS settings shared by producer and consumer */
   uv_signal_t sigterm, sigint;
   uv_timer_t lag_timer;
+  registry_pg *registry;
+  partner_events *events;
+  bool consuming;
   bool stopping;
+  int exit_status;
 };
 
 /* Reads the common settings (plus the service's own options), answers
@@ -111,12 +129,22 @@ int service_configure(int argc, char **argv, const char *usage, const char *summ
 int service_open(service *svc, const service_settings *settings, const service_common *common);
 
 /* Starts consuming the input topic (call once the service is ready for
- * inputs, e.g. after loading its registry). */
+ * inputs; a service with uses_registry starts by itself). */
 int service_start_consuming(service *svc);
 
-/* Runs the loop until SIGTERM/SIGINT, then stops gracefully; returns the
- * exit status for main. */
+/* Runs the loop until SIGTERM/SIGINT or service_stop, then stops
+ * gracefully: finishes in-flight inputs, flushes, commits. Returns the exit
+ * status for main. */
 int service_run(service *svc);
+
+/* Begins a graceful stop from inside the loop, e.g. after a fatal error
+ * (exit_status 1: the failed input's offset is never stored, so a restart
+ * reads it again). */
+void service_stop(service *svc, int exit_status);
+
+/* The current registry snapshot; NULL before the first load or without
+ * uses_registry. A batch should use one snapshot throughout. */
+const registry *service_registry(const service *svc);
 
 /* Outputs of one input, attached so its offset waits for their acks. */
 int service_produce(service *svc, kq_input *input, const char *topic, const void *key,

@@ -9,8 +9,6 @@
 
 #include "decrypt_rules.h"
 #include "log.h"
-#include "partner_events.h"
-#include "registry_pg.h"
 #include "replay_window.h"
 #include "service.h"
 #include "system_keys.h"
@@ -18,57 +16,13 @@
 typedef struct decrypt_service {
   service svc;
   const char *key_dir;
-  registry_pg *registry;
-  partner_events *events; /* partner.events applied live */
   system_keys *keys;
   envelope_cache *sessions;
   replay_window *replays;
-  uv_signal_t sigterm, sigint; /* besides the runtime's own, see decrypt_stop */
-  bool consuming;
-  bool stopped;
-  bool failed;
-  int exit_status;
   decrypt_result result; /* reused for every input: no allocation per message */
 } decrypt_service;
 
 static decrypt_service main_decrypt;
-
-static void decrypt_stop_registry_timer(uv_handle_t *handle, void *loader) {
-  if (handle->type == UV_TIMER && handle->data == loader && !uv_is_closing(handle)) {
-    uv_timer_stop((uv_timer_t *)handle);
-  }
-}
-
-/* Every way out goes through here. The runtime's stop runs the loop until
- * no handle is active, so the registry's poll timer must stop first; the
- * loader itself is freed only after service_run, once the database client
- * has failed its pending queries (whose callbacks still use the loader). */
-static void decrypt_stop(decrypt_service *s) {
-  if (s->stopped) return;
-  s->stopped = true;
-  uv_walk(s->svc.loop, decrypt_stop_registry_timer, s->registry);
-  partner_events_stop(s->events);
-  uv_signal_stop(&s->sigterm);
-  uv_signal_stop(&s->sigint);
-  uv_close((uv_handle_t *)&s->sigterm, NULL);
-  uv_close((uv_handle_t *)&s->sigint, NULL);
-  uv_stop(s->svc.loop);
-}
-
-static void decrypt_on_signal(uv_signal_t *handle, int signum) {
-  (void)signum;
-  decrypt_stop(handle->data);
-}
-
-/* A failed produce means a broken producer: leave the input incomplete so
- * its offset is never stored, and stop; a restart reads it again. */
-static void decrypt_fail(decrypt_service *s, int rc) {
-  if (s->failed) return;
-  s->failed = true;
-  s->exit_status = 1;
-  LOG_ERROR("produce_failed", LOG_INT("rc", rc));
-  decrypt_stop(s);
-}
 
 static void decrypt_handle(decrypt_service *s, const decrypt_context *context, kq_input *input) {
   double started = service_monotonic_s();
@@ -93,7 +47,10 @@ static void decrypt_handle(decrypt_service *s, const decrypt_context *context, k
                          r->audit_len);
   }
   if (rc != 0) {
-    decrypt_fail(s, rc);
+    /* A broken producer: the input stays incomplete, so its offset is never
+     * stored, and a restart reads it again. */
+    LOG_ERROR("produce_failed", LOG_INT("rc", rc));
+    service_stop(&s->svc, 1);
     return;
   }
   kq_input_done(input);
@@ -102,25 +59,14 @@ static void decrypt_handle(decrypt_service *s, const decrypt_context *context, k
 
 static void decrypt_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
   decrypt_service *s = ctx;
-  /* Events already fetched apply first (see ingest). */
-  partner_events_poll(s->events);
-  /* One snapshot per batch: a reload swaps it only between batches. */
+  /* One snapshot per batch: a reload or an event swaps it only between batches. */
   decrypt_context context = {
-      .registry = registry_pg_current(s->registry),
+      .registry = service_registry(&s->svc),
       .keys = s->keys,
       .sessions = s->sessions,
       .replays = s->replays,
   };
-  for (size_t i = 0; i < count && !s->failed; i++) decrypt_handle(s, &context, inputs[i]);
-}
-
-static bool decrypt_ready(void *ctx, const char **reason) {
-  decrypt_service *s = ctx;
-  if (!registry_pg_current(s->registry)) {
-    *reason = "registry";
-    return false;
-  }
-  return partner_events_ready(s->events, reason);
+  for (size_t i = 0; i < count && !s->svc.stopping; i++) decrypt_handle(s, &context, inputs[i]);
 }
 
 /* After every registry change: pick up key files added by a rotation, say
@@ -151,20 +97,7 @@ static void decrypt_check_keys(decrypt_service *s, const registry *current) {
 }
 
 static void decrypt_on_registry(void *ctx, const registry *current) {
-  decrypt_service *s = ctx;
-  /* A load older than events already applied is brought forward first. */
-  if (partner_events_registry_changed(s->events, current)) return;
-  LOG_INFO("registry_loaded", LOG_INT("version", registry_version(current)),
-           LOG_INT("partners", registry_partner_count(current)));
-  decrypt_check_keys(s, current);
-  /* Inputs are taken only once the registry is known. */
-  if (!s->consuming && !s->stopped) {
-    s->consuming = true;
-    if (service_start_consuming(&s->svc) != 0) {
-      s->exit_status = 1;
-      decrypt_stop(s);
-    }
-  }
+  decrypt_check_keys(ctx, current);
 }
 
 static void decrypt_free(decrypt_service *s) {
@@ -234,40 +167,17 @@ int main(int argc, char **argv) {
       .name = "decrypt",
       .input_topic = "scan.accepted",
       .uses_db = true,
-      .statements = registry_pg_statements,
-      .statement_count = registry_pg_statement_count,
       .on_batch = decrypt_on_batch,
-      .ready = decrypt_ready,
+      .uses_registry = true,
+      .registry_poll_ms = poll_ms,
+      .on_registry = decrypt_on_registry,
       .ctx = s,
   };
   if (service_open(&s->svc, &settings, &common) != 0) {
     decrypt_free(s);
     return 1;
   }
-  s->registry = registry_pg_start(s->svc.loop, s->svc.db, poll_ms, decrypt_on_registry, s);
-  if (!s->registry) {
-    LOG_ERROR("registry_start_failed");
-    decrypt_free(s);
-    return 1;
-  }
-  if (partner_events_start(&s->svc, s->registry, &s->events) != 0) {
-    LOG_ERROR("partner_events_start_failed");
-    decrypt_free(s);
-    return 1;
-  }
-  uv_signal_init(s->svc.loop, &s->sigterm);
-  uv_signal_init(s->svc.loop, &s->sigint);
-  s->sigterm.data = s->sigint.data = s;
-  uv_signal_start(&s->sigterm, decrypt_on_signal, SIGTERM);
-  uv_signal_start(&s->sigint, decrypt_on_signal, SIGINT);
   int status = service_run(&s->svc);
-  /* The loader's timer was stopped, not closed: close it now and let the
-   * loop run its close callback. */
-  decrypt_stop(s);
-  registry_pg_stop(s->registry);
-  uv_run(s->svc.loop, UV_RUN_DEFAULT);
-  uv_loop_close(s->svc.loop);
-  partner_events_free(s->events);
   decrypt_free(s);
-  return s->exit_status ? s->exit_status : status;
+  return status;
 }

@@ -134,6 +134,18 @@ static Lindung__V1__ErrorCode ingest_check_registry(const registry *reg,
   return LINDUNG__V1__ERROR_CODE__NONE;
 }
 
+/* The time a request counts at in its partner's bucket: when the broker got
+ * it, so that a backlog read in a burst after a pause is measured at the rate
+ * it was sent. The broker's time is trusted only within the last
+ * INGEST_QUOTA_SKEW_MS: a partner cannot buy refills with old timestamps,
+ * nor spend future ones. */
+uint64_t ingest_quota_time(const kq_input *input, uint64_t now_ms) {
+  if (input->timestamp_ms <= 0) return now_ms;
+  uint64_t sent = (uint64_t)input->timestamp_ms;
+  if (sent > now_ms) return now_ms;
+  return now_ms - sent > INGEST_QUOTA_SKEW_MS ? now_ms - INGEST_QUOTA_SKEW_MS : sent;
+}
+
 int ingest_decide(const registry *reg, quota_table *quotas, uint64_t now_ms, const kq_input *input,
                   ingest_result *result) {
   result->outcome = INGEST_DEAD_LETTERED;
@@ -177,7 +189,8 @@ int ingest_decide(const registry *reg, quota_table *quotas, uint64_t now_ms, con
   }
   /* Quota last, so that only requests that would be forwarded use it up. */
   if (error == LINDUNG__V1__ERROR_CODE__NONE && quotas &&
-      !quota_take(quotas, partner->partner_id, partner->rate_per_s, partner->burst, now_ms)) {
+      !quota_take(quotas, partner->partner_id, partner->rate_per_s, partner->burst,
+                  ingest_quota_time(input, now_ms))) {
     error = LINDUNG__V1__ERROR_CODE__RATE_LIMITED;
   }
   if (error != LINDUNG__V1__ERROR_CODE__NONE) {

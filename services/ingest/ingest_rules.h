@@ -61,9 +61,17 @@ typedef struct ingest_result {
   size_t audit_len;
 } ingest_result;
 
-/* Decides one input (its topic, partition, offset, key and value are read;
- * nothing else). quotas may be NULL to skip the quota rule. Returns 0, or -1
- * when an output could not be packed (a bug: every output fits). */
+/* How far behind the clock the Kafka timestamp of a request may be and
+ * still count for the quota (see ingest_quota_time). */
+#define INGEST_QUOTA_SKEW_MS 2000
+
+/* The time a request is charged at in its partner's token bucket. */
+uint64_t ingest_quota_time(const kq_input *input, uint64_t now_ms);
+
+/* Decides one input (its topic, partition, offset, timestamp, key and value
+ * are read; nothing else). quotas may be NULL to skip the quota rule.
+ * Returns 0, or -1 when an output could not be packed (a bug: every output
+ * fits). */
 int ingest_decide(const registry *reg, quota_table *quotas, uint64_t now_ms, const kq_input *input,
                   ingest_result *result);
 

@@ -18,7 +18,6 @@
 
 static service main_svc;
 static uv_timer_t main_db_wait;
-static int main_exit_status;
 
 /* Reads a key file of 64 hex characters into 32 bytes. */
 static int main_read_key(const char *variable, const char *path, uint8_t out[32]) {
@@ -61,10 +60,7 @@ static void main_on_db_wait(uv_timer_t *timer) {
   }
   if (!pgq_connected(main_svc.db)) return;
   main_close_wait();
-  if (service_start_consuming(&main_svc)) {
-    main_exit_status = 1;
-    uv_stop(main_svc.loop);
-  }
+  if (service_start_consuming(&main_svc)) service_stop(&main_svc, 1);
 }
 
 int main(int argc, char **argv) {
@@ -124,5 +120,5 @@ int main(int argc, char **argv) {
   uv_timer_start(&main_db_wait, main_on_db_wait, 0, MAIN_DB_WAIT_MS);
   int status = service_run(&main_svc);
   resolver_db_free(resolver);
-  return main_exit_status ? main_exit_status : status;
+  return status;
 }

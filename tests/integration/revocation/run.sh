@@ -60,7 +60,10 @@ echo "== bad admin input"
   fail "partner add through the API"
 before=$(state)
 api 401 unauthorized POST "/v1/partners/$pid/revoke" '{"reason":"no token"}'
-api 401 unauthorized POST "/v1/partners/$pid/revoke" '{"reason":"wrong token"}' -H "Authorization: Bearer ${token%?}0"
+# The right token with its last character changed (to 0, or to 1 if it was 0).
+wrong=${token%?}0
+[ "$wrong" != "$token" ] || wrong=${token%?}1
+api 401 unauthorized POST "/v1/partners/$pid/revoke" '{"reason":"wrong token"}' -H "Authorization: Bearer $wrong"
 api 401 unauthorized POST "/v1/partners/$pid/revoke" '{"reason":"wrong scheme"}' -H "Authorization: Basic $token"
 api 404 unknown_partner POST "/v1/partners/it-rev-nobody/revoke" '{"reason":"x"}' "${auth[@]}"
 api 404 unknown_partner PUT "/v1/partners/it-rev-nobody/quota" '{"rate":5}' "${auth[@]}"

@@ -117,6 +117,18 @@ static int decide_request(const registry *reg, quota_table *quotas, const test_r
   return ingest_decide(reg, quotas, at, &in, &result);
 }
 
+static void test_quota_time_is_the_send_time_within_the_skew(void) {
+  kq_input in = {.timestamp_ms = -1};
+  const uint64_t clock_ms = 1700000000000ull;
+  CHECK_EQ_INT(ingest_quota_time(&in, clock_ms), clock_ms); /* no timestamp: the clock */
+  in.timestamp_ms = (int64_t)clock_ms - 700;
+  CHECK_EQ_INT(ingest_quota_time(&in, clock_ms), clock_ms - 700); /* a backlog: when it was sent */
+  in.timestamp_ms = (int64_t)clock_ms - 60000;
+  CHECK_EQ_INT(ingest_quota_time(&in, clock_ms), clock_ms - INGEST_QUOTA_SKEW_MS); /* old: no refills bought */
+  in.timestamp_ms = (int64_t)clock_ms + 60000;
+  CHECK_EQ_INT(ingest_quota_time(&in, clock_ms), clock_ms); /* future: not spent ahead */
+}
+
 static Lindung__V1__AuditEvent *audit_of(void) {
   return lindung__v1__audit_event__unpack(NULL, result.audit_len, result.audit);
 }
@@ -599,6 +611,7 @@ int main(void) {
   RUN(test_clock_window);
   RUN(test_partner_quota);
   RUN(test_quota_bucket);
+  RUN(test_quota_time_is_the_send_time_within_the_skew);
   RUN(test_no_registry_is_an_error);
   return testing_summary();
 }

@@ -20,6 +20,10 @@ static uint64_t latency_histogram_upper_edge(unsigned index) {
   return ((mantissa + 1) << shift) - 1;
 }
 
+uint64_t latency_histogram_bucket_upper(unsigned index) {
+  return latency_histogram_upper_edge(index < LATENCY_HISTOGRAM_BUCKETS ? index : LATENCY_HISTOGRAM_BUCKETS - 1);
+}
+
 void latency_histogram_reset(latency_histogram *histogram) {
   memset(histogram, 0, sizeof *histogram);
 }

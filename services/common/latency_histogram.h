@@ -20,6 +20,8 @@ typedef struct latency_histogram {
 void latency_histogram_reset(latency_histogram *histogram);
 void latency_histogram_record(latency_histogram *histogram, uint64_t micros);
 void latency_histogram_merge(latency_histogram *into, const latency_histogram *from);
+/* Largest value (us) that falls into bucket index, for dumping a histogram. */
+uint64_t latency_histogram_bucket_upper(unsigned index);
 /* The value at quantile q (0..1), as the upper edge of its bucket; 0 when empty. */
 uint64_t latency_histogram_quantile(const latency_histogram *histogram, double q);
 

@@ -85,6 +85,34 @@ partner_kafka *partner_kafka_open(const char *brokers, const char *const *result
   return k;
 }
 
+int partner_kafka_ensure_topics(const char *brokers, const char *const *topics, size_t topic_count,
+                                char *err, size_t err_len) {
+  static const char *const none[] = {NULL};
+  rd_kafka_conf_t *conf = partner_kafka_conf(brokers, none, err, err_len);
+  if (!conf) return -1;
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, err_len);
+  if (!rk) return -1;
+  int rc = 0;
+  for (size_t t = 0; t < topic_count && rc == 0; t++) {
+    rc = -1;
+    /* A topic created on demand may answer "unknown" once or twice first. */
+    for (int attempt = 0; attempt < 50 && rc != 0; attempt++) {
+      rd_kafka_topic_t *topic = rd_kafka_topic_new(rk, topics[t], NULL);
+      const struct rd_kafka_metadata *metadata = NULL;
+      if (rd_kafka_metadata(rk, 0, topic, &metadata, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          metadata->topic_cnt == 1 && !metadata->topics[0].err &&
+          metadata->topics[0].partition_cnt > 0)
+        rc = 0;
+      if (metadata) rd_kafka_metadata_destroy(metadata);
+      rd_kafka_topic_destroy(topic);
+      if (rc != 0) usleep(100000);
+    }
+    if (rc != 0) snprintf(err, err_len, "topic %s does not exist and was not created", topics[t]);
+  }
+  rd_kafka_destroy(rk);
+  return rc;
+}
+
 int partner_kafka_send(partner_kafka *k, const uint8_t request_id[16], const void *value, size_t len) {
   for (int attempt = 0; attempt < 1000; attempt++) {
     if (rd_kafka_produce(k->requests, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)value, len,

@@ -17,6 +17,11 @@ typedef void (*partner_kafka_message_fn)(const char *topic, const void *key, siz
 
 partner_kafka *partner_kafka_open(const char *brokers, const char *const *result_topics,
                                   size_t topic_count, char *err, size_t err_len);
+/* Asks the brokers for these topics as a producer does, which lets a broker
+ * that creates topics on demand (lindung-devbroker) create any missing one;
+ * 0 once every topic has at least one partition. */
+int partner_kafka_ensure_topics(const char *brokers, const char *const *topics, size_t topic_count,
+                                char *err, size_t err_len);
 int partner_kafka_send(partner_kafka *kafka, const uint8_t request_id[16], const void *value,
                        size_t len);
 /* Any topic and key, e.g. a crafted bad request with a key unlike its id. */

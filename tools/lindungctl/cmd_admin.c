@@ -244,7 +244,7 @@ static int ctl_admin_reason(const char *what, const char *reason, bool required,
 int ctl_cmd_partner_revoke(int argc, char **argv) {
   const char *reason = NULL;
   const ctl_option options[] = {{"reason", &reason, NULL}};
-  const char *positional[1], *partner_id;
+  const char *positional[1], *partner_id = NULL;
   size_t npos = 0;
   int rc = ctl_parse(argc, argv, options, 1, positional, 1, &npos);
   if (rc || (rc = ctl_admin_partner_arg("partner revoke", npos, positional, &partner_id)))
@@ -259,7 +259,7 @@ int ctl_cmd_partner_revoke(int argc, char **argv) {
 int ctl_cmd_partner_reinstate(int argc, char **argv) {
   const char *reason = NULL;
   const ctl_option options[] = {{"reason", &reason, NULL}};
-  const char *positional[1], *partner_id;
+  const char *positional[1], *partner_id = NULL;
   size_t npos = 0;
   int rc = ctl_parse(argc, argv, options, 1, positional, 1, &npos);
   if (rc || (rc = ctl_admin_partner_arg("partner reinstate", npos, positional, &partner_id)))
@@ -277,7 +277,7 @@ int ctl_cmd_partner_reinstate(int argc, char **argv) {
 int ctl_cmd_partner_quota(int argc, char **argv) {
   const char *rate_text = NULL, *burst_text = NULL;
   const ctl_option options[] = {{"rate", &rate_text, NULL}, {"burst", &burst_text, NULL}};
-  const char *positional[1], *partner_id;
+  const char *positional[1], *partner_id = NULL;
   size_t npos = 0;
   int rc = ctl_parse(argc, argv, options, 2, positional, 1, &npos);
   if (rc || (rc = ctl_admin_partner_arg("partner quota", npos, positional, &partner_id))) return rc;
@@ -310,7 +310,7 @@ static int ctl_admin_key_options(const char *what, const char *key_id_text, cons
 int ctl_cmd_key_add(int argc, char **argv) {
   const char *key_id_text = NULL, *public_key = NULL;
   const ctl_option options[] = {{"key-id", &key_id_text, NULL}, {"public-key", &public_key, NULL}};
-  const char *positional[1], *partner_id;
+  const char *positional[1], *partner_id = NULL;
   size_t npos = 0;
   int rc = ctl_parse(argc, argv, options, 2, positional, 1, &npos);
   if (rc || (rc = ctl_admin_partner_arg("key add", npos, positional, &partner_id))) return rc;
@@ -326,7 +326,7 @@ int ctl_cmd_key_add(int argc, char **argv) {
 int ctl_cmd_key_revoke(int argc, char **argv) {
   const char *key_id_text = NULL, *reason = NULL;
   const ctl_option options[] = {{"key-id", &key_id_text, NULL}, {"reason", &reason, NULL}};
-  const char *positional[1], *partner_id;
+  const char *positional[1], *partner_id = NULL;
   size_t npos = 0;
   int rc = ctl_parse(argc, argv, options, 2, positional, 1, &npos);
   if (rc || (rc = ctl_admin_partner_arg("key revoke", npos, positional, &partner_id))) return rc;

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "latency_histogram.h"
+#include "loadgen_cpu.h"
 #include "loadgen_expect.h"
 #include "partner_kafka.h"
 #include "loadgen_pending.h"
@@ -49,6 +50,7 @@ typedef struct partner_state {
 
 typedef struct options {
   const char *run_dir, *brokers, *db_url, *system_pk, *json_path, *partner_list, *secrets_path;
+  const char *histogram_path, *cpu_run_dir;
   uint32_t system_key_id;
   unsigned people_per_partner, concurrency, timeout_ms, check_out_percent;
   double rate, duration_s;
@@ -66,7 +68,11 @@ static size_t partner_count;
 static loadgen_pending *pending;
 static partner_kafka *kafka;
 static latency_histogram all_latency;
-static uint64_t per_second[MAX_SECONDS];
+static uint64_t per_second[MAX_SECONDS], sent_per_second[MAX_SECONDS];
+/* Latency of the answers that arrived in each second of the phase. */
+#define SECOND_HISTOGRAMS 600
+static latency_histogram *second_latency;
+static loadgen_cpu cpu;
 static volatile sig_atomic_t interrupted;
 static FILE *secrets_out;
 
@@ -95,7 +101,11 @@ static void usage(FILE *out) {
           "  --check-out P      percent of scans that are check-outs (default 20)\n"
           "  --partners a,b     only these partners (default: all under $LINDUNG_RUN_DIR/partners)\n"
           "  --table            print the per-partner table\n"
-          "  --json FILE        write a JSON summary\n"
+          "  --json FILE        write a JSON summary (per-second counts and latency, CDF)\n"
+          "  --histogram FILE   write the latency histogram: one line per bucket, upper edge in\n"
+          "                     microseconds and count\n"
+          "  --cpu-pids DIR     sample the CPU time of the stack in DIR (pids/*.pid and\n"
+          "                     PostgreSQL) over the scan phase, into the JSON summary\n"
           "  --quiet            no progress lines\n"
           "  --secrets-out FILE write every NIK and token used (for tests that check logs)\n\n"
           "environment: LINDUNG_KAFKA_BROKERS, LINDUNG_DB_URL (reads venues), LINDUNG_RUN_DIR\n"
@@ -108,7 +118,8 @@ static void parse_options(int argc, char **argv) {
       {"people", 1, 0, 'p'}, {"duration", 1, 0, 'd'}, {"rate", 1, 0, 'r'},
       {"concurrency", 1, 0, 'c'}, {"timeout-ms", 1, 0, 't'}, {"check-out", 1, 0, 'o'},
       {"partners", 1, 0, 'P'}, {"table", 0, 0, 'T'}, {"json", 1, 0, 'j'},
-      {"quiet", 0, 0, 'q'}, {"secrets-out", 1, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"quiet", 0, 0, 'q'}, {"secrets-out", 1, 0, 's'}, {"histogram", 1, 0, 'H'},
+      {"cpu-pids", 1, 0, 'C'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
     switch (c) {
@@ -123,6 +134,8 @@ static void parse_options(int argc, char **argv) {
       case 'j': opt.json_path = optarg; break;
       case 'q': opt.quiet = true; break;
       case 's': opt.secrets_path = optarg; break;
+      case 'H': opt.histogram_path = optarg; break;
+      case 'C': opt.cpu_run_dir = optarg; break;
       case 'h': usage(stdout); exit(0);
       default: usage(stderr); exit(2);
     }
@@ -232,6 +245,8 @@ static void load_partners(void) {
   for (size_t i = 0; i < sizeof launch / sizeof launch[0]; i++) add_partner(launch[i]);
 }
 
+static uint64_t phase_start_us;
+
 /* ---- sending ---- */
 
 static bool send_request(partner_state *p, uint32_t partner_index, uint32_t person_index,
@@ -265,6 +280,10 @@ static bool send_request(partner_state *p, uint32_t partner_index, uint32_t pers
   if (partner_kafka_send(kafka, r->request_id, value, len)) die("cannot publish to scan.requests");
   loadgen_pending_add_done(pending, r);
   p->requests++;
+  if (!link && phase_start_us) {
+    uint64_t second = (r->sent_us - phase_start_us) / 1000000u;
+    if (second < MAX_SECONDS) sent_per_second[second]++;
+  }
   return true;
 }
 
@@ -278,8 +297,6 @@ static partner_state *partner_by_topic(const char *topic, uint32_t *index) {
     }
   return NULL;
 }
-
-static uint64_t phase_start_us;
 
 static void on_answer(const char *topic, const void *key, size_t key_len, const void *value, size_t len) {
   (void)key;
@@ -296,7 +313,10 @@ static void on_answer(const char *topic, const void *key, size_t key_len, const 
   latency_histogram_record(&p->latency, latency);
   latency_histogram_record(&all_latency, latency);
   uint64_t second = (now_us() - phase_start_us) / 1000000u;
-  if (second < MAX_SECONDS) per_second[second]++;
+  if (!r->link && phase_start_us) {
+    if (second < MAX_SECONDS) per_second[second]++;
+    if (second < SECOND_HISTOGRAMS) latency_histogram_record(&second_latency[second], latency);
+  }
   p->answered++;
   if (rc < 0) {
     p->wrong++;
@@ -339,6 +359,23 @@ static void pump(int wait_ms) {
 }
 
 /* ---- phases ---- */
+
+/* Serves answers until the next send is due, without spinning: gaps of
+ * less than a millisecond (mean 0.5 ms at 2,000/s) are slept precisely,
+ * since librdkafka's polls wait in whole milliseconds. */
+static void wait_until(uint64_t due_us, uint64_t now) {
+  uint64_t gap = due_us > now ? due_us - now : 0;
+  if (gap >= 1000u) {
+    pump(gap >= 3000u ? 2 : (int)(gap / 1000u));
+    return;
+  }
+  pump(0);
+  now = now_us();
+  if (due_us > now) {
+    struct timespec ts = {0, (long)(due_us - now) * 1000L};
+    nanosleep(&ts, NULL);
+  }
+}
 
 static void link_phase(void) {
   uint64_t start = now_us();
@@ -393,10 +430,13 @@ static void reset_scan_counters(void) {
   }
   latency_histogram_reset(&all_latency);
   memset(per_second, 0, sizeof per_second);
+  memset(sent_per_second, 0, sizeof sent_per_second);
+  for (size_t s = 0; s < SECOND_HISTOGRAMS; s++) latency_histogram_reset(&second_latency[s]);
 }
 
 static double scan_phase(void) {
   reset_scan_counters();
+  if (opt.cpu_run_dir) loadgen_cpu_start(&cpu);
   phase_start_us = now_us();
   uint64_t end = phase_start_us + (uint64_t)(opt.duration_s * 1e6);
   uint64_t next_send = phase_start_us;
@@ -411,8 +451,7 @@ static double scan_phase(void) {
         double u = (randombytes_uniform(1u << 30) + 1.0) / (double)(1u << 30);
         next_send += (uint64_t)(-log(u) / opt.rate * 1e6);
       }
-      uint64_t gap = next_send > now ? (next_send - now) / 1000u : 0;
-      pump(gap > 2 ? 2 : (int)gap);
+      wait_until(next_send, now);
     } else {
       while (loadgen_pending_count(pending) < opt.concurrency) send_one_scan();
       pump(1);
@@ -430,6 +469,7 @@ static double scan_phase(void) {
   uint64_t drain_end = now_us() + (uint64_t)opt.timeout_ms * 1000u;
   while (loadgen_pending_count(pending) && now_us() < drain_end && !interrupted) pump(5);
   expire_old(UINT64_MAX / 2 + now_us());
+  if (opt.cpu_run_dir) loadgen_cpu_stop(&cpu);
   return elapsed;
 }
 
@@ -491,11 +531,35 @@ static void write_json(double elapsed) {
           latency_histogram_quantile(&all_latency, 0.999) / 1000.0, all_latency.max_us / 1000.0);
   size_t seconds = (size_t)ceil(elapsed);
   for (size_t s = 0; s < seconds && s < MAX_SECONDS; s++) fprintf(out, "%s%" PRIu64, s ? "," : "", per_second[s]);
+  fprintf(out, "],\"sent_per_second\":[");
+  for (size_t s = 0; s < seconds && s < MAX_SECONDS; s++) fprintf(out, "%s%" PRIu64, s ? "," : "", sent_per_second[s]);
+  /* Per second of the phase: [p50, p99, max] in ms of the answers that came in that second. */
+  fprintf(out, "],\"latency_per_second_ms\":[");
+  for (size_t s = 0; s < seconds && s < SECOND_HISTOGRAMS; s++) {
+    const latency_histogram *h = &second_latency[s];
+    fprintf(out, "%s[%.3f,%.3f,%.3f]", s ? "," : "", latency_histogram_quantile(h, 0.5) / 1000.0,
+            latency_histogram_quantile(h, 0.99) / 1000.0, h->max_us / 1000.0);
+  }
   fprintf(out, "],\"latency_cdf_ms\":[");
   static const double qs[] = {0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999, 1.0};
   for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
     fprintf(out, "%s[%.4f,%.3f]", i ? "," : "", qs[i], latency_histogram_quantile(&all_latency, qs[i]) / 1000.0);
-  fprintf(out, "]}\n");
+  fprintf(out, "]");
+  if (opt.cpu_run_dir) {
+    fprintf(out, ",");
+    loadgen_cpu_write_json(&cpu, out);
+  }
+  fprintf(out, "}\n");
+  fclose(out);
+}
+
+static void write_histogram(void) {
+  FILE *out = fopen(opt.histogram_path, "w");
+  if (!out) die("cannot write the --histogram file");
+  fprintf(out, "# latency of every scan answered: bucket upper edge (us), count\n");
+  for (unsigned i = 0; i < LATENCY_HISTOGRAM_BUCKETS; i++)
+    if (all_latency.counts[i])
+      fprintf(out, "%" PRIu64 " %" PRIu64 "\n", latency_histogram_bucket_upper(i), all_latency.counts[i]);
   fclose(out);
 }
 
@@ -513,6 +577,9 @@ int main(int argc, char **argv) {
   load_people();
   load_venues();
   load_partners();
+  second_latency = calloc(SECOND_HISTOGRAMS, sizeof *second_latency);
+  if (!second_latency) die("out of memory");
+  if (opt.cpu_run_dir) loadgen_cpu_init(&cpu, opt.cpu_run_dir);
   pending = loadgen_pending_new(opt.concurrency > 65536 ? opt.concurrency * 2 : 131072);
   const char *topics[MAX_PARTNERS];
   for (size_t i = 0; i < partner_count; i++) topics[i] = partners[i].topic;
@@ -528,6 +595,7 @@ int main(int argc, char **argv) {
   }
   if (opt.table) print_table();
   if (opt.json_path) write_json(elapsed);
+  if (opt.histogram_path) write_histogram();
   uint64_t answered = 0;
   for (size_t i = 0; i < partner_count; i++) answered += partners[i].answered;
   fprintf(stderr,
@@ -539,6 +607,7 @@ int main(int argc, char **argv) {
   partner_kafka_close(kafka);
   for (size_t i = 0; i < partner_count; i++) partner_sdk_close(partners[i].sdk);
   loadgen_pending_free(pending);
+  free(second_latency);
   if (secrets_out) fclose(secrets_out);
   return interrupted ? 130 : (wrong || unanswered) ? 1 : 0;
 }

@@ -62,9 +62,15 @@ static void test_pending_add_find_remove_expire(void) {
   loadgen_pending_free(p);
 }
 
+#include "cpu_tests.inc"
+
 int main(void) {
   RUN(test_every_colour);
   RUN(test_check_out_and_errors);
   RUN(test_pending_add_find_remove_expire);
+  RUN(test_cpu_parse_stat);
+  RUN(test_cpu_parse_machine);
+  RUN(test_cpu_samples_this_process);
+  RUN(test_histogram_bucket_edges);
   return testing_summary();
 }

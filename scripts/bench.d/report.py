@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""scripts/bench's report: folds the JSON of each run's phases into
+result.json (the issue's shape: medians over the runs, plus every run and the
+spread), summary.md, and the data files the gnuplot scripts draw.
+
+usage: report.py OUT_DIR RUN_DIR...   (each RUN_DIR holds baseline.json,
+closed.json, fixed.json, fixed.hist and meta.json written by scripts/bench)
+"""
+import json
+import os
+import statistics
+import sys
+
+SERVICES = ["ingest", "decrypt", "status-resolver", "audit", "revocation"]
+INFRA = {"lindung-devbroker": "devbroker", "postgres": "postgres", "self": "loadgen"}
+GOALS = {"ratio": 0.25, "p99_ms": 25.0, "p999_ms": 100.0, "peak_rss_mib": 64.0}
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def per_1000(cpu_ms, count):
+    return round(cpu_ms * 1000.0 / count, 1) if count else None
+
+
+def one_run(run_dir):
+    meta = load(os.path.join(run_dir, "meta.json"))
+    base = load(os.path.join(run_dir, "baseline.json"))
+    closed = load(os.path.join(run_dir, "closed.json"))
+    fixed = load(os.path.join(run_dir, "fixed.json"))
+    services = {}
+    infra = {}
+    fixed_procs = fixed.get("cpu", {}).get("processes", {})
+    closed_procs = closed.get("cpu", {}).get("processes", {})
+    for name, proc in fixed_procs.items():
+        short = name[len("lindung-"):] if name.startswith("lindung-") else name
+        entry = {
+            "cpu_ms_per_1000_scans": per_1000(proc["cpu_ms"], fixed["answered"]),
+            "cpu_ms_per_1000_scans_at_max": per_1000(
+                closed_procs.get(name, {}).get("cpu_ms", 0), closed["answered"]),
+            "peak_rss_mib": round(proc["peak_rss_kib"] / 1024.0, 1),
+        }
+        if short in SERVICES:
+            services[short] = entry
+        elif name in INFRA:
+            infra[INFRA[name]] = entry
+    base_procs = base.get("cpu", {}).get("processes", {})
+    relay_cpu = sum(p["cpu_ms"] for n, p in base_procs.items() if n.startswith("relay-"))
+    broker_cpu = base_procs.get("lindung-devbroker", {}).get("cpu_ms", 0)
+    result = {
+        "baseline": {
+            "hops": base["hops"],
+            "msgs_per_s": base["msgs_per_s"],
+            "lost": base["lost"],
+            "concurrency": base["concurrency"],
+            "p50_ms": base["p50_ms"],
+            "p99_ms": base["p99_ms"],
+            "value_sizes": base["value_sizes"],
+            "relays_cpu_ms_per_1000_msgs": per_1000(relay_cpu, base["received"]),
+            "devbroker_cpu_ms_per_1000_msgs": per_1000(broker_cpu, base["received"]),
+        },
+        "pipeline": {
+            "scans_per_s": closed["scans_per_s"],
+            "wrong": closed["wrong"],
+            "unanswered": closed["unanswered"],
+            "concurrency": closed["concurrency"],
+            "p50_ms": closed["p50_ms"],
+            "p99_ms": closed["p99_ms"],
+        },
+        "ratio": round(closed["scans_per_s"] / base["msgs_per_s"], 4) if base["msgs_per_s"] else 0,
+        "fixed_rate": {
+            "rate": fixed["rate"],
+            "duration_s": round(fixed["duration_s"], 1),
+            "sent": fixed["sent"],
+            "answered": fixed["answered"],
+            "achieved_per_s": fixed["scans_per_s"],
+            "p50_ms": fixed["p50_ms"],
+            "p90_ms": fixed["p90_ms"],
+            "p99_ms": fixed["p99_ms"],
+            "p999_ms": fixed["p999_ms"],
+            "max_ms": fixed["max_ms"],
+            "wrong": fixed["wrong"],
+            "unanswered": fixed["unanswered"],
+        },
+        "services": services,
+        "infrastructure": infra,
+        "machine": {
+            "cpus": fixed.get("cpu", {}).get("cpus"),
+            "loadavg_1m_before": meta.get("loadavg_before"),
+            "other_busy_pct": {
+                "baseline": base.get("cpu", {}).get("other_busy_pct"),
+                "max": closed.get("cpu", {}).get("other_busy_pct"),
+                "fixed_rate": fixed.get("cpu", {}).get("other_busy_pct"),
+            },
+            "machine_busy_pct": {
+                "baseline": base.get("cpu", {}).get("machine_busy_pct"),
+                "max": closed.get("cpu", {}).get("machine_busy_pct"),
+                "fixed_rate": fixed.get("cpu", {}).get("machine_busy_pct"),
+            },
+        },
+        "settings": meta.get("settings", {}),
+    }
+    return result, closed, fixed, base
+
+
+def median_of(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def spread(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    med = statistics.median(values)
+    return {"median": med, "min": min(values), "max": max(values),
+            "spread_pct": round(100.0 * (max(values) - min(values)) / med, 1) if med else None}
+
+
+def path_get(d, path):
+    for key in path:
+        if d is None:
+            return None
+        d = d.get(key)
+    return d
+
+
+def merge(runs):
+    """Medians over the runs, in the shape of one run; counts (wrong,
+    unanswered, lost) are the worst run's, never a median."""
+    first = runs[0]
+    out = json.loads(json.dumps(first))
+
+    def walk(node, path):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, path + [key])
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                values = [path_get(r, path + [key]) for r in runs]
+                if key in ("wrong", "unanswered", "lost"):
+                    node[key] = max(v for v in values if v is not None)
+                else:
+                    m = median_of(values)
+                    node[key] = round(m, 4) if isinstance(m, float) else m
+    walk(out, [])
+    out["ratio"] = round(median_of([r["ratio"] for r in runs]), 4)
+    return out
+
+
+def write_series(out_dir, closeds, fixeds, bases):
+    with open(os.path.join(out_dir, "throughput.dat"), "w") as f:
+        f.write("# second  fixed_answered fixed_sent fixed_p50_ms fixed_p99_ms  "
+                "max_answered baseline_msgs  (one block per run)\n")
+        for i, (closed, fixed, base) in enumerate(zip(closeds, fixeds, bases)):
+            f.write("# run %d\n" % (i + 1))
+            n = max(len(fixed["per_second"]), len(closed["per_second"]), len(base["per_second"]))
+            for s in range(n):
+                lat = fixed["latency_per_second_ms"][s] if s < len(fixed["latency_per_second_ms"]) else ["NaN"] * 3
+                row = [s + 1,
+                       fixed["per_second"][s] if s < len(fixed["per_second"]) else "NaN",
+                       fixed["sent_per_second"][s] if s < len(fixed["sent_per_second"]) else "NaN",
+                       lat[0], lat[1],
+                       closed["per_second"][s] if s < len(closed["per_second"]) else "NaN",
+                       base["per_second"][s] if s < len(base["per_second"]) else "NaN"]
+                f.write(" ".join(str(v) for v in row) + "\n")
+            f.write("\n\n")
+    with open(os.path.join(out_dir, "latency_cdf.dat"), "w") as f:
+        f.write("# quantile latency_ms 1/(1-quantile)  (one block per run)\n")
+        for i, fixed in enumerate(fixeds):
+            f.write("# run %d\n" % (i + 1))
+            for q, ms in fixed["latency_cdf_ms"]:
+                x = 1.0 / (1.0 - q) if q < 1.0 else 1e5
+                f.write("%s %s %s\n" % (q, ms, x))
+            f.write("\n\n")
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return ("%%.%df" % digits) % v
+    return str(v)
+
+
+def mark(ok):
+    return "yes" if ok else "**no**"
+
+
+def summary(out_dir, result, runs, noise):
+    fr = result["fixed_rate"]
+    lines = []
+    lines.append("# Lindung benchmark\n")
+    lines.append("Embedded stack (lindung-devbroker, PostgreSQL, every service with audit), "
+                 "%s run(s); figures are medians over the runs, counts of wrong/unanswered/lost "
+                 "the worst run's.\n" % len(runs))
+    lines.append("| goal | target | measured | met |")
+    lines.append("| --- | --- | --- | --- |")
+    lines.append("| ratio pipeline / relay chain | >= %.2f | %.3f | %s |" % (
+        GOALS["ratio"], result["ratio"], mark(result["ratio"] >= GOALS["ratio"])))
+    lines.append("| p99 at %d scans/s | <= %.0f ms | %s ms | %s |" % (
+        fr["rate"], GOALS["p99_ms"], fmt(fr["p99_ms"]), mark(fr["p99_ms"] <= GOALS["p99_ms"])))
+    lines.append("| p99.9 at %d scans/s | <= %.0f ms | %s ms | %s |" % (
+        fr["rate"], GOALS["p999_ms"], fmt(fr["p999_ms"]), mark(fr["p999_ms"] <= GOALS["p999_ms"])))
+    worst_wrong = result["pipeline"]["wrong"] + fr["wrong"]
+    worst_unanswered = result["pipeline"]["unanswered"] + fr["unanswered"]
+    lines.append("| wrong answers | 0 | %d | %s |" % (worst_wrong, mark(worst_wrong == 0)))
+    lines.append("| unanswered | 0 | %d | %s |" % (worst_unanswered, mark(worst_unanswered == 0)))
+    peak = max((s["peak_rss_mib"] for s in result["services"].values()), default=0)
+    lines.append("| largest service peak RSS | <= %.0f MiB | %.1f MiB | %s |\n" % (
+        GOALS["peak_rss_mib"], peak, mark(peak <= GOALS["peak_rss_mib"])))
+
+    b = result["baseline"]
+    p = result["pipeline"]
+    lines.append("## Throughput (closed loop, %d in flight)\n" % p["concurrency"])
+    lines.append("| | per second | p50 ms | p99 ms |")
+    lines.append("| --- | --- | --- | --- |")
+    lines.append("| relay chain, %d hops (values %s bytes) | %s | %s | %s |" % (
+        b["hops"], "/".join(str(s) for s in b["value_sizes"]), fmt(b["msgs_per_s"], 0),
+        fmt(b["p50_ms"]), fmt(b["p99_ms"])))
+    lines.append("| scan path | %s | %s | %s |\n" % (fmt(p["scans_per_s"], 0), fmt(p["p50_ms"]),
+                                                      fmt(p["p99_ms"])))
+    lines.append("## Fixed rate: %d scans/s for %s s (Poisson arrivals)\n" % (fr["rate"], fr["duration_s"]))
+    lines.append("| answered/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | wrong | unanswered |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    lines.append("| %s | %s | %s | %s | %s | %s | %d | %d |\n" % (
+        fmt(fr["achieved_per_s"], 0), fmt(fr["p50_ms"]), fmt(fr["p90_ms"]), fmt(fr["p99_ms"]),
+        fmt(fr["p999_ms"]), fmt(fr["max_ms"]), fr["wrong"], fr["unanswered"]))
+    lines.append("## CPU and memory per process\n")
+    lines.append("CPU time (user + system, all threads) per 1000 scans, at the fixed rate and at "
+                 "the maximum; peak RSS is VmHWM at the end.\n")
+    lines.append("| process | CPU ms / 1000 scans (fixed) | (max) | peak RSS MiB |")
+    lines.append("| --- | --- | --- | --- |")
+    for name, s in sorted(result["services"].items()):
+        lines.append("| %s | %s | %s | %s |" % (name, fmt(s["cpu_ms_per_1000_scans"]),
+                                               fmt(s["cpu_ms_per_1000_scans_at_max"]),
+                                               fmt(s["peak_rss_mib"])))
+    for name, s in sorted(result["infrastructure"].items()):
+        lines.append("| (%s) | %s | %s | %s |" % (name, fmt(s["cpu_ms_per_1000_scans"]),
+                                                 fmt(s["cpu_ms_per_1000_scans_at_max"]),
+                                                 fmt(s["peak_rss_mib"])))
+    lines.append("\nRelay chain: relays %s ms and devbroker %s ms of CPU per 1000 messages.\n" % (
+        fmt(b["relays_cpu_ms_per_1000_msgs"]), fmt(b["devbroker_cpu_ms_per_1000_msgs"])))
+    lines.append("## Machine and noise\n")
+    m = result["machine"]
+    lines.append("%s CPUs. Share of all CPU time used by processes outside the benchmark "
+                 "(other helpers, builds): baseline %s%%, maximum %s%%, fixed rate %s%% "
+                 "(medians); load average before the runs: %s.\n" % (
+                     m["cpus"], fmt(m["other_busy_pct"]["baseline"]), fmt(m["other_busy_pct"]["max"]),
+                     fmt(m["other_busy_pct"]["fixed_rate"]),
+                     ", ".join(fmt(r["machine"]["loadavg_1m_before"], 2) for r in runs)))
+    if len(runs) > 1:
+        lines.append("| figure | median | min | max | spread |")
+        lines.append("| --- | --- | --- | --- | --- |")
+        for name, s in noise.items():
+            if s:
+                lines.append("| %s | %s | %s | %s | %s%% |" % (name, fmt(s["median"], 3), fmt(s["min"], 3),
+                                                            fmt(s["max"], 3), fmt(s["spread_pct"])))
+        lines.append("")
+    lines.append("Plots: latency.png (fixed-rate latency distribution), throughput.png (answers "
+                 "per second and latency over time).")
+    with open(os.path.join(out_dir, "summary.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.stderr.write(__doc__)
+        return 2
+    out_dir = sys.argv[1]
+    runs, closeds, fixeds, bases = [], [], [], []
+    for run_dir in sys.argv[2:]:
+        r, c, f, b = one_run(run_dir)
+        runs.append(r)
+        closeds.append(c)
+        fixeds.append(f)
+        bases.append(b)
+    result = merge(runs)
+    noise = {
+        "baseline.msgs_per_s": spread([r["baseline"]["msgs_per_s"] for r in runs]),
+        "pipeline.scans_per_s": spread([r["pipeline"]["scans_per_s"] for r in runs]),
+        "ratio": spread([r["ratio"] for r in runs]),
+        "fixed_rate.p50_ms": spread([r["fixed_rate"]["p50_ms"] for r in runs]),
+        "fixed_rate.p99_ms": spread([r["fixed_rate"]["p99_ms"] for r in runs]),
+        "fixed_rate.p999_ms": spread([r["fixed_rate"]["p999_ms"] for r in runs]),
+    }
+    result["runs"] = runs
+    result["noise"] = noise
+    with open(os.path.join(out_dir, "result.json"), "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    write_series(out_dir, closeds, fixeds, bases)
+    summary(out_dir, result, runs, noise)
+    bad = result["pipeline"]["wrong"] + result["pipeline"]["unanswered"] + \
+        result["fixed_rate"]["wrong"] + result["fixed_rate"]["unanswered"]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# scripts/bench --quick on its own embedded stack (beside the fixture's, in
+# its own run dir): the whole benchmark runs, writes its result, summary and
+# plots, and every scan under load gets a correct answer. Speed is printed,
+# never asserted.
+set -euo pipefail
+root=$LINDUNG_SOURCE_DIR
+out=$(dirname "$LINDUNG_RUN_DIR")/bench-quick
+rm -rf "$out"
+status=0
+LINDUNG_NO_BUILD=1 LINDUNG_BIN_DIR=$LINDUNG_BIN_DIR LINDUNG_BENCH_DIR=$out \
+  "$root/scripts/bench" --quick > "$out.log" 2>&1 || status=$?
+cat "$out.log"
+result=$out/result.json
+[ -s "$result" ] || { echo "FAIL: no result.json (exit $status)"; exit 1; }
+
+fail=0
+check() { # jq expression, what it means
+  if jq -e "$1" "$result" > /dev/null; then echo "ok   $2"; else echo "FAIL: $2"; fail=1; fi
+}
+check '.baseline.hops == 3 and .baseline.msgs_per_s > 0 and .baseline.lost == 0' \
+  "the relay chain carried messages with none lost"
+check '.pipeline.scans_per_s > 0 and .pipeline.wrong == 0 and .pipeline.unanswered == 0' \
+  "closed loop: every scan answered, none wrong"
+check '.fixed_rate.answered > 0 and .fixed_rate.wrong == 0 and .fixed_rate.unanswered == 0' \
+  "fixed rate: every scan answered, none wrong"
+check '.ratio > 0 and (.fixed_rate | has("p50_ms") and has("p99_ms") and has("p999_ms"))' \
+  "ratio and latency quantiles present"
+check '[.services["ingest","decrypt","status-resolver","audit"] | .peak_rss_mib > 0 and
+        .cpu_ms_per_1000_scans != null] | all' "CPU and peak RSS of every service"
+for f in summary.md latency.png throughput.png; do
+  [ -s "$out/$f" ] && echo "ok   $f written" || { echo "FAIL: no $f"; fail=1; }
+done
+[ "$status" = 0 ] || { echo "FAIL: scripts/bench exited $status"; fail=1; }
+exit $fail

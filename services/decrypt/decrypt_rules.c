@@ -3,6 +3,8 @@
  * buffers and protobuf-c's unpacked body, and is wiped before return. */
 #include "decrypt_rules.h"
 
+#include "request_checks.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,17 +86,10 @@ static int decrypt_reject(decrypt_result *result, const kq_input *input, const d
   result->outcome = DECRYPT_REJECTED;
   result->error = error;
   result->metric_label = messages_error_name(error);
-  if (messages_results_topic(request->partner_id, result->topic, sizeof(result->topic)) != 0) {
+  if (request_checks_error_answer(request, error, now_ms, result->topic, sizeof(result->topic),
+                                  result->key, &result->key_len, result->value,
+                                  sizeof(result->value), &result->value_len))
     return -1;
-  }
-  size_t id_len =
-      request->request_id.len <= ENVELOPE_REQUEST_ID_BYTES ? request->request_id.len : 0;
-  if (id_len) memcpy(result->key, request->request_id.data, id_len);
-  result->key_len = id_len;
-  result->value_len = messages_error_response(
-      request->partner_id, request->partner_key_id, request->system_key_id,
-      request->request_id.data, id_len, now_ms, error, result->value, sizeof(result->value));
-  if (!result->value_len) return -1;
   decrypt_set_audit_identity(result, input, request);
   return decrypt_pack_audit(result, facts, true, LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_REJECTED,
                             now_ms);
@@ -198,16 +193,9 @@ static Lindung__V1__ErrorCode decrypt_check_keys(const decrypt_context *context,
                                                  uint64_t now_ms, const registry_key **partner_key,
                                                  const registry_system_key **system_key,
                                                  const uint8_t **system_sk) {
-  if (partner->revoked) return LINDUNG__V1__ERROR_CODE__PARTNER_REVOKED;
-  *partner_key =
-      request->partner_key_id ? registry_find_partner_key(partner, request->partner_key_id) : NULL;
-  *system_key = request->system_key_id
-                    ? registry_find_system_key(context->registry, request->system_key_id)
-                    : NULL;
-  if (!*partner_key || !*system_key) return LINDUNG__V1__ERROR_CODE__UNKNOWN_KEY;
-  if ((*partner_key)->revoked || !registry_system_key_usable(*system_key, now_ms)) {
-    return LINDUNG__V1__ERROR_CODE__KEY_REVOKED;
-  }
+  Lindung__V1__ErrorCode error =
+      request_checks_registry(context->registry, partner, request, now_ms, partner_key, system_key);
+  if (error != LINDUNG__V1__ERROR_CODE__NONE) return error;
   /* A system key registered but not held here (or held with another public
    * key) is, for this process, a key it does not know. */
   *system_sk = system_keys_secret(context->keys, request->system_key_id, (*system_key)->public_key);

@@ -3,6 +3,8 @@
  * handed; the caller produces what it returns. */
 #include "ingest_rules.h"
 
+#include "request_checks.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -59,18 +61,10 @@ static int ingest_reject(ingest_result *result, const kq_input *input,
   result->outcome = INGEST_REJECTED;
   result->error = error;
   result->metric_label = messages_error_name(error);
-  if (messages_results_topic(request->partner_id, result->topic, sizeof(result->topic)) != 0) {
+  if (request_checks_error_answer(request, error, now_ms, result->topic, sizeof(result->topic),
+                                  result->key, &result->key_len, result->value,
+                                  sizeof(result->value), &result->value_len))
     return -1;
-  }
-  /* Echo the request id as sent when it can be one (PARTNER-PROTOCOL). */
-  size_t id_len =
-      request->request_id.len <= ENVELOPE_REQUEST_ID_BYTES ? request->request_id.len : 0;
-  if (id_len) memcpy(result->key, request->request_id.data, id_len);
-  result->key_len = id_len;
-  result->value_len = messages_error_response(
-      request->partner_id, request->partner_key_id, request->system_key_id,
-      request->request_id.data, id_len, now_ms, error, result->value, sizeof(result->value));
-  if (!result->value_len) return -1;
   ingest_set_audit_identity(result, input, &request->request_id);
   return ingest_pack_audit(result, request, request->partner_id,
                            LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_REJECTED, now_ms);
@@ -117,22 +111,6 @@ static uint64_t ingest_distance(uint64_t a, uint64_t b) {
   return a > b ? a - b : b - a;
 }
 
-/* The registry rules; returns NONE when the request may go on. */
-static Lindung__V1__ErrorCode ingest_check_registry(const registry *reg,
-                                                    const registry_partner *partner,
-                                                    const Lindung__V1__ScanRequest *request,
-                                                    uint64_t now_ms) {
-  if (partner->revoked) return LINDUNG__V1__ERROR_CODE__PARTNER_REVOKED;
-  const registry_key *partner_key =
-      request->partner_key_id ? registry_find_partner_key(partner, request->partner_key_id) : NULL;
-  const registry_system_key *system_key =
-      request->system_key_id ? registry_find_system_key(reg, request->system_key_id) : NULL;
-  if (!partner_key || !system_key) return LINDUNG__V1__ERROR_CODE__UNKNOWN_KEY;
-  if (partner_key->revoked || !registry_system_key_usable(system_key, now_ms)) {
-    return LINDUNG__V1__ERROR_CODE__KEY_REVOKED;
-  }
-  return LINDUNG__V1__ERROR_CODE__NONE;
-}
 
 /* The time a request counts at in its partner's bucket: when the broker got
  * it, so that a backlog read in a burst after a pause is measured at the rate
@@ -181,7 +159,9 @@ int ingest_decide(const registry *reg, quota_table *quotas, uint64_t now_ms, con
   if (!ingest_header_well_formed(request, input)) {
     error = LINDUNG__V1__ERROR_CODE__MALFORMED;
   } else {
-    error = ingest_check_registry(reg, partner, request, now_ms);
+    const registry_key *partner_key;
+    const registry_system_key *system_key;
+    error = request_checks_registry(reg, partner, request, now_ms, &partner_key, &system_key);
   }
   if (error == LINDUNG__V1__ERROR_CODE__NONE &&
       ingest_distance(request->sent_at_ms, now_ms) > INGEST_MAX_CLOCK_SKEW_MS) {

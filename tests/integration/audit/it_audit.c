@@ -1,12 +1,13 @@
 /* it_audit: the integration driver of the audit scenario (run.sh).
  *
- *   it_audit produce <brokers> <run> <requests> <dups>
+ *   it_audit produce <brokers> <run> <requests> <dups> [requests/s]
  *     For each of <requests> request ids (8 bytes of <run>, 16 hex chars,
  *     then the index big-endian), one AuditEvent per stage ingest, decrypt,
  *     resolve; every 4th request's events are sent 1 + <dups> times. Plus
  *     one admin event without request id, and garbage: 3 values that are
  *     not protobuf, 2 events with stage 9 and 1 with stage 0, each carrying
- *     the run marker. Prints "expected_records N" and "garbage N".
+ *     the run marker. Prints "expected_records N" and "garbage N". With a
+ *     rate, requests are paced (3 events each) instead of sent flat out.
  *   it_audit deadletters <brokers> <run>
  *     Reads scan.deadletter from the beginning to its end and prints
  *     "<reason> <count>" for dead letters of service "audit" whose original
@@ -47,7 +48,8 @@ static int produce_event(kq_producer *p, Lindung__V1__AuditEvent *e) {
   return kq_produce(p, NULL, "audit.events", e->request_id.data, e->request_id.len, buf, len, NULL);
 }
 
-static int cmd_produce(const char *brokers, const uint8_t run[8], long requests, long dups) {
+static int cmd_produce(const char *brokers, const uint8_t run[8], long requests, long dups,
+                       long rate) {
   uv_loop_t *loop = uv_default_loop();
   kq_settings settings = {.brokers = brokers, .client_id = "it-audit", .properties = NULL};
   kq_producer *p;
@@ -94,7 +96,19 @@ static int cmd_produce(const char *brokers, const uint8_t run[8], long requests,
       }
       expected++;
     }
-    if (i % 256 == 0) uv_run(loop, UV_RUN_NOWAIT);
+    if (rate > 0) {
+      /* Paced: request i leaves at start + i / rate. */
+      static uint64_t start;
+      if (!start) start = now_ms();
+      uint64_t due = start + (uint64_t)(i * 1000 / rate);
+      while (now_ms() < due) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+      }
+    } else if (i % 256 == 0) {
+      uv_run(loop, UV_RUN_NOWAIT);
+    }
   }
   /* An administrative event without a request id. */
   char detail[64], runhex[17];
@@ -147,6 +161,7 @@ static int cmd_deadletters(const char *brokers, const uint8_t run[8]) {
   char err[256];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", "it-audit-reader", err, sizeof err); /* assign() only */
   rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
   rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -157,8 +172,8 @@ static int cmd_deadletters(const char *brokers, const uint8_t run[8]) {
   int parts = md->topics[0].partition_cnt;
   rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(parts);
   for (int i = 0; i < parts; i++)
-    rd_kafka_topic_partition_list_add(list, "scan.deadletter", md->topics[0].partitions[i].id)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_topic_partition_list_add(list, "scan.deadletter", md->topics[0].partitions[i].id)
+        ->offset = RD_KAFKA_OFFSET_BEGINNING;
   rd_kafka_metadata_destroy(md);
   rd_kafka_topic_destroy(t);
   rd_kafka_assign(rk, list);
@@ -196,10 +211,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "it_audit: run must be 16 hex chars\n");
     return 2;
   }
-  if (argc == 6 && !strcmp(argv[1], "produce"))
-    return cmd_produce(argv[2], run, atol(argv[4]), atol(argv[5]));
+  if ((argc == 6 || argc == 7) && !strcmp(argv[1], "produce"))
+    return cmd_produce(argv[2], run, atol(argv[4]), atol(argv[5]), argc == 7 ? atol(argv[6]) : 0);
   if (argc == 4 && !strcmp(argv[1], "deadletters")) return cmd_deadletters(argv[2], run);
-  fprintf(stderr, "usage: it_audit produce <brokers> <run> <requests> <dups>\n"
-                  "       it_audit deadletters <brokers> <run>\n");
+  fprintf(stderr,
+          "usage: it_audit produce <brokers> <run> <requests> <dups> [requests/s]\n"
+          "       it_audit deadletters <brokers> <run>\n");
   return 2;
 }

@@ -1,0 +1,66 @@
+/* audit_store: the SQL of the audit trail, shared by the service (through
+ * pg_client) and `lindung-audit verify` (plain libpq): the statements, the
+ * JSON batch handed to audit_append(), and decoding rows of audit_records
+ * and audit_checkpoints from a PGresult (text format).
+ *
+ * Prefix audit_store_. */
+#ifndef LINDUNG_AUDIT_STORE_H
+#define LINDUNG_AUDIT_STORE_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit_chain.h"
+#include "pg_client.h"
+
+/* Prepared statements of the service (pgq_open). */
+extern const pgq_statement audit_store_statements[];
+extern const size_t audit_store_statement_count;
+
+#define AUDIT_STORE_APPEND "audit_append" /* $1 published seq, $2 jsonb batch */
+#define AUDIT_STORE_HEAD "audit_head"     /* no parameters */
+#define AUDIT_STORE_CHECKPOINT                                  \
+  "audit_checkpoint" /* $1 seq, $2 head_hash hex, $3 signed_at, \
+                        $4 public_key hex, $5 signature hex */
+
+/* Rows of audit_records after a seq, in chain order: the columns
+ * audit_store_row_decode() reads from column 0 on. $1 after, $2 limit. */
+extern const char audit_store_rows_sql[];
+/* Every checkpoint: audit_store_checkpoint_decode() columns. */
+extern const char audit_store_checkpoints_sql[];
+
+/* A growable text buffer. */
+typedef struct audit_text {
+  char *data;
+  size_t len, cap;
+  int failed; /* -ENOMEM once an append failed */
+} audit_text;
+
+void audit_text_free(audit_text *t);
+
+/* Appends one row (its event columns) to a JSON array being built in t;
+ * call audit_store_json_begin first and audit_store_json_end after. */
+void audit_store_json_begin(audit_text *t);
+void audit_store_json_add(audit_text *t, const audit_row *row);
+void audit_store_json_end(audit_text *t);
+
+/* The decoded bytea columns of one row, owned here. */
+typedef struct audit_store_row {
+  audit_row row;
+  unsigned char *request_id;
+  unsigned char *subject_pseudonym;
+} audit_store_row;
+
+/* Reads row i of res starting at column col (the column order of
+ * audit_store_rows_sql and of audit_append()'s result after batch_index).
+ * Text columns point into res. Returns 0 or -EINVAL (a malformed value). */
+int audit_store_row_decode(const PGresult *res, int i, int col, audit_store_row *out);
+void audit_store_row_free(audit_store_row *row);
+
+int audit_store_checkpoint_decode(const PGresult *res, int i, audit_checkpoint *out);
+
+/* "YYYY-MM-DD HH:MM:SS.uuuuuu+00" for a timestamptz parameter. */
+void audit_store_timestamp(int64_t epoch_us, char out[40]);
+
+#endif

@@ -3,6 +3,7 @@
  * gathers facts, records answers and produces the outputs. */
 #include "resolver_db.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -19,44 +20,70 @@
 /* At most one log line per this many milliseconds about failing queries. */
 #define RESOLVER_DB_LOG_INTERVAL_MS 10000
 
-/* Phase 1, scan: everything the verdict needs, in one row whatever exists.
- * $1 token hash, $2 partner id, $3 venue id, $4 request id. A partner's
- * revocation ends its tokens as well. The capacity share follows the
- * settings row ppkm_level: levels 1 and 2 use share_level2, 3 share_level3,
- * anything else the strictest, share_level4. */
+/* Each statement carries a whole batch as one array per column, in binary
+ * array format (no quoting of venue ids), and answers one row per element,
+ * in element order. Lookups by key are LATERAL (... LIMIT 1) (the keys are
+ * unique anyway) so that no plan, not even a generic one cached while the
+ * tables were small, scans a whole table per batch. */
+
+/* Phase 1, scan: everything the verdict needs, one row per scan whatever
+ * exists, led by the scan's position (1-based). $1 token hashes, $2 partner
+ * ids, $3 venue ids, $4 request ids. A partner's revocation ends its tokens
+ * as well. The capacity share follows the settings row ppkm_level: levels 1
+ * and 2 use share_level2, 3 share_level3, anything else the strictest,
+ * share_level4. */
 static const char resolver_db_scan_facts_sql[] =
-    "SELECT t.person_id, t.partner_id = $2, (t.revoked_at IS NOT NULL OR p.status <> 'active'),"
+    "SELECT q.i, t.person_id, t.partner_id = q.partner_id,"
+    " (t.revoked_at IS NOT NULL OR p.status <> 'active'),"
     " h.status, v.name, v.capacity, v.occupancy, c.admits_green, c.admits_yellow,"
     " CASE WHEN s.value IN ('1', '2') THEN c.share_level2"
     "      WHEN s.value = '3' THEN c.share_level3 ELSE c.share_level4 END,"
     " ci.decision, ci.reason, ci.status, (extract(epoch FROM ci.at) * 1000)::bigint"
-    " FROM (VALUES (1)) AS one (x)"
-    " LEFT JOIN tokens t ON t.token_hash = $1"
-    " LEFT JOIN partners p ON p.partner_id = t.partner_id"
-    " LEFT JOIN health_status h ON h.person_id = t.person_id"
-    " LEFT JOIN venues v ON v.venue_id = $3"
-    " LEFT JOIN venue_categories c ON c.category = v.category"
+    " FROM unnest($1::bytea[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY"
+    "      AS q (token_hash, partner_id, venue_id, request_id, i)"
+    " LEFT JOIN LATERAL (SELECT * FROM tokens x WHERE x.token_hash = q.token_hash LIMIT 1) t"
+    "      ON true"
+    " LEFT JOIN LATERAL (SELECT * FROM partners x WHERE x.partner_id = t.partner_id LIMIT 1) p"
+    "      ON true"
+    " LEFT JOIN LATERAL (SELECT * FROM health_status x WHERE x.person_id = t.person_id LIMIT 1) h"
+    "      ON true"
+    " LEFT JOIN LATERAL (SELECT * FROM venues x WHERE x.venue_id = q.venue_id LIMIT 1) v ON true"
+    " LEFT JOIN LATERAL (SELECT * FROM venue_categories x WHERE x.category = v.category LIMIT 1) c"
+    "      ON true"
     " LEFT JOIN settings s ON s.name = 'ppkm_level'"
-    " LEFT JOIN check_ins ci ON ci.partner_id = $2 AND ci.request_id = $4";
+    " LEFT JOIN LATERAL (SELECT * FROM check_ins x"
+    "                     WHERE x.partner_id = q.partner_id AND x.request_id = q.request_id"
+    "                     LIMIT 1) ci ON true"
+    " ORDER BY q.i";
+#define RESOLVER_DB_SCAN_FACTS_COLUMNS 15
 
-/* Phase 1, link: $1 NIK hash, $2 partner id, $3 request id. */
+/* Phase 1, link: $1 NIK hashes, $2 partner ids, $3 request ids. */
 static const char resolver_db_link_facts_sql[] =
-    "SELECT p.person_id, (extract(epoch FROM t.issued_at) * 1000)::bigint"
-    " FROM (VALUES (1)) AS one (x)"
-    " LEFT JOIN people p ON p.nik_hash = $1"
-    " LEFT JOIN tokens t ON t.partner_id = $2 AND t.request_id = $3";
+    "SELECT q.i, p.person_id, (extract(epoch FROM t.issued_at) * 1000)::bigint"
+    " FROM unnest($1::bytea[], $2::text[], $3::bytea[]) WITH ORDINALITY"
+    "      AS q (nik_hash, partner_id, request_id, i)"
+    " LEFT JOIN LATERAL (SELECT x.person_id FROM people x WHERE x.nik_hash = q.nik_hash LIMIT 1) p"
+    "      ON true"
+    " LEFT JOIN LATERAL (SELECT x.issued_at FROM tokens x"
+    "                     WHERE x.partner_id = q.partner_id AND x.request_id = q.request_id"
+    "                     LIMIT 1) t ON true"
+    " ORDER BY q.i";
+#define RESOLVER_DB_LINK_FACTS_COLUMNS 3
 
-/* Phase 2 (functions of db/migrations/lindung/0100_resolver.sql). */
-static const char resolver_db_record_scan_sql[] =
-    "SELECT o_decision, o_reason, o_status, o_at_ms"
-    " FROM resolver_record_scan($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-static const char resolver_db_issue_token_sql[] = "SELECT resolver_issue_token($1, $2, $3, $4, $5)";
+/* Phase 2 (functions of db/migrations/lindung/0101_resolver_batch.sql). */
+static const char resolver_db_record_scans_sql[] =
+    "SELECT o_decision, o_reason, o_status, o_at_ms FROM resolver_record_scans("
+    "$1::text[], $2::bytea[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],"
+    " $8::text[], $9::bigint[], $10::integer[], $11::boolean[])";
+static const char resolver_db_issue_tokens_sql[] =
+    "SELECT o_issued_at_ms FROM resolver_issue_tokens("
+    "$1::bytea[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[])";
 
 const pgq_statement resolver_db_statements[] = {
     {"resolver_scan_facts", resolver_db_scan_facts_sql, 4},
     {"resolver_link_facts", resolver_db_link_facts_sql, 3},
-    {"resolver_record_scan", resolver_db_record_scan_sql, 11},
-    {"resolver_issue_token", resolver_db_issue_token_sql, 5},
+    {"resolver_record_scans", resolver_db_record_scans_sql, 11},
+    {"resolver_issue_tokens", resolver_db_issue_tokens_sql, 5},
 };
 const size_t resolver_db_statement_count =
     sizeof resolver_db_statements / sizeof resolver_db_statements[0];
@@ -91,17 +118,127 @@ typedef struct resolver_item {
   uint8_t token_hash[TOKEN_HASH_BYTES];
 } resolver_item;
 
+/* The items one statement of the current phase carries, in array order. */
+typedef struct resolver_group {
+  resolver_batch *batch;
+  const char *statement;
+  resolver_item **items;
+  size_t count;
+} resolver_group;
+
 struct resolver_batch {
   resolver_db *resolver;
   size_t count;
-  size_t pending; /* queries of the current phase not yet answered, +1 while submitting */
+  size_t pending; /* statements of the current phase not yet answered, +1 while submitting */
   int phase;
   double started_s;
-  resolver_item **order; /* phase-2 submission order */
+  resolver_group scans, links;
   resolver_item items[];
 };
 
 static void resolver_db_phase_done(resolver_batch *batch);
+
+/* --- binary arrays ------------------------------------------------------- */
+
+/* Element type OIDs (pg_type.h); array_recv insists on the exact one. */
+#define RESOLVER_DB_OID_BOOL 16
+#define RESOLVER_DB_OID_BYTEA 17
+#define RESOLVER_DB_OID_INT8 20
+#define RESOLVER_DB_OID_INT4 23
+#define RESOLVER_DB_OID_TEXT 25
+#define RESOLVER_DB_ARRAY_HEADER 20
+
+int resolver_db_array_init(resolver_db_array *a, uint32_t element_oid, size_t count,
+                           size_t bytes_per_element) {
+  memset(a, 0, sizeof *a);
+  if (count == 0 || count > INT32_MAX) return -EINVAL;
+  a->cap = RESOLVER_DB_ARRAY_HEADER + count * (4 + bytes_per_element);
+  a->data = malloc(a->cap);
+  if (!a->data) return -ENOMEM;
+  a->expected = count;
+  /* ndim 1, no NULLs (yet), element type, dimension size, lower bound 1 */
+  const uint32_t header[5] = {htonl(1), 0, htonl(element_oid), htonl((uint32_t)count), htonl(1)};
+  memcpy(a->data, header, sizeof header);
+  a->len = sizeof header;
+  return 0;
+}
+
+static void resolver_db_array_append(resolver_db_array *a, const void *bytes, size_t len) {
+  if (a->failed) return;
+  if (a->len + len > a->cap) {
+    size_t cap = a->cap * 2 > a->len + len ? a->cap * 2 : a->len + len;
+    uint8_t *data = malloc(cap);
+    if (!data) {
+      a->failed = true;
+      return;
+    }
+    /* Copied rather than realloc'd so that the old buffer can be wiped: an
+     * array may hold NIK hashes. */
+    memcpy(data, a->data, a->len);
+    sodium_memzero(a->data, a->len);
+    free(a->data);
+    a->data = data;
+    a->cap = cap;
+  }
+  memcpy(a->data + a->len, bytes, len);
+  a->len += len;
+}
+
+void resolver_db_array_put(resolver_db_array *a, const void *bytes, size_t len) {
+  if (len > INT32_MAX) {
+    a->failed = true;
+    return;
+  }
+  uint32_t n = htonl((uint32_t)len);
+  resolver_db_array_append(a, &n, sizeof n);
+  resolver_db_array_append(a, bytes, len);
+  a->count++;
+}
+
+void resolver_db_array_put_null(resolver_db_array *a) {
+  uint32_t n = htonl(UINT32_MAX); /* length -1 */
+  resolver_db_array_append(a, &n, sizeof n);
+  if (!a->failed) {
+    const uint32_t has_nulls = htonl(1);
+    memcpy(a->data + 4, &has_nulls, sizeof has_nulls);
+  }
+  a->count++;
+}
+
+void resolver_db_array_put_text(resolver_db_array *a, const char *text) {
+  resolver_db_array_put(a, text, strlen(text));
+}
+
+void resolver_db_array_put_int8(resolver_db_array *a, int64_t value) {
+  uint64_t v = (uint64_t)value;
+  uint8_t be[8];
+  for (int i = 7; i >= 0; i--, v >>= 8) be[i] = (uint8_t)v;
+  resolver_db_array_put(a, be, sizeof be);
+}
+
+void resolver_db_array_put_int4(resolver_db_array *a, int32_t value) {
+  uint32_t v = htonl((uint32_t)value);
+  resolver_db_array_put(a, &v, sizeof v);
+}
+
+void resolver_db_array_put_bool(resolver_db_array *a, bool value) {
+  uint8_t v = value ? 1 : 0;
+  resolver_db_array_put(a, &v, 1);
+}
+
+int resolver_db_array_finish(const resolver_db_array *a) {
+  if (a->failed) return -ENOMEM;
+  if (a->count != a->expected || a->len > INT32_MAX) return -EINVAL;
+  return 0;
+}
+
+void resolver_db_array_free(resolver_db_array *a) {
+  if (a->data) {
+    sodium_memzero(a->data, a->len);
+    free(a->data);
+  }
+  memset(a, 0, sizeof *a);
+}
 
 /* --- helpers ------------------------------------------------------------- */
 
@@ -129,21 +266,21 @@ static void resolver_db_note_produce_failure(resolver_db *r, int rc) {
   r->last_log_ms = now;
 }
 
-static bool resolver_db_is_null(const PGresult *res, int col) {
-  return PQgetisnull(res, 0, col) != 0;
+static bool resolver_db_is_null(const PGresult *res, int row, int col) {
+  return PQgetisnull(res, row, col) != 0;
 }
 
-static const char *resolver_db_text(const PGresult *res, int col) {
-  return PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col);
+static const char *resolver_db_text(const PGresult *res, int row, int col) {
+  return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-static bool resolver_db_bool(const PGresult *res, int col) {
-  const char *v = resolver_db_text(res, col);
+static bool resolver_db_bool(const PGresult *res, int row, int col) {
+  const char *v = resolver_db_text(res, row, col);
   return v && v[0] == 't';
 }
 
-static int resolver_db_int(const PGresult *res, int col, int64_t *out) {
-  const char *v = resolver_db_text(res, col);
+static int resolver_db_int(const PGresult *res, int row, int col, int64_t *out) {
+  const char *v = resolver_db_text(res, row, col);
   if (!v || !*v) return -1;
   char *end;
   errno = 0;
@@ -153,18 +290,11 @@ static int resolver_db_int(const PGresult *res, int col, int64_t *out) {
   return 0;
 }
 
-/* A query's result is usable: one row of the expected width. */
-static bool resolver_db_result_ok(resolver_item *item, const char *what, const PGresult *res,
-                                  const char *error, int columns) {
-  if (error || !res) {
-    resolver_db_note_failure(item->batch->resolver, what, error ? error : "no result");
-    return false;
-  }
-  if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) != columns) {
-    resolver_db_note_failure(item->batch->resolver, what, "unexpected result shape");
-    return false;
-  }
-  return true;
+/* A row belongs to the item at its place when the statement leads with the
+ * 1-based position (phase 1); a mismatch fails that item only. */
+static bool resolver_db_row_is(const PGresult *res, int row) {
+  int64_t i = 0;
+  return resolver_db_int(res, row, 0, &i) == 0 && i == (int64_t)row + 1;
 }
 
 static void resolver_db_fail(resolver_item *item) {
@@ -172,29 +302,63 @@ static void resolver_db_fail(resolver_item *item) {
   item->needs_write = false;
 }
 
-/* One query of the current phase is answered (or the submitting loop let go
- * of its hold): the last one moves the batch on. The batch may be freed. */
+static void resolver_db_fail_group(resolver_group *group) {
+  for (size_t i = 0; i < group->count; i++) resolver_db_fail(group->items[i]);
+}
+
+/* A statement's result is usable: one row per item, of the expected width.
+ * Otherwise every item of the group is answered UNAVAILABLE. */
+static bool resolver_db_result_ok(resolver_group *group, const PGresult *res, const char *error,
+                                  int columns) {
+  resolver_db *r = group->batch->resolver;
+  if (error || !res) {
+    resolver_db_note_failure(r, group->statement, error ? error : "no result");
+  } else if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != (int)group->count ||
+             PQnfields(res) != columns) {
+    resolver_db_note_failure(r, group->statement, "unexpected result shape");
+  } else {
+    return true;
+  }
+  resolver_db_fail_group(group);
+  return false;
+}
+
+static void resolver_db_row_bad(resolver_item *item, const char *statement) {
+  resolver_db_note_failure(item->batch->resolver, statement, "unexpected value");
+  resolver_db_fail(item);
+}
+
+/* One statement of the current phase is answered (or the submitting code
+ * let go of its hold): the last one moves the batch on. The batch may be
+ * freed. */
 static void resolver_db_release(resolver_batch *batch) {
   if (--batch->pending == 0) resolver_db_phase_done(batch);
 }
 
-static void resolver_db_query_answered(resolver_item *item) {
-  resolver_db_release(item->batch);
-}
-
-/* Submits one prepared statement for an item; on refusal (PostgreSQL away,
- * queue full) the item is answered UNAVAILABLE. */
-static void resolver_db_submit(resolver_item *item, const char *statement, int count,
-                               const char *const *values, const int *lengths, const int *formats,
+/* Submits a group's statement with its arrays; on refusal (PostgreSQL away,
+ * queue full, out of memory) every item of the group is answered
+ * UNAVAILABLE. The arrays are freed (and wiped) here. */
+static void resolver_db_submit(resolver_group *group, resolver_db_array *arrays, int count,
                                pgq_result_fn on_result) {
-  resolver_batch *batch = item->batch;
-  int rc = pgq_exec_prepared(batch->resolver->svc->db, statement, count, values, lengths, formats,
-                             on_result, item);
+  resolver_batch *batch = group->batch;
+  const char *values[11];
+  int lengths[11], formats[11];
+  int rc = 0;
+  for (int i = 0; i < count && rc == 0; i++) {
+    rc = resolver_db_array_finish(&arrays[i]);
+    values[i] = (const char *)arrays[i].data;
+    lengths[i] = (int)arrays[i].len;
+    formats[i] = 1;
+  }
+  if (rc == 0)
+    rc = pgq_exec_prepared(batch->resolver->svc->db, group->statement, count, values, lengths,
+                           formats, on_result, group);
+  for (int i = 0; i < count; i++) resolver_db_array_free(&arrays[i]);
   if (rc) {
     /* -ENOTCONN is the expected case while PostgreSQL is away; readiness
      * and the connection state already say so, so it is not logged here. */
-    if (rc != -ENOTCONN) resolver_db_note_failure(batch->resolver, statement, strerror(-rc));
-    resolver_db_fail(item);
+    if (rc != -ENOTCONN) resolver_db_note_failure(batch->resolver, group->statement, strerror(-rc));
+    resolver_db_fail_group(group);
     return;
   }
   batch->pending++;
@@ -202,208 +366,263 @@ static void resolver_db_submit(resolver_item *item, const char *statement, int c
 
 /* --- phase 1: lookups ---------------------------------------------------- */
 
-static void resolver_db_on_scan_facts(void *arg, const PGresult *res, const char *error) {
-  resolver_item *item = arg;
+static void resolver_db_scan_facts_row(resolver_item *item, const PGresult *res, int row) {
   resolver_scan_facts *f = &item->facts;
-  if (!resolver_db_result_ok(item, "resolver_scan_facts", res, error, 14)) {
-    resolver_db_fail(item);
-    resolver_db_query_answered(item);
-    return;
-  }
-  bool bad = false;
-  f->token_found = !resolver_db_is_null(res, 0);
+  bool bad = !resolver_db_row_is(res, row);
+  f->token_found = !resolver_db_is_null(res, row, 1);
   if (f->token_found) {
-    bad |= resolver_db_int(res, 0, &f->person_id) != 0;
-    f->token_same_partner = resolver_db_bool(res, 1);
-    f->token_revoked = resolver_db_bool(res, 2);
-    const char *status = resolver_db_text(res, 3);
+    bad |= resolver_db_int(res, row, 1, &f->person_id) != 0;
+    f->token_same_partner = resolver_db_bool(res, row, 2);
+    f->token_revoked = resolver_db_bool(res, row, 3);
+    const char *status = resolver_db_text(res, row, 4);
     f->status = LINDUNG__V1__STATUS__STATUS_UNSPECIFIED;
     if (status) bad |= resolver_status_parse(status, &f->status) != 0;
   }
-  const char *name = resolver_db_text(res, 4);
+  const char *name = resolver_db_text(res, row, 5);
   f->venue_found = name != NULL;
   if (f->venue_found) {
     size_t keep = resolver_utf8_cut(name, strlen(name), RESOLVER_VENUE_NAME_MAX);
     memcpy(item->venue_name, name, keep);
     item->venue_name[keep] = '\0';
-    f->capacity_limited = !resolver_db_is_null(res, 5);
+    f->capacity_limited = !resolver_db_is_null(res, row, 6);
     if (f->capacity_limited) {
-      bad |= resolver_db_int(res, 5, &f->capacity) != 0;
-      bad |= resolver_db_int(res, 9, &f->share_percent) != 0;
+      bad |= resolver_db_int(res, row, 6, &f->capacity) != 0;
+      bad |= resolver_db_int(res, row, 10, &f->share_percent) != 0;
     }
-    bad |= resolver_db_int(res, 6, &f->occupancy) != 0;
-    f->admits_green = resolver_db_bool(res, 7);
-    f->admits_yellow = resolver_db_bool(res, 8);
+    bad |= resolver_db_int(res, row, 7, &f->occupancy) != 0;
+    f->admits_green = resolver_db_bool(res, row, 8);
+    f->admits_yellow = resolver_db_bool(res, row, 9);
   }
-  const char *decision = resolver_db_text(res, 10);
+  const char *decision = resolver_db_text(res, row, 11);
   f->recorded = decision != NULL;
   if (f->recorded) {
     resolver_verdict *v = &f->recorded_verdict;
-    const char *status = resolver_db_text(res, 12);
+    const char *status = resolver_db_text(res, row, 13);
     int64_t at_ms = 0;
     v->status = LINDUNG__V1__STATUS__STATUS_UNSPECIFIED;
     bad |= resolver_decision_parse(decision, &v->decision) != 0;
-    bad |= resolver_reason_parse(resolver_db_text(res, 11), &v->reason) != 0;
+    bad |= resolver_reason_parse(resolver_db_text(res, row, 12), &v->reason) != 0;
     if (status) bad |= resolver_status_parse(status, &v->status) != 0;
-    bad |= resolver_db_int(res, 13, &at_ms) != 0 || at_ms < 0;
+    bad |= resolver_db_int(res, row, 14, &at_ms) != 0 || at_ms < 0;
     v->checked_at_ms = (uint64_t)at_ms;
   }
-  if (bad) {
-    resolver_db_note_failure(item->batch->resolver, "resolver_scan_facts", "unexpected value");
-    resolver_db_fail(item);
-  }
-  resolver_db_query_answered(item);
+  if (bad) resolver_db_row_bad(item, "resolver_scan_facts");
 }
 
-static void resolver_db_on_link_facts(void *arg, const PGresult *res, const char *error) {
-  resolver_item *item = arg;
-  if (!resolver_db_result_ok(item, "resolver_link_facts", res, error, 2)) {
-    resolver_db_fail(item);
-    resolver_db_query_answered(item);
-    return;
+static void resolver_db_on_scan_facts(void *arg, const PGresult *res, const char *error) {
+  resolver_group *group = arg;
+  if (resolver_db_result_ok(group, res, error, RESOLVER_DB_SCAN_FACTS_COLUMNS)) {
+    for (size_t i = 0; i < group->count; i++)
+      resolver_db_scan_facts_row(group->items[i], res, (int)i);
   }
-  bool bad = false;
-  item->person_known = !resolver_db_is_null(res, 0);
-  if (item->person_known) bad |= resolver_db_int(res, 0, &item->person_id) != 0;
-  if (!resolver_db_is_null(res, 1)) {
+  resolver_db_release(group->batch);
+}
+
+static void resolver_db_link_facts_row(resolver_item *item, const PGresult *res, int row) {
+  bool bad = !resolver_db_row_is(res, row);
+  item->person_known = !resolver_db_is_null(res, row, 1);
+  if (item->person_known) bad |= resolver_db_int(res, row, 1, &item->person_id) != 0;
+  if (!resolver_db_is_null(res, row, 2)) {
     /* Issued before: a redelivered Link is answered with the same token
      * and time, without a second write. */
     int64_t at_ms = 0;
-    bad |= resolver_db_int(res, 1, &at_ms) != 0 || at_ms < 0;
+    bad |= resolver_db_int(res, row, 2, &at_ms) != 0 || at_ms < 0;
     item->issued_at_ms = (uint64_t)at_ms;
   }
   if (bad) {
-    resolver_db_note_failure(item->batch->resolver, "resolver_link_facts", "unexpected value");
-    resolver_db_fail(item);
+    resolver_db_row_bad(item, "resolver_link_facts");
   } else if (!item->person_known && item->issued_at_ms == 0) {
     item->error = LINDUNG__V1__ERROR_CODE__UNKNOWN_NIK;
   } else if (item->issued_at_ms == 0) {
     item->needs_write = true;
   }
-  resolver_db_query_answered(item);
 }
 
-static void resolver_db_lookup(resolver_item *item) {
-  const Lindung__V1__DecryptedRequest *req = item->request;
-  if (item->route.kind == RESOLVER_ROUTE_SCAN) {
-    const char *values[4] = {(const char *)req->scan->token_hash.data, req->partner_id,
-                             req->scan->venue_id, (const char *)req->request_id.data};
-    const int lengths[4] = {(int)req->scan->token_hash.len, 0, 0, (int)req->request_id.len};
-    const int formats[4] = {1, 0, 0, 1};
-    resolver_db_submit(item, "resolver_scan_facts", 4, values, lengths, formats,
-                       resolver_db_on_scan_facts);
-  } else {
-    uint8_t nik_hash[32];
+static void resolver_db_on_link_facts(void *arg, const PGresult *res, const char *error) {
+  resolver_group *group = arg;
+  if (resolver_db_result_ok(group, res, error, RESOLVER_DB_LINK_FACTS_COLUMNS)) {
+    for (size_t i = 0; i < group->count; i++)
+      resolver_db_link_facts_row(group->items[i], res, (int)i);
+  }
+  resolver_db_release(group->batch);
+}
+
+static void resolver_db_lookup_scans(resolver_group *group) {
+  size_t n = group->count;
+  resolver_db_array a[4];
+  memset(a, 0, sizeof a);
+  int rc = resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, n, RESOLVER_TOKEN_HASH_BYTES);
+  if (rc == 0) rc = resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, n, 16);
+  if (rc == 0) rc = resolver_db_array_init(&a[2], RESOLVER_DB_OID_TEXT, n, 16);
+  if (rc == 0) rc = resolver_db_array_init(&a[3], RESOLVER_DB_OID_BYTEA, n, 16);
+  if (rc) {
+    for (int i = 0; i < 4; i++) resolver_db_array_free(&a[i]);
+    resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
+    resolver_db_fail_group(group);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const Lindung__V1__DecryptedRequest *req = group->items[i]->request;
+    resolver_db_array_put(&a[0], req->scan->token_hash.data, req->scan->token_hash.len);
+    resolver_db_array_put_text(&a[1], req->partner_id);
+    resolver_db_array_put_text(&a[2], req->scan->venue_id);
+    resolver_db_array_put(&a[3], req->request_id.data, req->request_id.len);
+  }
+  resolver_db_submit(group, a, 4, resolver_db_on_scan_facts);
+}
+
+static void resolver_db_lookup_links(resolver_group *group) {
+  size_t n = group->count;
+  resolver_db_array a[3];
+  memset(a, 0, sizeof a);
+  int rc = resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, n, 32);
+  if (rc == 0) rc = resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, n, 16);
+  if (rc == 0) rc = resolver_db_array_init(&a[2], RESOLVER_DB_OID_BYTEA, n, 16);
+  for (size_t i = 0; i < n; i++) {
+    const Lindung__V1__DecryptedRequest *req = group->items[i]->request;
     char *nik = req->link->nik;
-    token_nik_hash(item->batch->resolver->keys->nik, nik, nik_hash);
+    if (rc == 0) {
+      uint8_t nik_hash[32];
+      token_nik_hash(group->batch->resolver->keys->nik, nik, nik_hash);
+      resolver_db_array_put(&a[0], nik_hash, sizeof nik_hash);
+      sodium_memzero(nik_hash, sizeof nik_hash);
+      resolver_db_array_put_text(&a[1], req->partner_id);
+      resolver_db_array_put(&a[2], req->request_id.data, req->request_id.len);
+    }
     /* The NIK is needed no longer: wipe it from the decoded message. */
     sodium_memzero(nik, strlen(nik));
-    const char *values[3] = {(const char *)nik_hash, req->partner_id,
-                             (const char *)req->request_id.data};
-    const int lengths[3] = {(int)sizeof nik_hash, 0, (int)req->request_id.len};
-    const int formats[3] = {1, 0, 1};
-    resolver_db_submit(item, "resolver_link_facts", 3, values, lengths, formats,
-                       resolver_db_on_link_facts);
-    sodium_memzero(nik_hash, sizeof nik_hash);
   }
+  if (rc) {
+    for (int i = 0; i < 3; i++) resolver_db_array_free(&a[i]);
+    resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
+    resolver_db_fail_group(group);
+    return;
+  }
+  resolver_db_submit(group, a, 3, resolver_db_on_link_facts);
 }
 
 /* --- phase 2: writes ----------------------------------------------------- */
 
-static void resolver_db_on_record_scan(void *arg, const PGresult *res, const char *error) {
-  resolver_item *item = arg;
-  if (!resolver_db_result_ok(item, "resolver_record_scan", res, error, 4)) {
-    resolver_db_fail(item);
-    resolver_db_query_answered(item);
-    return;
-  }
+static void resolver_db_record_scans_row(resolver_item *item, const PGresult *res, int row) {
   /* The verdict on record: ours, ours turned VENUE_FULL, or an earlier
    * delivery's. */
   resolver_verdict v = {0};
-  const char *status = resolver_db_text(res, 2);
+  const char *status = resolver_db_text(res, row, 2);
   int64_t at_ms = 0;
-  bool bad = resolver_decision_parse(resolver_db_text(res, 0), &v.decision) != 0;
-  bad |= resolver_reason_parse(resolver_db_text(res, 1), &v.reason) != 0;
+  bool bad = resolver_decision_parse(resolver_db_text(res, row, 0), &v.decision) != 0;
+  bad |= resolver_reason_parse(resolver_db_text(res, row, 1), &v.reason) != 0;
   if (status) bad |= resolver_status_parse(status, &v.status) != 0;
-  bad |= resolver_db_int(res, 3, &at_ms) != 0 || at_ms < 0;
+  bad |= resolver_db_int(res, row, 3, &at_ms) != 0 || at_ms < 0;
   if (bad) {
-    resolver_db_note_failure(item->batch->resolver, "resolver_record_scan", "unexpected value");
-    resolver_db_fail(item);
+    resolver_db_row_bad(item, "resolver_record_scans");
   } else {
     v.checked_at_ms = (uint64_t)at_ms;
     item->outcome.verdict = v;
     item->outcome.take_seat = false;
   }
-  resolver_db_query_answered(item);
 }
 
-static void resolver_db_on_issue_token(void *arg, const PGresult *res, const char *error) {
-  resolver_item *item = arg;
-  int64_t at_ms = 0;
-  if (!resolver_db_result_ok(item, "resolver_issue_token", res, error, 1)) {
-    resolver_db_fail(item);
-  } else if (resolver_db_int(res, 0, &at_ms) != 0 || at_ms <= 0) {
-    resolver_db_note_failure(item->batch->resolver, "resolver_issue_token", "unexpected value");
-    resolver_db_fail(item);
-  } else {
-    item->issued_at_ms = (uint64_t)at_ms;
+static void resolver_db_on_record_scans(void *arg, const PGresult *res, const char *error) {
+  resolver_group *group = arg;
+  if (resolver_db_result_ok(group, res, error, 4)) {
+    for (size_t i = 0; i < group->count; i++)
+      resolver_db_record_scans_row(group->items[i], res, (int)i);
   }
-  resolver_db_query_answered(item);
+  resolver_db_release(group->batch);
 }
 
-static void resolver_db_write(resolver_item *item, uint64_t now_ms) {
-  const Lindung__V1__DecryptedRequest *req = item->request;
-  char person[24], at[24];
-  if (item->route.kind == RESOLVER_ROUTE_SCAN) {
+static void resolver_db_on_issue_tokens(void *arg, const PGresult *res, const char *error) {
+  resolver_group *group = arg;
+  if (resolver_db_result_ok(group, res, error, 1)) {
+    for (size_t i = 0; i < group->count; i++) {
+      resolver_item *item = group->items[i];
+      int64_t at_ms = 0;
+      if (resolver_db_int(res, (int)i, 0, &at_ms) != 0 || at_ms <= 0)
+        resolver_db_row_bad(item, "resolver_issue_tokens");
+      else
+        item->issued_at_ms = (uint64_t)at_ms;
+    }
+  }
+  resolver_db_release(group->batch);
+}
+
+/* Scans are recorded in batch order: resolver_record_scans() works through
+ * the rows in order and locks the venues itself in venue order. */
+static void resolver_db_write_scans(resolver_group *group) {
+  size_t n = group->count;
+  static const uint32_t oids[11] = {
+      RESOLVER_DB_OID_TEXT, RESOLVER_DB_OID_BYTEA, RESOLVER_DB_OID_INT8, RESOLVER_DB_OID_TEXT,
+      RESOLVER_DB_OID_TEXT, RESOLVER_DB_OID_TEXT,  RESOLVER_DB_OID_TEXT, RESOLVER_DB_OID_TEXT,
+      RESOLVER_DB_OID_INT8, RESOLVER_DB_OID_INT4,  RESOLVER_DB_OID_BOOL};
+  resolver_db_array a[11];
+  memset(a, 0, sizeof a);
+  int rc = 0;
+  for (int i = 0; i < 11 && rc == 0; i++) rc = resolver_db_array_init(&a[i], oids[i], n, 16);
+  if (rc) {
+    for (int i = 0; i < 11; i++) resolver_db_array_free(&a[i]);
+    resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
+    resolver_db_fail_group(group);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const resolver_item *item = group->items[i];
+    const Lindung__V1__DecryptedRequest *req = item->request;
     const resolver_scan_outcome *o = &item->outcome;
-    char limit[24];
-    snprintf(person, sizeof person, "%" PRId64, item->facts.person_id);
-    snprintf(at, sizeof at, "%" PRIu64, o->verdict.checked_at_ms);
-    snprintf(limit, sizeof limit, "%" PRId64, o->seat_limit);
-    const char *values[11] = {req->partner_id,
-                              (const char *)req->request_id.data,
-                              person,
-                              req->scan->venue_id,
-                              resolver_action_name(req->scan->action),
-                              resolver_decision_name(o->verdict.decision),
-                              resolver_reason_name(o->verdict.reason),
-                              resolver_status_name(o->verdict.status),
-                              at,
-                              o->take_seat ? limit : NULL,
-                              o->free_seat ? "t" : "f"};
-    const int lengths[11] = {0, (int)req->request_id.len};
-    const int formats[11] = {0, 1};
-    resolver_db_submit(item, "resolver_record_scan", 11, values, lengths, formats,
-                       resolver_db_on_record_scan);
-  } else {
+    resolver_db_array_put_text(&a[0], req->partner_id);
+    resolver_db_array_put(&a[1], req->request_id.data, req->request_id.len);
+    resolver_db_array_put_int8(&a[2], item->facts.person_id);
+    resolver_db_array_put_text(&a[3], req->scan->venue_id);
+    resolver_db_array_put_text(&a[4], resolver_action_name(req->scan->action));
+    resolver_db_array_put_text(&a[5], resolver_decision_name(o->verdict.decision));
+    resolver_db_array_put_text(&a[6], resolver_reason_name(o->verdict.reason));
+    resolver_db_array_put_text(&a[7], resolver_status_name(o->verdict.status));
+    resolver_db_array_put_int8(&a[8], (int64_t)o->verdict.checked_at_ms);
+    if (o->take_seat) {
+      /* occupancy is an integer: a larger limit means the same as this one */
+      int64_t limit = o->seat_limit > INT32_MAX ? INT32_MAX : o->seat_limit;
+      resolver_db_array_put_int4(&a[9], (int32_t)limit);
+    } else {
+      resolver_db_array_put_null(&a[9]);
+    }
+    resolver_db_array_put_bool(&a[10], o->free_seat);
+  }
+  resolver_db_submit(group, a, 11, resolver_db_on_record_scans);
+}
+
+static void resolver_db_write_links(resolver_group *group, uint64_t now_ms) {
+  size_t n = group->count;
+  resolver_db_array a[5];
+  memset(a, 0, sizeof a);
+  int rc = resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, n, TOKEN_HASH_BYTES);
+  if (rc == 0) rc = resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, n, 16);
+  if (rc == 0) rc = resolver_db_array_init(&a[2], RESOLVER_DB_OID_INT8, n, 8);
+  if (rc == 0) rc = resolver_db_array_init(&a[3], RESOLVER_DB_OID_BYTEA, n, 16);
+  if (rc == 0) rc = resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, n, 8);
+  if (rc) {
+    for (int i = 0; i < 5; i++) resolver_db_array_free(&a[i]);
+    resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
+    resolver_db_fail_group(group);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    resolver_item *item = group->items[i];
+    const Lindung__V1__DecryptedRequest *req = item->request;
     char token[TOKEN_TEXT_LEN + 1];
     token_derive(item->batch->resolver->keys->token, req->partner_id, req->request_id.data, token);
     token_hash(token, strlen(token), item->token_hash);
     sodium_memzero(token, sizeof token);
-    snprintf(person, sizeof person, "%" PRId64, item->person_id);
-    snprintf(at, sizeof at, "%" PRIu64, now_ms);
-    const char *values[5] = {(const char *)item->token_hash, req->partner_id, person,
-                             (const char *)req->request_id.data, at};
-    const int lengths[5] = {TOKEN_HASH_BYTES, 0, 0, (int)req->request_id.len, 0};
-    const int formats[5] = {1, 0, 0, 1, 0};
-    resolver_db_submit(item, "resolver_issue_token", 5, values, lengths, formats,
-                       resolver_db_on_issue_token);
+    resolver_db_array_put(&a[0], item->token_hash, TOKEN_HASH_BYTES);
+    resolver_db_array_put_text(&a[1], req->partner_id);
+    resolver_db_array_put_int8(&a[2], item->person_id);
+    resolver_db_array_put(&a[3], req->request_id.data, req->request_id.len);
+    resolver_db_array_put_int8(&a[4], (int64_t)now_ms);
   }
+  resolver_db_submit(group, a, 5, resolver_db_on_issue_tokens);
 }
-
-/* Scans by venue (so batches lock venue rows in one order), links last. */
-static int resolver_db_write_order(const void *a, const void *b) {
-  const resolver_item *x = *(resolver_item *const *)a, *y = *(resolver_item *const *)b;
-  bool xs = x->route.kind == RESOLVER_ROUTE_SCAN, ys = y->route.kind == RESOLVER_ROUTE_SCAN;
-  if (xs != ys) return xs ? -1 : 1;
-  int c = xs ? strcmp(x->request->scan->venue_id, y->request->scan->venue_id) : 0;
-  if (c) return c;
-  return x < y ? -1 : x > y;
-}
-
 static void resolver_db_start_writes(resolver_batch *batch) {
   uint64_t now_ms = service_now_ms();
-  size_t writes = 0;
+  batch->scans.count = 0;
+  batch->links.count = 0;
   for (size_t i = 0; i < batch->count; i++) {
     resolver_item *item = &batch->items[i];
     if (item->route.kind == RESOLVER_ROUTE_SCAN && item->error == LINDUNG__V1__ERROR_CODE__NONE) {
@@ -411,10 +630,14 @@ static void resolver_db_start_writes(resolver_batch *batch) {
       item->error = item->outcome.error;
       item->needs_write = item->error == LINDUNG__V1__ERROR_CODE__NONE && item->outcome.record;
     }
-    if (item->needs_write) batch->order[writes++] = item;
+    if (!item->needs_write) continue;
+    resolver_group *group = item->route.kind == RESOLVER_ROUTE_SCAN ? &batch->scans : &batch->links;
+    group->items[group->count++] = item;
   }
-  qsort(batch->order, writes, sizeof batch->order[0], resolver_db_write_order);
-  for (size_t i = 0; i < writes; i++) resolver_db_write(batch->order[i], now_ms);
+  batch->scans.statement = "resolver_record_scans";
+  batch->links.statement = "resolver_issue_tokens";
+  if (batch->scans.count) resolver_db_write_scans(&batch->scans);
+  if (batch->links.count) resolver_db_write_links(&batch->links, now_ms);
 }
 
 /* --- outputs ------------------------------------------------------------- */
@@ -570,8 +793,8 @@ static void resolver_db_phase_done(resolver_batch *batch) {
 void resolver_db_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
   resolver_db *r = ctx;
   if (count == 0) return;
-  resolver_batch *batch =
-      calloc(1, sizeof *batch + count * sizeof batch->items[0] + count * sizeof(resolver_item *));
+  resolver_batch *batch = calloc(
+      1, sizeof *batch + count * sizeof batch->items[0] + 2 * count * sizeof(resolver_item *));
   if (!batch) {
     /* Without memory nothing can be answered; leaving the inputs incomplete
      * keeps their offsets, so they are redelivered after a restart. */
@@ -580,7 +803,9 @@ void resolver_db_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
   }
   batch->resolver = r;
   batch->count = count;
-  batch->order = (resolver_item **)(batch->items + count);
+  batch->scans =
+      (resolver_group){batch, "resolver_scan_facts", (resolver_item **)(batch->items + count), 0};
+  batch->links = (resolver_group){batch, "resolver_link_facts", batch->scans.items + count, 0};
   batch->started_s = service_monotonic_s();
   batch->phase = 1;
   batch->pending = 1;
@@ -598,9 +823,13 @@ void resolver_db_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
     resolver_route_request(item->request, &item->route);
     if (item->route.kind == RESOLVER_ROUTE_ERROR)
       item->error = item->route.error;
-    else if (item->route.kind == RESOLVER_ROUTE_SCAN || item->route.kind == RESOLVER_ROUTE_LINK)
-      resolver_db_lookup(item);
+    else if (item->route.kind == RESOLVER_ROUTE_SCAN)
+      batch->scans.items[batch->scans.count++] = item;
+    else if (item->route.kind == RESOLVER_ROUTE_LINK)
+      batch->links.items[batch->links.count++] = item;
   }
+  if (batch->scans.count) resolver_db_lookup_scans(&batch->scans);
+  if (batch->links.count) resolver_db_lookup_links(&batch->links);
   resolver_db_release(batch);
 }
 

@@ -1,21 +1,25 @@
 /* resolver_db: the status-resolver's batch flow over PostgreSQL.
  *
  * A whole Kafka batch of DecryptedRequests is handled in at most two
- * pipelined round trips through pgq:
- *   1. one prepared lookup per request (scan: token, person's status, venue
- *      and category, an earlier answer; link: the NIK's person, an earlier
- *      token), all sent with one sync;
- *   2. where needed, one write per request (scan: resolver_record_scan(),
- *      which takes or frees a seat and records the verdict; link:
- *      resolver_issue_token()), again with one sync, sorted by venue so that
- *      concurrent batches lock venues in the same order.
+ * pipelined round trips through pgq, each of at most two set-based
+ * statements that carry the batch as arrays (one element per request):
+ *   1. one lookup for all scans (token, person's status, venue and category,
+ *      an earlier answer) and one for all links (the NIK's person, an earlier
+ *      token), sent with one sync;
+ *   2. where needed, one call of resolver_record_scans() for the scans (takes
+ *      or frees seats row by row in batch order and records the verdicts; it
+ *      locks the venues in venue order so concurrent batches cannot
+ *      deadlock) and one of resolver_issue_tokens() for the links, again with
+ *      one sync.
  * Then every input gets its outputs (sealed answer or error response, and an
- * audit event) and kq_input_done(). A query that cannot run or fails answers
- * UNAVAILABLE for its request: no input is ever left unanswered.
+ * audit event) and kq_input_done(). A statement that cannot run or fails
+ * answers UNAVAILABLE for every request it carried (a row with an unexpected
+ * value, for its request only): no input is ever left unanswered.
  * Prefix resolver_db_. */
 #ifndef LINDUNG_RESOLVER_DB_H
 #define LINDUNG_RESOLVER_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,5 +53,30 @@ size_t resolver_db_batches_in_flight(const resolver_db *resolver);
 
 /* Wipes the keys and frees; call once no batch is in flight. */
 void resolver_db_free(resolver_db *resolver);
+
+/* A one-dimensional PostgreSQL array in binary format (array_recv), built
+ * element by element, so that values need no quoting. Exposed for tests. */
+typedef struct resolver_db_array {
+  uint8_t *data;
+  size_t len, cap;
+  size_t count, expected;
+  bool failed; /* out of memory or an element too long */
+} resolver_db_array;
+
+/* Starts an array of count (>= 1) elements of element_oid (the exact type
+ * the statement expects: 16 bool, 17 bytea, 20 int8, 23 int4, 25 text);
+ * bytes_per_element sizes the first allocation. 0, -EINVAL, -ENOMEM. */
+int resolver_db_array_init(resolver_db_array *a, uint32_t element_oid, size_t count,
+                           size_t bytes_per_element);
+void resolver_db_array_put(resolver_db_array *a, const void *bytes, size_t len);
+void resolver_db_array_put_null(resolver_db_array *a);
+void resolver_db_array_put_text(resolver_db_array *a, const char *text);
+void resolver_db_array_put_int8(resolver_db_array *a, int64_t value);
+void resolver_db_array_put_int4(resolver_db_array *a, int32_t value);
+void resolver_db_array_put_bool(resolver_db_array *a, bool value);
+/* 0 when complete (as many elements as announced), -ENOMEM, -EINVAL. */
+int resolver_db_array_finish(const resolver_db_array *a);
+/* Wipes (an array may hold NIK hashes) and frees. */
+void resolver_db_array_free(resolver_db_array *a);
 
 #endif

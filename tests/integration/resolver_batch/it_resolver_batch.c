@@ -1,0 +1,432 @@
+/* it_resolver_batch: the status-resolver's set-based statements against the
+ * real PostgreSQL of the test stack, as the lindung_resolver role, with the
+ * arrays built by resolver_db.c's binary array encoder: element order, a
+ * venue id full of array-literal syntax (Q"R,{x}\y), seats taken row by row
+ * within one batch, a refused seat, check-out, a request repeated within a
+ * batch, redelivery answering what was recorded, tokens issued once, and a
+ * malformed call failing as a whole. */
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include "../../../services/status-resolver/resolver_db.c"
+#include "../../../services/status-resolver/resolver_rules.c"
+#include "testing.h"
+
+#define IT_ROWS 6
+
+static PGconn *it_admin, *it_resolver;
+static char it_venue[64], it_partner[40], it_category[40];
+static int64_t it_person;
+static uint8_t it_token[32];
+
+static PGconn *it_connect(const char *variable) {
+  const char *url = getenv(variable);
+  if (!url) {
+    fprintf(stderr, "%s not set\n", variable);
+    exit(2);
+  }
+  PGconn *c = PQconnectdb(url);
+  if (PQstatus(c) != CONNECTION_OK) {
+    fprintf(stderr, "cannot connect (%s)\n", variable);
+    exit(2);
+  }
+  return c;
+}
+
+/* Runs admin SQL with text parameters; exits on failure (set-up only). */
+static PGresult *it_admin_sql(const char *sql, int n, const char *const *values) {
+  PGresult *res = PQexecParams(it_admin, sql, n, NULL, values, NULL, NULL, 0);
+  ExecStatusType st = PQresultStatus(res);
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+    fprintf(stderr, "set-up failed: %s\n", PQresultErrorMessage(res));
+    exit(2);
+  }
+  return res;
+}
+
+static int64_t it_occupancy(void) {
+  const char *v[1] = {it_venue};
+  PGresult *res = it_admin_sql("SELECT occupancy FROM venues WHERE venue_id = $1", 1, v);
+  int64_t occ = PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 0)) : -1;
+  PQclear(res);
+  return occ;
+}
+
+static void it_set_occupancy(int occ) {
+  char text[16];
+  snprintf(text, sizeof text, "%d", occ);
+  const char *v[2] = {text, it_venue};
+  PQclear(it_admin_sql("UPDATE venues SET occupancy = $1 WHERE venue_id = $2", 2, v));
+}
+
+/* Executes one of resolver_db_statements by name, the arrays as built. */
+static PGresult *it_exec(const char *statement, resolver_db_array *a, int count) {
+  const char *values[11];
+  int lengths[11], formats[11];
+  for (int i = 0; i < count; i++) {
+    CHECK_EQ_INT(resolver_db_array_finish(&a[i]), 0);
+    values[i] = (const char *)a[i].data;
+    lengths[i] = (int)a[i].len;
+    formats[i] = 1;
+  }
+  PGresult *res = PQexecPrepared(it_resolver, statement, count, values, lengths, formats, 0);
+  for (int i = 0; i < count; i++) resolver_db_array_free(&a[i]);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    fprintf(stderr, "%s: %s", statement, PQresultErrorMessage(res));
+  return res;
+}
+
+static void it_request_id(uint8_t out[16], int n) {
+  static uint8_t base[8];
+  if (!base[0]) randombytes_buf(base, sizeof base), base[0] |= 1;
+  memcpy(out, base, 8);
+  memset(out + 8, 0, 8);
+  out[15] = (uint8_t)n;
+}
+
+static void test_arrays_encode(void) {
+  resolver_db_array a;
+  CHECK_EQ_INT(resolver_db_array_init(&a, RESOLVER_DB_OID_INT4, 0, 4), -EINVAL);
+  CHECK_EQ_INT(resolver_db_array_init(&a, RESOLVER_DB_OID_INT4, 2, 1), 0);
+  resolver_db_array_put_int4(&a, -2);
+  CHECK_EQ_INT(resolver_db_array_finish(&a), -EINVAL); /* one element short */
+  resolver_db_array_put_null(&a);
+  CHECK_EQ_INT(resolver_db_array_finish(&a), 0);
+  static const uint8_t want[] = {0,  0, 0,    1,    0,    0,    0,    1,    0,    0,   0,
+                                 23, 0, 0,    0,    2,    0,    0,    0,    1,    0,   0,
+                                 0,  4, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff};
+  CHECK_EQ_INT(a.len, sizeof want);
+  if (a.len == sizeof want) CHECK_MEM(a.data, want, sizeof want);
+  /* The server reads it back as written. */
+  const char *values[1] = {(const char *)a.data};
+  int lengths[1] = {(int)a.len}, formats[1] = {1};
+  PGresult *res =
+      PQexecParams(it_resolver, "SELECT $1::integer[]::text", 1, NULL, values, lengths, formats, 0);
+  CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+  if (PQresultStatus(res) == PGRES_TUPLES_OK) CHECK_EQ_STR(PQgetvalue(res, 0, 0), "{-2,NULL}");
+  PQclear(res);
+  resolver_db_array_free(&a);
+
+  /* Text needs no escaping in binary form. */
+  CHECK_EQ_INT(resolver_db_array_init(&a, RESOLVER_DB_OID_TEXT, 2, 1), 0);
+  resolver_db_array_put_text(&a, it_venue);
+  resolver_db_array_put_text(&a, "");
+  CHECK_EQ_INT(resolver_db_array_finish(&a), 0);
+  values[0] = (const char *)a.data;
+  lengths[0] = (int)a.len;
+  res = PQexecParams(it_resolver,
+                     "SELECT x FROM unnest($1::text[]) WITH ORDINALITY u (x, i) ORDER BY i", 1,
+                     NULL, values, lengths, formats, 0);
+  CHECK(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 2);
+  if (PQntuples(res) == 2) {
+    CHECK_EQ_STR(PQgetvalue(res, 0, 0), it_venue);
+    CHECK_EQ_STR(PQgetvalue(res, 1, 0), "");
+  }
+  PQclear(res);
+  resolver_db_array_free(&a);
+}
+
+static void test_scan_facts(void) {
+  resolver_db_array a[4];
+  uint8_t rid[3][16], unknown_token[32];
+  randombytes_buf(unknown_token, sizeof unknown_token);
+  const char *venues[3] = {it_venue, "nope{,}\"\\", it_venue};
+  const uint8_t *tokens[3] = {it_token, unknown_token, it_token};
+  resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, 3, 32);
+  resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, 3, 8);
+  resolver_db_array_init(&a[2], RESOLVER_DB_OID_TEXT, 3, 8);
+  resolver_db_array_init(&a[3], RESOLVER_DB_OID_BYTEA, 3, 16);
+  for (int i = 0; i < 3; i++) {
+    it_request_id(rid[i], 100 + i);
+    resolver_db_array_put(&a[0], tokens[i], 32);
+    resolver_db_array_put_text(&a[1], it_partner);
+    resolver_db_array_put_text(&a[2], venues[i]);
+    resolver_db_array_put(&a[3], rid[i], 16);
+  }
+  PGresult *res = it_exec("resolver_scan_facts", a, 4);
+  CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+  CHECK_EQ_INT(PQntuples(res), 3);
+  CHECK_EQ_INT(PQnfields(res), RESOLVER_DB_SCAN_FACTS_COLUMNS);
+  if (PQntuples(res) == 3 && PQnfields(res) == RESOLVER_DB_SCAN_FACTS_COLUMNS) {
+    for (int i = 0; i < 3; i++) CHECK(resolver_db_row_is(res, i));
+    int64_t person = 0;
+    CHECK_EQ_INT(resolver_db_int(res, 0, 1, &person), 0);
+    CHECK_EQ_INT(person, it_person);
+    CHECK(resolver_db_bool(res, 0, 2));  /* same partner */
+    CHECK(!resolver_db_bool(res, 0, 3)); /* not revoked */
+    CHECK_EQ_STR(resolver_db_text(res, 0, 5), "Batch test venue");
+    CHECK_EQ_STR(resolver_db_text(res, 0, 6), "3");
+    CHECK(resolver_db_is_null(res, 0, 11)); /* nothing recorded */
+    CHECK(resolver_db_is_null(res, 1, 1));  /* unknown token */
+    CHECK(resolver_db_is_null(res, 1, 5));  /* unknown venue */
+    CHECK_EQ_STR(resolver_db_text(res, 2, 5), "Batch test venue");
+  }
+  PQclear(res);
+}
+
+typedef struct it_scan {
+  int request;
+  const char *action, *decision, *reason, *status;
+  int64_t at_ms;
+  int seat_limit; /* 0: none */
+  bool free_seat;
+} it_scan;
+
+static PGresult *it_record(const it_scan *rows, int n) {
+  static const uint32_t oids[11] = {
+      RESOLVER_DB_OID_TEXT, RESOLVER_DB_OID_BYTEA, RESOLVER_DB_OID_INT8, RESOLVER_DB_OID_TEXT,
+      RESOLVER_DB_OID_TEXT, RESOLVER_DB_OID_TEXT,  RESOLVER_DB_OID_TEXT, RESOLVER_DB_OID_TEXT,
+      RESOLVER_DB_OID_INT8, RESOLVER_DB_OID_INT4,  RESOLVER_DB_OID_BOOL};
+  resolver_db_array a[11];
+  for (int i = 0; i < 11; i++)
+    CHECK_EQ_INT(resolver_db_array_init(&a[i], oids[i], (size_t)n, 8), 0);
+  for (int i = 0; i < n; i++) {
+    uint8_t rid[16];
+    it_request_id(rid, rows[i].request);
+    resolver_db_array_put_text(&a[0], it_partner);
+    resolver_db_array_put(&a[1], rid, 16);
+    resolver_db_array_put_int8(&a[2], it_person);
+    resolver_db_array_put_text(&a[3], it_venue);
+    resolver_db_array_put_text(&a[4], rows[i].action);
+    resolver_db_array_put_text(&a[5], rows[i].decision);
+    resolver_db_array_put_text(&a[6], rows[i].reason);
+    resolver_db_array_put_text(&a[7], rows[i].status);
+    resolver_db_array_put_int8(&a[8], rows[i].at_ms);
+    if (rows[i].seat_limit)
+      resolver_db_array_put_int4(&a[9], rows[i].seat_limit);
+    else
+      resolver_db_array_put_null(&a[9]);
+    resolver_db_array_put_bool(&a[10], rows[i].free_seat);
+  }
+  return it_exec("resolver_record_scans", a, 11);
+}
+
+static void it_expect_row(const PGresult *res, int row, const char *decision, const char *reason,
+                          const char *status, int64_t at_ms) {
+  CHECK_EQ_STR(resolver_db_text(res, row, 0), decision);
+  CHECK_EQ_STR(resolver_db_text(res, row, 1), reason);
+  if (status)
+    CHECK_EQ_STR(resolver_db_text(res, row, 2), status);
+  else
+    CHECK(resolver_db_is_null(res, row, 2));
+  int64_t at = 0;
+  CHECK_EQ_INT(resolver_db_int(res, row, 3, &at), 0);
+  CHECK_EQ_INT(at, at_ms);
+}
+
+static void test_record_scans(void) {
+  const int64_t t = 1700000000000;
+  it_set_occupancy(0);
+  /* Seat limit 2: two check-ins take the places, the third is refused, a
+   * check-out frees one, the next check-in takes it; the last row repeats
+   * the first request and changes nothing. */
+  const it_scan rows[IT_ROWS] = {
+      {1, "check_in", "allow", "status_allowed", "green", t + 1, 2, false},
+      {2, "check_in", "allow", "status_allowed", "yellow", t + 2, 2, false},
+      {3, "check_in", "allow", "status_allowed", "green", t + 3, 2, false},
+      {4, "check_out", "allow", "checked_out", "", t + 4, 0, true},
+      {5, "check_in", "allow", "status_allowed", "green", t + 5, 2, false},
+      {1, "check_in", "allow", "status_allowed", "green", t + 6, 2, false},
+  };
+  PGresult *res = it_record(rows, IT_ROWS);
+  CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+  CHECK_EQ_INT(PQntuples(res), IT_ROWS);
+  if (PQntuples(res) == IT_ROWS && PQnfields(res) == 4) {
+    it_expect_row(res, 0, "allow", "status_allowed", "green", t + 1);
+    it_expect_row(res, 1, "allow", "status_allowed", "yellow", t + 2);
+    it_expect_row(res, 2, "deny", "venue_full", "green", t + 3);
+    it_expect_row(res, 3, "allow", "checked_out", NULL, t + 4);
+    it_expect_row(res, 4, "allow", "status_allowed", "green", t + 5);
+    it_expect_row(res, 5, "allow", "status_allowed", "green", t + 1);
+  }
+  PQclear(res);
+  CHECK_EQ_INT(it_occupancy(), 2);
+
+  /* Redelivery (later times, other proposals): every row answers what was
+   * recorded, and no seat moves. */
+  it_scan again[IT_ROWS];
+  for (int i = 0; i < IT_ROWS; i++) {
+    again[i] = rows[i];
+    again[i].at_ms += 1000;
+    again[i].decision = "deny";
+    again[i].reason = "not_vaccinated";
+  }
+  res = it_record(again, IT_ROWS);
+  CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+  CHECK_EQ_INT(PQntuples(res), IT_ROWS);
+  if (PQntuples(res) == IT_ROWS && PQnfields(res) == 4) {
+    it_expect_row(res, 0, "allow", "status_allowed", "green", t + 1);
+    it_expect_row(res, 2, "deny", "venue_full", "green", t + 3);
+    it_expect_row(res, 3, "allow", "checked_out", NULL, t + 4);
+    it_expect_row(res, 4, "allow", "status_allowed", "green", t + 5);
+  }
+  PQclear(res);
+  CHECK_EQ_INT(it_occupancy(), 2);
+
+  /* Check-outs never go below zero. */
+  it_set_occupancy(0);
+  const it_scan out[2] = {{10, "check_out", "allow", "checked_out", "red", t + 10, 0, true},
+                          {11, "check_in", "deny", "not_vaccinated", "red", t + 11, 0, false}};
+  res = it_record(out, 2);
+  CHECK(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 2);
+  if (PQntuples(res) == 2) {
+    it_expect_row(res, 0, "allow", "checked_out", "red", t + 10);
+    it_expect_row(res, 1, "deny", "not_vaccinated", "red", t + 11);
+  }
+  PQclear(res);
+  CHECK_EQ_INT(it_occupancy(), 0);
+}
+
+static void test_issue_tokens(void) {
+  uint8_t hashes[2][32], rid[2][16];
+  const int64_t t = 1700000100000;
+  PGresult *res = NULL;
+  for (int round = 0; round < 2; round++) {
+    resolver_db_array a[5];
+    resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, 2, 32);
+    resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, 2, 8);
+    resolver_db_array_init(&a[2], RESOLVER_DB_OID_INT8, 2, 8);
+    resolver_db_array_init(&a[3], RESOLVER_DB_OID_BYTEA, 2, 16);
+    resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 2, 8);
+    for (int i = 0; i < 2; i++) {
+      if (round == 0) {
+        randombytes_buf(hashes[i], 32);
+        it_request_id(rid[i], 200 + i);
+      }
+      resolver_db_array_put(&a[0], hashes[i], 32);
+      resolver_db_array_put_text(&a[1], it_partner);
+      resolver_db_array_put_int8(&a[2], it_person);
+      resolver_db_array_put(&a[3], rid[i], 16);
+      resolver_db_array_put_int8(&a[4], t + i + round * 5000);
+    }
+    res = it_exec("resolver_issue_tokens", a, 5);
+    CHECK(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 2);
+    if (PQntuples(res) == 2) {
+      /* The second round is a redelivery: the first times stand. */
+      CHECK_EQ_INT(atoll(PQgetvalue(res, 0, 0)), t);
+      CHECK_EQ_INT(atoll(PQgetvalue(res, 1, 0)), t + 1);
+    }
+    PQclear(res);
+  }
+
+  /* The link lookup finds the person and the issue time, in order. */
+  resolver_db_array a[3];
+  uint8_t nik_hash[32];
+  const char *v[1] = {NULL};
+  char person[24];
+  snprintf(person, sizeof person, "%" PRId64, it_person);
+  v[0] = person;
+  PGresult *p = it_admin_sql("SELECT nik_hash FROM people WHERE person_id = $1", 1, v);
+  size_t len = 0;
+  unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(p, 0, 0), &len);
+  CHECK_EQ_INT(len, 32);
+  memcpy(nik_hash, raw, 32);
+  PQfreemem(raw);
+  PQclear(p);
+  resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, 2, 32);
+  resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, 2, 8);
+  resolver_db_array_init(&a[2], RESOLVER_DB_OID_BYTEA, 2, 16);
+  uint8_t unknown[32];
+  randombytes_buf(unknown, sizeof unknown);
+  resolver_db_array_put(&a[0], unknown, 32);
+  resolver_db_array_put(&a[0], nik_hash, 32);
+  for (int i = 0; i < 2; i++) {
+    resolver_db_array_put_text(&a[1], it_partner);
+    resolver_db_array_put(&a[2], rid[1 - i], 16);
+  }
+  res = it_exec("resolver_link_facts", a, 3);
+  CHECK(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 2);
+  if (PQntuples(res) == 2) {
+    CHECK(resolver_db_row_is(res, 0) && resolver_db_row_is(res, 1));
+    CHECK(resolver_db_is_null(res, 0, 1));
+    CHECK_EQ_INT(atoll(PQgetvalue(res, 0, 2)), t + 1);
+    CHECK_EQ_INT(atoll(PQgetvalue(res, 1, 1)), it_person);
+    CHECK_EQ_INT(atoll(PQgetvalue(res, 1, 2)), t);
+  }
+  PQclear(res);
+}
+
+static void test_mismatched_arrays_fail(void) {
+  PGresult *res =
+      PQexec(it_resolver,
+             "SELECT * FROM resolver_issue_tokens('{\\\\x00}'::bytea[], '{a,b}', '{1}', "
+             "'{}'::bytea[], '{1}')");
+  CHECK(PQresultStatus(res) == PGRES_FATAL_ERROR);
+  const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  CHECK_EQ_STR(state ? state : "", "22023");
+  PQclear(res);
+}
+
+int main(void) {
+  if (sodium_init() < 0) return 2;
+  it_admin = it_connect("LINDUNG_DB_URL");
+  it_resolver = it_connect("LINDUNG_RESOLVER_DB_URL");
+  for (size_t i = 0; i < resolver_db_statement_count; i++) {
+    const pgq_statement *s = &resolver_db_statements[i];
+    PGresult *res = PQprepare(it_resolver, s->name, s->sql, 0, NULL);
+    CHECK(PQresultStatus(res) == PGRES_COMMAND_OK);
+    CHECK_EQ_INT(PQnparams(res) >= 0, 1);
+    PQclear(res);
+  }
+
+  /* Set-up: a venue whose id has every character an array literal would
+   * need quoted, a person with a token of a seeded partner. */
+  snprintf(it_venue, sizeof it_venue, "Q\"R,{x}\\y %d", (int)getpid());
+  PGresult *res = it_admin_sql(
+      "SELECT partner_id FROM partners WHERE status = 'active' "
+      "ORDER BY partner_id LIMIT 1",
+      0, NULL);
+  CHECK_EQ_INT(PQntuples(res), 1);
+  snprintf(it_partner, sizeof it_partner, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+  PQclear(res);
+  res = it_admin_sql("SELECT category FROM venue_categories ORDER BY category LIMIT 1", 0, NULL);
+  snprintf(it_category, sizeof it_category, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+  PQclear(res);
+  res = it_admin_sql("SELECT person_id FROM people ORDER BY person_id LIMIT 1", 0, NULL);
+  it_person = PQntuples(res) ? atoll(PQgetvalue(res, 0, 0)) : 0;
+  PQclear(res);
+  const char *venue_values[2] = {it_venue, it_category};
+  PQclear(
+      it_admin_sql("INSERT INTO venues (venue_id, name, category, capacity) "
+                   "VALUES ($1, 'Batch test venue', $2, 3)",
+                   2, venue_values));
+  randombytes_buf(it_token, sizeof it_token);
+  char token_hex[65], person[24], token_literal[70];
+  sodium_bin2hex(token_hex, sizeof token_hex, it_token, sizeof it_token);
+  snprintf(token_literal, sizeof token_literal, "\\x%s", token_hex);
+  snprintf(person, sizeof person, "%" PRId64, it_person);
+  uint8_t rid[16];
+  it_request_id(rid, 250);
+  char rid_hex[33], rid_literal[40];
+  sodium_bin2hex(rid_hex, sizeof rid_hex, rid, sizeof rid);
+  snprintf(rid_literal, sizeof rid_literal, "\\x%s", rid_hex);
+  const char *token_values[4] = {token_literal, it_partner, person, rid_literal};
+  PQclear(
+      it_admin_sql("INSERT INTO tokens (token_hash, partner_id, person_id, request_id) "
+                   "VALUES ($1::bytea, $2, $3, $4::bytea)",
+                   4, token_values));
+
+  RUN(test_arrays_encode);
+  RUN(test_scan_facts);
+  RUN(test_record_scans);
+  RUN(test_issue_tokens);
+  RUN(test_mismatched_arrays_fail);
+
+  /* Leave the shared stack as found. */
+  const char *cleanup[2] = {it_venue, it_partner};
+  PQclear(it_admin_sql("DELETE FROM check_ins WHERE venue_id = $1", 1, cleanup));
+  PQclear(it_admin_sql("DELETE FROM venues WHERE venue_id = $1", 1, cleanup));
+  uint8_t prefix[16];
+  it_request_id(prefix, 0);
+  char prefix_hex[17], prefix_literal[20];
+  sodium_bin2hex(prefix_hex, sizeof prefix_hex, prefix, 8);
+  snprintf(prefix_literal, sizeof prefix_literal, "\\x%s", prefix_hex);
+  const char *tokens[2] = {it_partner, prefix_literal};
+  PQclear(
+      it_admin_sql("DELETE FROM tokens WHERE partner_id = $1 "
+                   "AND substring(request_id FROM 1 FOR 8) = $2::bytea",
+                   2, tokens));
+  PQfinish(it_resolver);
+  PQfinish(it_admin);
+  return testing_summary();
+}

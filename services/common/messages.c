@@ -48,13 +48,15 @@ size_t messages_dead_letter(const char *service, const char *reason, const char 
   return lindung__v1__dead_letter__pack(&letter, out);
 }
 
-void messages_source_id(const char *topic, int32_t partition, int64_t offset, uint8_t out[16]) {
+void messages_input_id(const kq_input *input, uint8_t out[16]) {
   crypto_generichash_state state;
-  uint8_t place[12];
-  for (int i = 0; i < 4; i++) place[i] = (uint8_t)((uint32_t)partition >> (24 - 8 * i));
-  for (int i = 0; i < 8; i++) place[4 + i] = (uint8_t)((uint64_t)offset >> (56 - 8 * i));
+  uint8_t place[20];
+  for (int i = 0; i < 4; i++) place[i] = (uint8_t)((uint32_t)input->partition >> (24 - 8 * i));
+  for (int i = 0; i < 8; i++) place[4 + i] = (uint8_t)((uint64_t)input->offset >> (56 - 8 * i));
+  for (int i = 0; i < 8; i++)
+    place[12 + i] = (uint8_t)((uint64_t)input->timestamp_ms >> (56 - 8 * i));
   crypto_generichash_init(&state, NULL, 0, 16);
-  crypto_generichash_update(&state, (const uint8_t *)topic, strlen(topic) + 1);
+  crypto_generichash_update(&state, (const uint8_t *)input->topic, strlen(input->topic) + 1);
   crypto_generichash_update(&state, place, sizeof place);
   crypto_generichash_final(&state, out, 16);
 }
@@ -68,20 +70,35 @@ size_t messages_audit_event(Lindung__V1__AuditEvent *event, uint8_t *out, size_t
 
 const char *messages_error_name(Lindung__V1__ErrorCode error) {
   switch (error) {
-    case LINDUNG__V1__ERROR_CODE__NONE: return "none";
-    case LINDUNG__V1__ERROR_CODE__MALFORMED: return "malformed";
-    case LINDUNG__V1__ERROR_CODE__UNKNOWN_PARTNER: return "unknown_partner";
-    case LINDUNG__V1__ERROR_CODE__PARTNER_REVOKED: return "partner_revoked";
-    case LINDUNG__V1__ERROR_CODE__UNKNOWN_KEY: return "unknown_key";
-    case LINDUNG__V1__ERROR_CODE__KEY_REVOKED: return "key_revoked";
-    case LINDUNG__V1__ERROR_CODE__DECRYPT_FAILED: return "decrypt_failed";
-    case LINDUNG__V1__ERROR_CODE__STALE_REQUEST: return "stale_request";
-    case LINDUNG__V1__ERROR_CODE__REPLAYED: return "replayed";
-    case LINDUNG__V1__ERROR_CODE__RATE_LIMITED: return "rate_limited";
-    case LINDUNG__V1__ERROR_CODE__UNKNOWN_TOKEN: return "unknown_token";
-    case LINDUNG__V1__ERROR_CODE__UNKNOWN_VENUE: return "unknown_venue";
-    case LINDUNG__V1__ERROR_CODE__UNKNOWN_NIK: return "unknown_nik";
-    case LINDUNG__V1__ERROR_CODE__UNAVAILABLE: return "unavailable";
-    default: return "unknown_error";
+    case LINDUNG__V1__ERROR_CODE__NONE:
+      return "none";
+    case LINDUNG__V1__ERROR_CODE__MALFORMED:
+      return "malformed";
+    case LINDUNG__V1__ERROR_CODE__UNKNOWN_PARTNER:
+      return "unknown_partner";
+    case LINDUNG__V1__ERROR_CODE__PARTNER_REVOKED:
+      return "partner_revoked";
+    case LINDUNG__V1__ERROR_CODE__UNKNOWN_KEY:
+      return "unknown_key";
+    case LINDUNG__V1__ERROR_CODE__KEY_REVOKED:
+      return "key_revoked";
+    case LINDUNG__V1__ERROR_CODE__DECRYPT_FAILED:
+      return "decrypt_failed";
+    case LINDUNG__V1__ERROR_CODE__STALE_REQUEST:
+      return "stale_request";
+    case LINDUNG__V1__ERROR_CODE__REPLAYED:
+      return "replayed";
+    case LINDUNG__V1__ERROR_CODE__RATE_LIMITED:
+      return "rate_limited";
+    case LINDUNG__V1__ERROR_CODE__UNKNOWN_TOKEN:
+      return "unknown_token";
+    case LINDUNG__V1__ERROR_CODE__UNKNOWN_VENUE:
+      return "unknown_venue";
+    case LINDUNG__V1__ERROR_CODE__UNKNOWN_NIK:
+      return "unknown_nik";
+    case LINDUNG__V1__ERROR_CODE__UNAVAILABLE:
+      return "unavailable";
+    default:
+      return "unknown_error";
   }
 }

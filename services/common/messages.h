@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kafka_loop.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "lindung/v1/partner.pb-c.h"
 
@@ -29,9 +30,12 @@ size_t messages_dead_letter(const char *service, const char *reason, const char 
                             const void *value, size_t value_len, uint64_t at_ms, uint8_t *out,
                             size_t out_len);
 
-/* A dead letter's own identity for the audit trail, which keeps one record
- * per (request_id, stage): 16 bytes derived from topic, partition, offset. */
-void messages_source_id(const char *topic, int32_t partition, int64_t offset, uint8_t out[16]);
+/* An unattributable input's identity for the audit trail, which keeps one
+ * record per (request_id, stage): 16 bytes derived from its topic,
+ * partition, offset and Kafka timestamp. A redelivery has the same identity;
+ * the timestamp keeps a broker whose offsets started again (the embedded
+ * one, after a restart) from reusing an identity already in the trail. */
+void messages_input_id(const kq_input *input, uint8_t out[16]);
 
 /* Packs an audit event (version set here). */
 size_t messages_audit_event(Lindung__V1__AuditEvent *event, uint8_t *out, size_t out_len);

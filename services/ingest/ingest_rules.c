@@ -19,7 +19,7 @@ static void ingest_set_audit_identity(ingest_result *result, const kq_input *inp
   if (request_id && request_id->len == ENVELOPE_REQUEST_ID_BYTES) {
     memcpy(result->audit_key, request_id->data, ENVELOPE_REQUEST_ID_BYTES);
   } else {
-    messages_source_id(input->topic, input->partition, input->offset, result->audit_key);
+    messages_input_id(input, result->audit_key);
   }
   result->audit_key_len = 16;
 }

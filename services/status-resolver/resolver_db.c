@@ -664,7 +664,7 @@ static void resolver_db_finish_dead_letter(resolver_db *r, resolver_item *item, 
   int rc = service_dead_letter(r->svc, input, reason);
   if (rc) resolver_db_note_produce_failure(r, rc);
   uint8_t source_id[16];
-  messages_source_id(input->topic, input->partition, input->offset, source_id);
+  messages_input_id(input, source_id);
   Lindung__V1__AuditEvent event = LINDUNG__V1__AUDIT_EVENT__INIT;
   event.stage = LINDUNG__V1__AUDIT_STAGE__AUDIT_STAGE_RESOLVE;
   event.outcome = LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_DEADLETTERED;
@@ -739,7 +739,7 @@ static const char *resolver_db_finish_answer(resolver_db *r, resolver_item *item
   uint8_t source_id[16];
   if (event.request_id.len != 16) {
     /* The audit trail keys records by a 16-byte id: use the input's place. */
-    messages_source_id(input->topic, input->partition, input->offset, source_id);
+    messages_input_id(input, source_id);
     event.request_id.data = source_id;
     event.request_id.len = sizeof source_id;
   }

@@ -620,7 +620,9 @@ static void check_dead_lettered(const char *reason) {
   CHECK_EQ_STR(result.reason, reason);
   CHECK_EQ_STR(result.metric_label, "deadletter");
   uint8_t source_id[16];
-  messages_source_id("scan.accepted", 1, 55, source_id);
+  messages_input_id(
+      &(kq_input){.topic = "scan.accepted", .partition = 1, .offset = 55, .timestamp_ms = 0},
+      source_id);
   CHECK_MEM(result.audit_key, source_id, 16);
   Lindung__V1__AuditEvent *audit = audit_of();
   CHECK(audit != NULL);

@@ -124,7 +124,8 @@ static void test_quota_time_is_the_send_time_within_the_skew(void) {
   in.timestamp_ms = (int64_t)clock_ms - 700;
   CHECK_EQ_INT(ingest_quota_time(&in, clock_ms), clock_ms - 700); /* a backlog: when it was sent */
   in.timestamp_ms = (int64_t)clock_ms - 60000;
-  CHECK_EQ_INT(ingest_quota_time(&in, clock_ms), clock_ms - INGEST_QUOTA_SKEW_MS); /* old: no refills bought */
+  CHECK_EQ_INT(ingest_quota_time(&in, clock_ms),
+               clock_ms - INGEST_QUOTA_SKEW_MS); /* old: no refills bought */
   in.timestamp_ms = (int64_t)clock_ms + 60000;
   CHECK_EQ_INT(ingest_quota_time(&in, clock_ms), clock_ms); /* future: not spent ahead */
 }
@@ -182,7 +183,9 @@ static void check_dead_lettered(const char *reason) {
   CHECK_EQ_STR(result.metric_label, "deadletter");
   CHECK_EQ_INT(result.value_len, 0);
   uint8_t source_id[16];
-  messages_source_id("scan.requests", 2, 4711, source_id);
+  messages_input_id(
+      &(kq_input){.topic = "scan.requests", .partition = 2, .offset = 4711, .timestamp_ms = -1},
+      source_id);
   CHECK_EQ_INT(result.audit_key_len, 16);
   CHECK_MEM(result.audit_key, source_id, 16);
   Lindung__V1__AuditEvent *audit = audit_of();
@@ -350,7 +353,9 @@ static void test_malformed_headers(void) {
   decide_request(reg, NULL, &r, now);
   check_rejected(LINDUNG__V1__ERROR_CODE__MALFORMED, &r);
   uint8_t source_id[16];
-  messages_source_id("scan.requests", 2, 4711, source_id);
+  messages_input_id(
+      &(kq_input){.topic = "scan.requests", .partition = 2, .offset = 4711, .timestamp_ms = -1},
+      source_id);
   CHECK_MEM(result.audit_key, source_id, 16);
 
   /* A 17-byte one is not echoed. */

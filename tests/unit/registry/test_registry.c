@@ -114,12 +114,21 @@ static void test_error_response_round_trip(void) {
   CHECK_EQ_STR(topic, "scan.results.cinema-xxi");
 }
 
-static void test_source_ids_differ_by_place(void) {
-  uint8_t a[16], b[16], c[16];
-  messages_source_id("scan.requests", 1, 10, a);
-  messages_source_id("scan.requests", 1, 11, b);
-  messages_source_id("scan.requests", 2, 10, c);
-  CHECK(memcmp(a, b, 16) && memcmp(a, c, 16) && memcmp(b, c, 16));
+static void test_input_ids_differ_by_place_and_time(void) {
+  uint8_t a[16], b[16], c[16], d[16], again[16];
+  kq_input input = {.topic = "scan.requests", .partition = 1, .offset = 10, .timestamp_ms = 5000};
+  messages_input_id(&input, a);
+  messages_input_id(&input, again);
+  CHECK_MEM(a, again, 16); /* a redelivery keeps its identity */
+  input.offset = 11;
+  messages_input_id(&input, b);
+  input.offset = 10;
+  input.partition = 2;
+  messages_input_id(&input, c);
+  input.partition = 1;
+  input.timestamp_ms = 9000; /* the same place after a broker started over */
+  messages_input_id(&input, d);
+  CHECK(memcmp(a, b, 16) && memcmp(a, c, 16) && memcmp(b, c, 16) && memcmp(a, d, 16));
 }
 
 int main(void) {
@@ -130,6 +139,6 @@ int main(void) {
   RUN(test_tokens_are_stable_and_unlinkable);
   RUN(test_pseudonyms_change_with_period);
   RUN(test_error_response_round_trip);
-  RUN(test_source_ids_differ_by_place);
+  RUN(test_input_ids_differ_by_place_and_time);
   return testing_summary();
 }

@@ -238,12 +238,19 @@ int service_open(service *svc, const service_settings *settings, const service_c
     svc->kafka_properties[n++] = common->kafka_ssl_key_file;
   }
   svc->kafka_properties[n] = NULL;
+  /* The producer also batches: a longer linger means fewer, larger batches
+   * for the broker, at the price of that much latency per hop. */
+  snprintf(svc->linger, sizeof svc->linger, "%u", common->linger_ms);
+  memcpy(svc->producer_properties, svc->kafka_properties, (n + 1) * sizeof *svc->kafka_properties);
+  svc->producer_properties[n] = "linger.ms";
+  svc->producer_properties[n + 1] = svc->linger;
+  svc->producer_properties[n + 2] = NULL;
 
   char client_id[64];
   snprintf(client_id, sizeof client_id, "lindung-%s", settings->name);
   kq_settings kafka = {.brokers = common->brokers,
                        .client_id = client_id,
-                       .properties = svc->kafka_properties,
+                       .properties = svc->producer_properties,
                        .log = service_on_kafka_log,
                        .log_ctx = svc};
   if (kq_producer_open(svc->loop, &kafka, NULL, NULL, &svc->producer, err, sizeof err)) {

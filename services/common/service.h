@@ -35,6 +35,7 @@ typedef struct service_common {
   uint32_t max_batch;
   uint32_t fetch_wait_ms;
   uint32_t session_timeout_ms;
+  uint32_t linger_ms;
   const char *kafka_security_protocol;
   const char *kafka_ssl_ca_file;
   const char *kafka_ssl_cert_file;
@@ -53,6 +54,8 @@ typedef struct service_common {
       CFG_UINT("LINDUNG_MAX_BATCH", &(c)->max_batch, "500", "largest batch of inputs handled at once"), \
       CFG_UINT("LINDUNG_KAFKA_FETCH_WAIT_MS", &(c)->fetch_wait_ms, "10",                       \
                "longest a fetch waits for data (fetch.wait.max.ms)"),                          \
+      CFG_UINT("LINDUNG_KAFKA_LINGER_MS", &(c)->linger_ms, "2",                                \
+               "how long the producer gathers messages into one batch (linger.ms)"),           \
       CFG_UINT("LINDUNG_KAFKA_SESSION_TIMEOUT_MS", &(c)->session_timeout_ms, "6000",           \
                "consumer group session timeout: how soon a dead instance's partitions move"),   \
       CFG_STRING("LINDUNG_KAFKA_SECURITY_PROTOCOL", &(c)->kafka_security_protocol, "plaintext", \
@@ -110,6 +113,8 @@ struct service {
   /* private */
   service_settings settings;
   const char *kafka_properties[16]; /* TLS settings shared by producer and consumer */
+  const char *producer_properties[20];
+  char linger[16];
   uv_signal_t sigterm, sigint;
   uv_timer_t lag_timer;
   registry_pg *registry;

@@ -1,0 +1,260 @@
+/* kafka_producer: the idempotent producer of the Kafka loop: every output
+ * is kept until the broker acknowledged it, re-produced byte for byte after a
+ * failed delivery, and reported to the input it belongs to (kafka_loop.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka_loop_internal.h"
+
+/* --- producer ---------------------------------------------------------- */
+
+
+static void kq_out_finish(kq_out *out, int err) {
+  kq_producer *p = out->producer;
+  p->outstanding--;
+  if (out->input)
+    kq__input_output_finished(out->input, err != 0);
+  else if (p->on_delivery)
+    p->on_delivery(p->ctx, out->opaque, err);
+  free(out);
+}
+
+static int kq_out_send(kq_out *out) {
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(out->producer->rk, RD_KAFKA_V_TOPIC(out->topic),
+                        RD_KAFKA_V_KEY((void *)out->key, out->key_len),
+                        RD_KAFKA_V_VALUE((void *)out->value, out->value_len),
+                        /* No copy: the record owns the bytes until the delivery report. */
+                        RD_KAFKA_V_MSGFLAGS(0), RD_KAFKA_V_OPAQUE(out), RD_KAFKA_V_END);
+  return (int)err;
+}
+
+static void kq_out_schedule_retry(kq_out *out) {
+  unsigned shift = out->attempts < 6 ? out->attempts : 6;
+  uint64_t delay = (uint64_t)KQ_RETRY_BASE_MS << shift;
+  if (delay > KQ_RETRY_MAX_MS) delay = KQ_RETRY_MAX_MS;
+  out->attempts++;
+  out->retry_at_ms = kq__now_ms() + delay;
+  out->next = out->producer->retry_head;
+  out->producer->retry_head = out;
+}
+
+static void kq_producer_retry_due(kq_producer *p) {
+  kq_out *list = p->retry_head, *keep = NULL;
+  p->retry_head = NULL;
+  uint64_t now = kq__now_ms();
+  while (list) {
+    kq_out *out = list;
+    list = list->next;
+    out->next = NULL;
+    if (p->closing || p->fatal) {
+      kq_out_finish(out, RD_KAFKA_RESP_ERR__PURGE_QUEUE);
+    } else if (out->retry_at_ms > now) {
+      out->next = keep;
+      keep = out;
+    } else if (kq_out_send(out) != 0) {
+      kq_out_schedule_retry(out);
+    }
+  }
+  /* Re-link what is not due yet (schedule_retry may have added some). */
+  while (keep) {
+    kq_out *out = keep;
+    keep = keep->next;
+    out->next = p->retry_head;
+    p->retry_head = out;
+  }
+}
+
+static void kq_producer_dr(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
+  (void)rk;
+  kq_producer *p = opaque;
+  kq_out *out = msg->_private;
+  if (!out) return;
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    p->connected = true;
+    kq_out_finish(out, 0);
+  } else if (out->input && !p->closing && !p->fatal) {
+    /* An input's output must get through: produce it again, later. */
+    kq_out_schedule_retry(out);
+  } else {
+    kq_out_finish(out, msg->err);
+  }
+}
+
+static void kq_producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+  (void)reason;
+  kq_producer *p = opaque;
+  kq__error_common(rk, err, &p->connected, &p->fatal, p->fatal_reason, sizeof(p->fatal_reason));
+}
+
+static int kq_producer_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+  (void)rk;
+  kq_producer *p = opaque;
+  kqo_stats stats;
+  if (kqo_stats_parse(json, len, &stats) == 0 && !p->fatal) p->connected = stats.brokers_up > 0;
+  return 0;
+}
+
+static void kq_producer_serve(kq_producer *p) {
+  /* Bounded, so a flood of reports cannot starve the rest of the loop; the
+   * timer comes back for the remainder. */
+  for (int i = 0; i < 64 && rd_kafka_poll(p->rk, 0) > 0; i++) {
+  }
+  kq_producer_retry_due(p);
+}
+
+static void kq_producer_poll_cb(uv_poll_t *handle, int status, int events) {
+  (void)status;
+  (void)events;
+  kq_producer *p = handle->data;
+  kq__pipe_drain(p->fds[0]);
+  kq_producer_serve(p);
+}
+
+static void kq_producer_timer_cb(uv_timer_t *handle) {
+  kq_producer_serve(handle->data);
+}
+
+static void kq_producer_handle_closed(uv_handle_t *handle) {
+  kq_producer *p = handle->data;
+  p->handles_open--;
+}
+
+int kq_producer_open(uv_loop_t *loop, const kq_settings *settings, kq_delivery_fn on_delivery,
+                     void *ctx, kq_producer **out, char *err, size_t err_len) {
+  static const char *const defaults[] = {
+      "enable.idempotence",     "true", "acks", "all", "linger.ms", "2", "compression.type", "none",
+      "statistics.interval.ms", "1000", NULL,
+  };
+  *out = NULL;
+  kq_producer *p = calloc(1, sizeof(*p));
+  if (!p) {
+    kq__set_err(err, err_len, "out of memory");
+    return -ENOMEM;
+  }
+  p->logger = (kq_logger){settings ? settings->log : NULL, settings ? settings->log_ctx : NULL};
+  p->loop = loop;
+  p->on_delivery = on_delivery;
+  p->ctx = ctx;
+  p->fds[0] = p->fds[1] = -1;
+  rd_kafka_conf_t *conf = kq__conf_new(settings, defaults, err, err_len);
+  if (!conf) {
+    free(p);
+    return -EINVAL;
+  }
+  rd_kafka_conf_set_opaque(conf, p);
+  rd_kafka_conf_set_dr_msg_cb(conf, kq_producer_dr);
+  rd_kafka_conf_set_error_cb(conf, kq_producer_error_cb);
+  rd_kafka_conf_set_stats_cb(conf, kq_producer_stats_cb);
+  char errstr[256];
+  p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+  if (!p->rk) {
+    rd_kafka_conf_destroy(conf);
+    kq__set_err(err, err_len, "cannot create kafka producer: %s", errstr);
+    free(p);
+    return -EINVAL;
+  }
+  int rc = kq__pipe_open(p->fds);
+  if (rc != 0) {
+    kq__set_err(err, err_len, "cannot create wake-up pipe");
+    rd_kafka_destroy(p->rk);
+    free(p);
+    return rc;
+  }
+  if (p->logger.fn) rd_kafka_set_log_queue(p->rk, NULL);
+  p->queue = rd_kafka_queue_get_main(p->rk);
+  rd_kafka_queue_io_event_enable(p->queue, p->fds[1], "1", 1);
+  uv_poll_init(loop, &p->poll, p->fds[0]);
+  uv_timer_init(loop, &p->timer);
+  p->poll.data = p->timer.data = p;
+  p->handles_open = 2;
+  uv_poll_start(&p->poll, UV_READABLE, kq_producer_poll_cb);
+  uv_timer_start(&p->timer, kq_producer_timer_cb, KQ_TICK_MS, KQ_TICK_MS);
+  *out = p;
+  return 0;
+}
+
+int kq_produce(kq_producer *p, kq_input *input, const char *topic, const void *key, size_t key_len,
+               const void *value, size_t value_len, void *opaque) {
+  if (!p || !topic || p->closing) return -EINVAL;
+  if (p->fatal) return -EIO;
+  size_t topic_len = strlen(topic) + 1;
+  kq_out *out = malloc(sizeof(*out) + topic_len + key_len + value_len);
+  if (!out) return -ENOMEM;
+  char *data = (char *)(out + 1);
+  memset(out, 0, sizeof(*out));
+  out->producer = p;
+  out->input = (kq_in *)input;
+  out->opaque = opaque;
+  memcpy(data, topic, topic_len);
+  out->topic = data;
+  data += topic_len;
+  if (key) {
+    memcpy(data, key, key_len);
+    out->key = data;
+    out->key_len = key_len;
+    data += key_len;
+  }
+  if (value) {
+    memcpy(data, value, value_len);
+    out->value = data;
+    out->value_len = value_len;
+  }
+  int rc = kq_out_send(out);
+  /* A full local queue empties as delivery reports are served; give it a
+   * moment before giving up. */
+  for (int i = 0; rc == RD_KAFKA_RESP_ERR__QUEUE_FULL && i < 20; i++) {
+    rd_kafka_poll(p->rk, 10);
+    rc = kq_out_send(out);
+  }
+  if (rc != 0) {
+    free(out);
+    return rc == RD_KAFKA_RESP_ERR__QUEUE_FULL ? -ENOBUFS : -EINVAL;
+  }
+  p->outstanding++;
+  if (out->input) out->input->outstanding++;
+  return 0;
+}
+
+size_t kq_producer_outstanding(const kq_producer *p) {
+  return p ? p->outstanding : 0;
+}
+
+bool kq_producer_connected(const kq_producer *p) {
+  return p && p->connected && !p->fatal;
+}
+
+int kq_producer_fatal_error(const kq_producer *p, char *err, size_t err_len) {
+  if (!p || !p->fatal) return 0;
+  kq__set_err(err, err_len, "fatal kafka producer error: %s", p->fatal_reason);
+  return -EIO;
+}
+
+void kq_producer_close(kq_producer *p, int timeout_ms) {
+  if (!p) return;
+  uint64_t deadline = kq__now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+  /* rd_kafka_flush serves delivery reports; retries are ours to send. */
+  while (p->outstanding > 0 && !p->fatal) {
+    uint64_t now = kq__now_ms();
+    if (now >= deadline) break;
+    kq_producer_retry_due(p);
+    uint64_t left = deadline - now;
+    rd_kafka_flush(p->rk, left < KQ_TICK_MS ? (int)left : KQ_TICK_MS);
+  }
+  p->closing = true;
+  /* Whatever is left fails: purged messages come back as delivery reports. */
+  rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  for (int i = 0; i < 100 && rd_kafka_outq_len(p->rk) > 0; i++) rd_kafka_poll(p->rk, 10);
+  rd_kafka_poll(p->rk, 0);
+  kq_producer_retry_due(p);
+  rd_kafka_queue_io_event_enable(p->queue, -1, NULL, 0);
+  rd_kafka_queue_destroy(p->queue);
+  rd_kafka_destroy(p->rk);
+  uv_close((uv_handle_t *)&p->poll, kq_producer_handle_closed);
+  uv_close((uv_handle_t *)&p->timer, kq_producer_handle_closed);
+  kq__wait_handles_closed(p->loop, &p->handles_open);
+  kq__pipe_close(p->fds);
+  free(p);
+}
+

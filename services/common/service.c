@@ -384,6 +384,25 @@ int service_produce(service *svc, kq_input *input, const char *topic, const void
   return kq_produce(svc->producer, input, topic, key, key_len, value, value_len, NULL);
 }
 
+int service_finish_input(service *svc, kq_input *input, const service_outputs *outputs,
+                         double started_s) {
+  int rc = outputs->dead_letter_reason
+               ? service_dead_letter(svc, input, outputs->dead_letter_reason)
+               : service_produce(svc, input, outputs->topic, outputs->key_len ? outputs->key : NULL,
+                                 outputs->key_len, outputs->value, outputs->value_len);
+  if (rc == 0 && outputs->audit && outputs->audit_len)
+    rc = service_produce(svc, input, "audit.events", outputs->audit_key, outputs->audit_key_len,
+                         outputs->audit, outputs->audit_len);
+  if (rc != 0) {
+    LOG_ERROR("produce_failed", LOG_INT("rc", rc));
+    service_stop(svc, 1);
+    return rc;
+  }
+  kq_input_done(input);
+  service_count(svc, outputs->metric_label, service_monotonic_s() - started_s);
+  return 0;
+}
+
 void service_count(service *svc, const char *outcome, double seconds) {
   metrics_add(svc->requests_total, outcome, 1);
   if (seconds >= 0) metrics_observe(svc->request_seconds, NULL, seconds);

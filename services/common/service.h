@@ -155,6 +155,29 @@ const registry *service_registry(const service *svc);
 int service_produce(service *svc, kq_input *input, const char *topic, const void *key,
                     size_t key_len, const void *value, size_t value_len);
 
+/* The outputs of an input decided in one step (ingest, decrypt): a dead
+ * letter (dead_letter_reason set) or one message, plus its audit event. */
+typedef struct service_outputs {
+  const char *dead_letter_reason; /* NULL: produce the message */
+  const char *topic;
+  const void *key;
+  size_t key_len;
+  const void *value;
+  size_t value_len;
+  const void *audit_key;
+  size_t audit_key_len;
+  const void *audit; /* packed AuditEvent for audit.events; NULL: none */
+  size_t audit_len;
+  const char *metric_label;
+} service_outputs;
+
+/* Produces an input's outputs, marks it done and counts it. A failed
+ * produce means a broken producer: the input stays incomplete (its offset
+ * is never stored, so a restart reads it again) and the service stops with
+ * status 1. Returns 0 or the produce error. */
+int service_finish_input(service *svc, kq_input *input, const service_outputs *outputs,
+                         double started_s);
+
 /* Records the outcome of one input in the metrics. */
 void service_count(service *svc, const char *outcome, double seconds);
 

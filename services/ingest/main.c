@@ -29,26 +29,21 @@ static void ingest_handle(ingest_service *s, const registry *reg, kq_input *inpu
     r->reason = "internal_error";
     r->metric_label = "deadletter";
   }
-  if (r->outcome == INGEST_DEAD_LETTERED) {
-    rc = service_dead_letter(&s->svc, input, r->reason ? r->reason : "internal_error");
-  } else {
-    rc = service_produce(&s->svc, input, r->topic, r->key_len ? r->key : NULL, r->key_len, r->value,
-                         r->value_len);
-  }
-  if (rc == 0 && r->audit_len) {
-    rc = service_produce(&s->svc, input, "audit.events", r->audit_key, r->audit_key_len, r->audit,
-                         r->audit_len);
-  }
-  if (rc != 0) {
-    /* The producer is broken (fatal error, or a queue that stays full): the
-     * input stays incomplete, so its offset is never stored, and a restart
-     * reads it again. */
-    LOG_ERROR("produce_failed", LOG_INT("rc", rc));
-    service_stop(&s->svc, 1);
-    return;
-  }
-  kq_input_done(input);
-  service_count(&s->svc, r->metric_label, service_monotonic_s() - started);
+  service_outputs outputs = {
+      .dead_letter_reason =
+          r->outcome == INGEST_DEAD_LETTERED ? (r->reason ? r->reason : "internal_error") : NULL,
+      .topic = r->topic,
+      .key = r->key,
+      .key_len = r->key_len,
+      .value = r->value,
+      .value_len = r->value_len,
+      .audit_key = r->audit_key,
+      .audit_key_len = r->audit_key_len,
+      .audit = r->audit,
+      .audit_len = r->audit_len,
+      .metric_label = r->metric_label,
+  };
+  service_finish_input(&s->svc, input, &outputs, started);
 }
 
 static void ingest_on_batch(void *ctx, kq_input *const *inputs, size_t count) {

@@ -33,12 +33,17 @@ static rd_kafka_conf_t *partner_kafka_conf(const char *brokers, const char *cons
 partner_kafka *partner_kafka_open(const char *brokers, const char *const *result_topics,
                                   size_t topic_count, char *err, size_t err_len) {
   partner_kafka *k = calloc(1, sizeof *k);
+  rd_kafka_topic_partition_list_t *assignment = NULL;
+  if (!k) {
+    snprintf(err, err_len, "out of memory");
+    return NULL;
+  }
   static const char *const producer_conf[] = {
       "linger.ms", "1", "queue.buffering.max.messages", "1000000", "acks", "all", NULL};
   rd_kafka_conf_t *conf = partner_kafka_conf(brokers, producer_conf, err, err_len);
-  if (!conf) return NULL;
+  if (!conf) goto fail;
   k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, err_len);
-  if (!k->producer) return NULL;
+  if (!k->producer) goto fail;
   k->requests = rd_kafka_topic_new(k->producer, "scan.requests", NULL);
 
   char group[64];
@@ -47,13 +52,13 @@ partner_kafka *partner_kafka_open(const char *brokers, const char *const *result
                                  "fetch.wait.max.ms", "5", "fetch.error.backoff.ms", "10",
                                  "enable.partition.eof", "false", NULL};
   conf = partner_kafka_conf(brokers, consumer_conf, err, err_len);
-  if (!conf) return NULL;
+  if (!conf) goto fail;
   k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, err_len);
-  if (!k->consumer) return NULL;
+  if (!k->consumer) goto fail;
   rd_kafka_poll_set_consumer(k->consumer);
 
   /* Start every result partition at its current end, known before we send. */
-  rd_kafka_topic_partition_list_t *assignment = rd_kafka_topic_partition_list_new((int)topic_count * 8);
+  assignment = rd_kafka_topic_partition_list_new((int)topic_count * 8);
   for (size_t t = 0; t < topic_count; t++) {
     rd_kafka_topic_t *topic = rd_kafka_topic_new(k->consumer, result_topics[t], NULL);
     const struct rd_kafka_metadata *metadata = NULL;
@@ -62,7 +67,7 @@ partner_kafka *partner_kafka_open(const char *brokers, const char *const *result
     if (rc || metadata->topic_cnt != 1 || metadata->topics[0].err) {
       snprintf(err, err_len, "no metadata for %s", result_topics[t]);
       if (metadata) rd_kafka_metadata_destroy(metadata);
-      return NULL;
+      goto fail;
     }
     for (int p = 0; p < metadata->topics[0].partition_cnt; p++) {
       int32_t partition = metadata->topics[0].partitions[p].id;
@@ -70,7 +75,7 @@ partner_kafka *partner_kafka_open(const char *brokers, const char *const *result
       if (rd_kafka_query_watermark_offsets(k->consumer, result_topics[t], partition, &low, &high, 10000)) {
         snprintf(err, err_len, "cannot read the end of %s", result_topics[t]);
         rd_kafka_metadata_destroy(metadata);
-        return NULL;
+        goto fail;
       }
       rd_kafka_topic_partition_list_add(assignment, result_topics[t], partition)->offset = high;
     }
@@ -78,11 +83,20 @@ partner_kafka *partner_kafka_open(const char *brokers, const char *const *result
   }
   rd_kafka_resp_err_t rc = rd_kafka_assign(k->consumer, assignment);
   rd_kafka_topic_partition_list_destroy(assignment);
+  assignment = NULL;
   if (rc) {
     snprintf(err, err_len, "assign failed: %s", rd_kafka_err2str(rc));
-    return NULL;
+    goto fail;
   }
   return k;
+
+fail:
+  if (assignment) rd_kafka_topic_partition_list_destroy(assignment);
+  if (k->consumer) rd_kafka_destroy(k->consumer);
+  if (k->requests) rd_kafka_topic_destroy(k->requests);
+  if (k->producer) rd_kafka_destroy(k->producer);
+  free(k);
+  return NULL;
 }
 
 int partner_kafka_ensure_topics(const char *brokers, const char *const *topics, size_t topic_count,

@@ -1,4 +1,4 @@
-/* token: derived per-partner tokens, their hashes, NIK hashes and audit
+/* token: derived per-partner tokens, their hashes and audit
  * pseudonyms (see token.h for why each is built the way it is). */
 #include "token.h"
 
@@ -25,10 +25,6 @@ void token_derive(const uint8_t key[32], const char *partner_id, const uint8_t r
 
 void token_hash(const char *token, size_t len, uint8_t out[TOKEN_HASH_BYTES]) {
   crypto_generichash(out, TOKEN_HASH_BYTES, (const uint8_t *)token, len, NULL, 0);
-}
-
-void token_nik_hash(const uint8_t key[32], const char *nik, uint8_t out[32]) {
-  crypto_generichash(out, 32, (const uint8_t *)nik, strlen(nik), key, 32);
 }
 
 void token_pseudonym(const uint8_t key[32], uint64_t period_index, int64_t person_id,

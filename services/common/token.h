@@ -24,9 +24,6 @@ void token_derive(const uint8_t key[32], const char *partner_id, const uint8_t r
  * unkeyed hash is enough to make the stored form useless to a thief). */
 void token_hash(const char *token, size_t len, uint8_t out[TOKEN_HASH_BYTES]);
 
-/* Keyed BLAKE2b-256 of a NIK's 16 digits, as people.nik_hash stores it. */
-void token_nik_hash(const uint8_t key[32], const char *nik, uint8_t out[32]);
-
 /* The audit pseudonym of a person: stable within one period, unlinkable
  * across periods and without the key. */
 void token_pseudonym(const uint8_t key[32], uint64_t period_index, int64_t person_id,

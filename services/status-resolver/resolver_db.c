@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "messages.h"
+#include "registry_rules.h"
 #include "proto_limits.h"
 #include "resolver_rules.h"
 #include "token.h"
@@ -482,8 +483,9 @@ static void resolver_db_lookup_links(resolver_group *group) {
     const Lindung__V1__DecryptedRequest *req = group->items[i]->request;
     char *nik = req->link->nik;
     if (rc == 0) {
-      uint8_t nik_hash[32];
-      token_nik_hash(group->batch->resolver->keys->nik, nik, nik_hash);
+      uint8_t nik_hash[REG_NIK_HASH_BYTES];
+      /* The NIK was checked when the batch was routed; this cannot fail. */
+      if (reg_nik_hash(group->batch->resolver->keys->nik, nik, nik_hash) != 0) rc = -EINVAL;
       resolver_db_array_put(&a[0], nik_hash, sizeof nik_hash);
       sodium_memzero(nik_hash, sizeof nik_hash);
       resolver_db_array_put_text(&a[1], req->partner_id);

@@ -1,7 +1,8 @@
 /* lindung-audit: appends every AuditEvent of audit.events to the audit
  * chain in lindung_audit, republishes the appended records to audit.log for
  * analysts, and signs the chain head at intervals and on shutdown.
- * `lindung-audit verify` checks the chain (audit_cli.c).
+ * `lindung-audit verify` checks the chain (audit_cli.c); while running, the
+ * service checks it too and says so on /metrics (audit_watch.c).
  *
  * Flow: inputs are queued in arrival order; one audit_append() call (one
  * round trip) appends the queue's head batch, skipping (request_id, stage)
@@ -20,6 +21,7 @@
 #include "audit_chain.h"
 #include "audit_cli.h"
 #include "audit_store.h"
+#include "audit_watch.h"
 #include "hex.h"
 #include "log.h"
 #include "proto_limits.h"
@@ -41,6 +43,7 @@ typedef struct audit_app {
   const char *signing_key_file;
   uint32_t checkpoint_s;
   uint32_t max_append;
+  uint32_t reverify_s;
   uint8_t *seed; /* sodium_malloc'd */
 
   /* Inputs waiting, in order; the first batch_count are the batch in
@@ -68,6 +71,7 @@ typedef struct audit_app {
   bool db_failing;
   const char *last_problem; /* last logged, to log state changes only */
   uv_timer_t tick;
+  audit_watch watch;
 
   metrics_family *appended_total, *duplicates_total, *batch_size, *head_gauge, *checkpoint_age,
       *checkpoints_total, *published_total, *arrival_delay, *commit_delay;
@@ -465,6 +469,7 @@ static void audit_on_tick(uv_timer_t *timer) {
   else if (a->head_seq == a->checkpoint_seq)
     metrics_set(a->checkpoint_age, NULL, 0);
   audit_pump(a);
+  audit_watch_tick(&a->watch);
 }
 
 static bool audit_ready(void *ctx, const char **reason) {
@@ -523,6 +528,9 @@ int main(int argc, char **argv) {
                "seconds between signed checkpoints of the chain head"),
       CFG_UINT("LINDUNG_AUDIT_MAX_APPEND", &a->max_append, "2000",
                "most events appended in one round trip"),
+      CFG_UINT("LINDUNG_AUDIT_REVERIFY_S", &a->reverify_s, "30",
+               "seconds between the end of one full re-check of the chain and the next "
+               "(new records are checked as they come)"),
   };
   int rc = service_configure(
       argc, argv, "lindung-audit [verify [--capture FILE] [--public-key HEX]]",
@@ -577,6 +585,8 @@ int main(int argc, char **argv) {
                                     "Seconds since the last signed checkpoint while records after "
                                     "it are unsigned (0 when it covers the head).",
                                     NULL);
+  audit_watch_init(&a->watch, m, a->reverify_s);
+  a->watch.db = a->svc.db;
   a->checkpoint_due = service_monotonic_s() + a->checkpoint_s;
   uv_timer_init(a->svc.loop, &a->tick);
   a->tick.data = a;
@@ -599,6 +609,7 @@ int main(int argc, char **argv) {
       protobuf_c_message_free_unpacked(&audit_item_at(a, i)->event->base, NULL);
   free(a->queue);
   audit_text_free(&a->json);
+  audit_watch_free(&a->watch);
   sodium_free(a->seed);
   return rc;
 }

@@ -59,7 +59,8 @@ case_ keda-over-partitions "exceeds the 4 partitions" k8s/base/services/ingest.y
 case_ prod-min-isr "min.insync.replicas" k8s/overlays/prod/kafka-cluster.yaml 's/      min.insync.replicas: 2/      min.insync.replicas: 1/'
 # Alert rules
 case_ rules-syntax "FAILED: promtool check rules" prometheus/lindung.rules.yml 's/> 10000$/>> 10000/'
-case_ rules-test "FAILED: promtool test rules" prometheus/lindung.rules.yml 's/> 0.05$/> 0.5/'
+case_ rules-test "FAILED: promtool test rules" prometheus/lindung.rules.yml 's/> 0.02$/> 0.5/'
+case_ rules-no-for "alerts without for: LindungAuditChainBroken" prometheus/lindung.rules.yml '/alert: LindungAuditChainBroken/,/for:/{/for: 1m/d}'
 case_ rules-drift "differ from" k8s/base/monitoring/prometheusrule.yaml 's/> 100000$/> 200000/'
 
 wait

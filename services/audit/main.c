@@ -74,7 +74,8 @@ typedef struct audit_app {
   audit_watch watch;
 
   metrics_family *appended_total, *duplicates_total, *batch_size, *head_gauge, *checkpoint_age,
-      *checkpoints_total, *published_total, *arrival_delay, *commit_delay;
+      *checkpoints_total, *published_total, *arrival_delay, *commit_delay, *answers_total,
+      *verdict_latency;
 } audit_app;
 
 static audit_app app;
@@ -199,6 +200,27 @@ static int audit_publish_row(audit_app *a, const audit_row *row, kq_input *input
   return rc;
 }
 
+/* The partner-facing golden signals, read off the records as they are
+ * appended: answers per partner, and the time from ingest receiving a
+ * request to the resolver answering it. Only answered resolve records
+ * count: their partner passed ingest's registry check, so the label's
+ * values are the registered partners, never a sender's invention. */
+static void audit_count_answer(audit_app *a, const audit_row *row) {
+  if (row->stage != LINDUNG__V1__AUDIT_STAGE__AUDIT_STAGE_RESOLVE ||
+      row->outcome != LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_ANSWERED)
+    return;
+  char partner[65];
+  if (row->partner_id.present && row->partner_id.len < sizeof partner) {
+    memcpy(partner, row->partner_id.data, row->partner_id.len);
+    partner[row->partner_id.len] = '\0';
+    metrics_add(a->answers_total, partner, 1);
+  }
+  if (row->received_at_ms.present && row->handled_at_ms.present &&
+      row->handled_at_ms.value >= row->received_at_ms.value)
+    metrics_observe(a->verdict_latency, NULL,
+                    (double)(row->handled_at_ms.value - row->received_at_ms.value) / 1000.0);
+}
+
 /* SQLSTATE classes that blame the batch's data (22 data exception, 23
  * integrity constraint, 54 program limit), rather than the server's state. */
 static bool audit_data_error(const char *state) {
@@ -263,6 +285,7 @@ static void audit_on_append(void *arg, const PGresult *res, const char *error) {
       input = audit_item_at(a, (size_t)idx)->input;
       if (appended) appended[idx] = true;
       appended_count++;
+      audit_count_answer(a, &row.row);
     } else if (n > 0) {
       /* A record appended earlier whose publication was lost: it rides
        * with this batch's first input. */
@@ -579,6 +602,14 @@ int main(int argc, char **argv) {
       metrics_histogram(m, "lindung_audit_commit_delay_seconds",
                         "From an event's Kafka timestamp to its append being committed.", NULL,
                         metrics_latency_buckets, metrics_latency_bucket_count);
+  a->answers_total = metrics_counter(m, "lindung_audit_answers_total",
+                                     "Answers sent to partners (verdicts and links), per partner, "
+                                     "as their records are appended.",
+                                     "partner");
+  a->verdict_latency = metrics_histogram(
+      m, "lindung_audit_verdict_latency_seconds",
+      "From ingest receiving a request to the status resolver answering it.", NULL,
+      metrics_latency_buckets, metrics_latency_bucket_count);
   a->head_gauge =
       metrics_gauge(m, "lindung_audit_chain_head_seq", "Sequence number of the chain head.", NULL);
   a->checkpoint_age = metrics_gauge(m, "lindung_audit_checkpoint_age_seconds",

@@ -107,6 +107,11 @@ check_eq "gapless seq" "$(qa "SELECT max(seq) - count(*) FROM audit_records")" 0
 
 dead() { "$drv" deadletters "$LINDUNG_KAFKA_BROKERS" "$run" > "$tmp/dead.out" && grep -q "^unknown_stage $1\$" "$tmp/dead.out" && grep -q "^not_protobuf $1\$" "$tmp/dead.out"; }
 wait_for "garbage dead-lettered (3 not_protobuf, 3 unknown_stage)" 30 dead 3 || cat "$tmp/dead.out" >&2
+# The partner-facing signals read off the appended records.
+answers=$(metric 'lindung_audit_answers_total{partner="grab"}')
+if [ "${answers%.*}" -ge $(((requests + 1) / 3)) ] 2> /dev/null; then pass; else fail "answers to grab on /metrics: '$answers'"; fi
+latencies=$(metric lindung_audit_verdict_latency_seconds_count)
+if [ "${latencies%.*}" -ge "$requests" ] 2> /dev/null; then pass; else fail "verdict latencies observed: '$latencies'"; fi
 
 # The same events again (new offsets, same request ids): nothing added but
 # the new admin event (it has no request id: a hash of its bytes identifies

@@ -70,6 +70,6 @@ for r in "$tmp"/*.result; do
   cases=$((cases + 1))
   if grep -q '^ok ' "$r"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
-[ "$cases" -eq 19 ] || { echo "expected 19 cases, ran $cases"; failed=$((failed + 1)); }
+[ "$cases" -eq 20 ] || { echo "expected 20 cases, ran $cases"; failed=$((failed + 1)); }
 echo "deploy broken copies: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

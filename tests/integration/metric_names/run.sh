@@ -3,7 +3,8 @@
 # is exported by a running service. Scrapes /metrics of every service of the
 # stack (each family is listed by its # TYPE line from the start, labelled
 # or not), then reads every lindung_* name in deploy/prometheus/*.rules.yml
-# and deploy/grafana/dashboards/*.json. A rule about a metric nobody exports
+# and the Grafana dashboards (deploy/k8s/base/monitoring/dashboards/*.json,
+# which compose provisions too). A rule about a metric nobody exports
 # never fires (or, with absent(), always does).
 set -uo pipefail
 : "${LINDUNG_RUN_DIR:?}" "${LINDUNG_SOURCE_DIR:?}"
@@ -32,7 +33,7 @@ done
 sort -u -o "$tmp/exported" "$tmp/exported"
 
 shopt -s nullglob
-sources=("$LINDUNG_SOURCE_DIR"/deploy/prometheus/*.rules.yml "$LINDUNG_SOURCE_DIR"/deploy/grafana/dashboards/*.json)
+sources=("$LINDUNG_SOURCE_DIR"/deploy/prometheus/*.rules.yml "$LINDUNG_SOURCE_DIR"/deploy/k8s/base/monitoring/dashboards/*.json)
 [ ${#sources[@]} -ge 1 ] || fail "no rule file found"
 named=0
 for file in "${sources[@]}"; do

@@ -25,7 +25,7 @@ void audit_watch_init(audit_watch *w, metrics_registry *m, double sweep_interval
                                   "Last sequence number the running check verified.", NULL);
   w->verified_time = metrics_gauge(m, "lindung_audit_chain_verified_timestamp_seconds",
                                    "When the running check last reached the chain head intact "
-                                   "(Unix time; 0 before its first pass ends).",
+                                   "(Unix time; the service's start until its first pass ends).",
                                    NULL);
   w->broken_seq = metrics_gauge(m, "lindung_audit_chain_broken_seq",
                                 "First bad sequence number found (0 while intact).", NULL);

@@ -53,7 +53,8 @@ typedef struct audit_watch {
   double sweep_due;     /* monotonic s */
   double follow_due;    /* monotonic s */
   bool reached_head;    /* follow has been at the head at least once */
-  double verified_at;   /* unix s: follow last stood at the head, chain intact */
+  double verified_at;   /* unix s: follow last stood at the head, chain intact
+                           (the service sets its start time) */
   double swept_at;      /* unix s: the last sweep ended intact */
   char reason[160];     /* of the first bad seq found, for the log */
   /* the page being read */

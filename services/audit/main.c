@@ -618,6 +618,9 @@ int main(int argc, char **argv) {
                                     NULL);
   audit_watch_init(&a->watch, m, a->reverify_s);
   a->watch.db = a->svc.db;
+  /* Until the first pass reaches the head, "last at the head" is the start:
+   * a long chain's first pass is not mistaken for a check that stopped. */
+  a->watch.verified_at = (double)service_now_ms() / 1000.0;
   a->checkpoint_due = service_monotonic_s() + a->checkpoint_s;
   uv_timer_init(a->svc.loop, &a->tick);
   a->tick.data = a;

@@ -32,6 +32,14 @@ for var in $(compgen -v | grep -E '^LINDUNG_[A-Z_]+_HTTP$'); do
   [ "$code" = 404 ] && ok "$name unknown path is 404" || fail "$name unknown path answered $code"
 done
 
+# Key-holding processes never write a core file.
+for pidfile in "$LINDUNG_RUN_DIR"/pids/lindung-*.pid; do
+  svc=$(basename "$pidfile" .pid)
+  [ "$svc" = lindung-devbroker ] && continue
+  limit=$(awk '/^Max core file size/ {print $5 "/" $6}' "/proc/$(cat "$pidfile")/limits" 2>/dev/null)
+  [ "$limit" = 0/0 ] && ok "$svc writes no core file" || fail "$svc core file limit is '$limit'"
+done
+
 # One process per service: starting a running service changes nothing.
 pidfile=$LINDUNG_RUN_DIR/pids/lindung-ingest.pid
 before=$(cat "$pidfile")

@@ -62,7 +62,7 @@ int main(int argc, char **argv) {
   };
   int rc = service_configure(argc, argv, "lindung-ingest",
                              "The edge of the scan path: checks partner requests on "
-                             "scan.requests (shape, partner, keys, clock, quota) and forwards "
+                             "every scan.requests.<partner_id> (shape, partner, keys, clock, quota) and forwards "
                              "them to scan.accepted, or answers an error code.",
                              &common, options, sizeof options / sizeof options[0]);
   if (rc) return rc > 0 ? 0 : 2;
@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
   }
   service_settings settings = {
       .name = "ingest",
-      .input_topic = "scan.requests",
+      .input_topic = INGEST_REQUESTS_PATTERN,
       .uses_db = true,
       .on_batch = ingest_on_batch,
       .uses_registry = true,

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kafka_security.h"
 #include "hex.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "messages.h"
@@ -424,6 +425,10 @@ int main(int argc, char **argv) {
   }
   const char *brokers = getenv("LINDUNG_KAFKA_BROKERS");
   if (!brokers || !*brokers) return tail_usage_error("LINDUNG_KAFKA_BROKERS is not set");
+  kafka_security security;
+  char security_err[256];
+  if (ksec_load_env(&security, security_err, sizeof security_err))
+    return tail_usage_error(security_err);
 
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   /* librdkafka wants a group id even for assign(); this one never joins a
@@ -436,6 +441,11 @@ int main(int argc, char **argv) {
       tail_set(conf, "enable.auto.commit", "false") ||
       tail_set(conf, "enable.auto.offset.store", "false"))
     return 2;
+  if (ksec_conf_set(conf, &security, security_err, sizeof security_err)) {
+    fprintf(stderr, "lindung-audit-tail: %s\n", security_err);
+    rd_kafka_conf_destroy(conf);
+    return 2;
+  }
   const char *props = getenv("LINDUNG_KAFKA_PROPERTIES");
   if (props && *props) {
     char *copy = strdup(props), *save = NULL;

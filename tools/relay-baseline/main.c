@@ -36,6 +36,7 @@
 
 typedef struct relay_options {
   const char *brokers, *prefix, *json_path, *cpu_run_dir;
+  kafka_security security;
   unsigned hops, concurrency, timeout_ms;
   size_t sizes[RELAY_MAX_HOPS + 1];
   double rate, duration_s;
@@ -104,12 +105,16 @@ static int relay_run_hop(const char *from, const char *to, size_t size, const ch
   snprintf(fetch_wait, sizeof fetch_wait, "%s", wait_env && *wait_env ? wait_env : "10");
   const char *properties[] = {"fetch.wait.max.ms", fetch_wait, "session.timeout.ms", "6000",
                               "heartbeat.interval.ms", "1001", NULL};
-  kq_settings producer_settings = {.brokers = opt.brokers, .client_id = group};
+  kq_settings producer_settings = {
+      .brokers = opt.brokers, .client_id = group, .security = &opt.security};
   if (kq_producer_open(hop.loop, &producer_settings, NULL, NULL, &hop.producer, err, sizeof err))
     relay_die(err);
   const char *topics[] = {from, NULL};
   kq_consumer_settings consumer_settings = {
-      .kafka = {.brokers = opt.brokers, .client_id = group, .properties = properties},
+      .kafka = {.brokers = opt.brokers,
+                .client_id = group,
+                .security = &opt.security,
+                .properties = properties},
       .group_id = group,
       .topics = topics,
       .max_batch = 500,
@@ -395,6 +400,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lindung-relay: LINDUNG_KAFKA_BROKERS is required (source .run/stack.env)\n");
     return 2;
   }
+  char security_err[256];
+  if (ksec_load_env(&opt.security, security_err, sizeof security_err)) {
+    fprintf(stderr, "lindung-relay: %s\n", security_err);
+    return 2;
+  }
   /* Internal: a relay process, started by the parent below. */
   if (argc == 6 && !strcmp(argv[1], "--run-relay"))
     return relay_run_hop(argv[2], argv[3], strtoul(argv[4], NULL, 10), argv[5]);
@@ -409,7 +419,7 @@ int main(int argc, char **argv) {
   }
   snprintf(first_topic, sizeof first_topic, "%s", topics[0]);
   char err[512];
-  if (partner_kafka_ensure_topics(opt.brokers, topic_list, opt.hops + 1, err, sizeof err))
+  if (partner_kafka_ensure_topics(opt.brokers, &opt.security, topic_list, opt.hops + 1, err, sizeof err))
     relay_die(err);
 
   signal(SIGINT, relay_on_signal_parent);
@@ -440,7 +450,7 @@ int main(int argc, char **argv) {
 
   pending = loadgen_pending_new(opt.concurrency > 65536 ? opt.concurrency * 2 : 131072);
   const char *sink_topics[] = {topics[opt.hops]};
-  kafka = partner_kafka_open(opt.brokers, sink_topics, 1, err, sizeof err);
+  kafka = partner_kafka_open(opt.brokers, &opt.security, sink_topics, 1, err, sizeof err);
   if (!kafka) relay_die(err);
   latency_histogram_reset(&latency);
   relay_warm_up();

@@ -15,6 +15,7 @@
 #include "partner_kafka.h"
 #include "partner_sdk.h"
 #include "testing.h"
+#include "testing_kafka.h"
 
 #define MAX_CASES 256
 enum { OUTCOME_ANSWER, OUTCOME_DEADLETTER };
@@ -156,7 +157,7 @@ static expected *send_body(const char *name, int partner, const partner_sdk_requ
   expected *c = add_case(name, partner, OUTCOME_ANSWER, error);
   uint8_t value[PARTNER_SDK_REQUEST_BUFFER];
   size_t len = build(partner, body, c->key, value);
-  partner_kafka_send(kafka, c->key, value, len);
+  partner_kafka_send(kafka, partner_ids[partner], c->key, value, len);
   return c;
 }
 
@@ -202,14 +203,14 @@ static void send_crafted(const char *name, Lindung__V1__ScanRequest *request, co
     randombytes_buf(c->key, 16);
   uint8_t value[4096];
   size_t len = lindung__v1__scan_request__pack(request, value);
-  partner_kafka_send_raw(kafka, "scan.requests", c->key, 16, value, len);
+  partner_kafka_send_raw(kafka, "scan.requests.gojek", c->key, 16, value, len);
   lindung__v1__scan_request__free_unpacked(request, NULL);
 }
 
 static void send_dead_letter_case(const char *name, const void *value, size_t len) {
   expected *c = add_case(name, 0, OUTCOME_DEADLETTER, 0);
   randombytes_buf(c->key, 16);
-  partner_kafka_send_raw(kafka, "scan.requests", c->key, 16, value, len);
+  partner_kafka_send_raw(kafka, "scan.requests.gojek", c->key, 16, value, len);
 }
 
 /* ---- people ---- */
@@ -278,7 +279,8 @@ int main(int argc, char **argv) {
   }
   topics[PARTNERS] = "scan.deadletter";
   char err[512];
-  kafka = partner_kafka_open(getenv("LINDUNG_KAFKA_BROKERS"), topics, PARTNERS + 1, err, sizeof err);
+  kafka = partner_kafka_open(getenv("LINDUNG_KAFKA_BROKERS"), testing_kafka_security(), topics,
+                             PARTNERS + 1, err, sizeof err);
   if (!kafka) {
     fprintf(stderr, "kafka: %s\n", err);
     return 1;
@@ -343,7 +345,7 @@ int main(int argc, char **argv) {
     c->key_len = 15;
     uint8_t value[4096];
     size_t len = lindung__v1__scan_request__pack(r, value);
-    partner_kafka_send_raw(kafka, "scan.requests", c->key, 15, value, len);
+    partner_kafka_send_raw(kafka, "scan.requests.gojek", c->key, 15, value, len);
     lindung__v1__scan_request__free_unpacked(r, NULL);
   }
   r = valid_request(green->token, now);
@@ -355,7 +357,7 @@ int main(int argc, char **argv) {
     memcpy(c->key, r->request_id.data, 16);
     uint8_t value[4096];
     size_t len = lindung__v1__scan_request__pack(r, value);
-    partner_kafka_send_raw(kafka, "scan.requests", other_key, 16, value, len);
+    partner_kafka_send_raw(kafka, "scan.requests.gojek", other_key, 16, value, len);
     lindung__v1__scan_request__free_unpacked(r, NULL);
   }
   r = valid_request(green->token, now);
@@ -406,7 +408,7 @@ int main(int argc, char **argv) {
     memcpy(c->key, r->request_id.data, 16);
     uint8_t value[4096];
     size_t len = lindung__v1__scan_request__pack(r, value);
-    partner_kafka_send_raw(kafka, "scan.requests", original, 16, value, len);
+    partner_kafka_send_raw(kafka, "scan.requests.gojek", original, 16, value, len);
     lindung__v1__scan_request__free_unpacked(r, NULL);
   }
   r = valid_request(green->token, now);
@@ -426,7 +428,7 @@ int main(int argc, char **argv) {
     memcpy(c->key, r->request_id.data, 16);
     c->decision = ALLOW;
     c->reason = 1;
-    partner_kafka_send_raw(kafka, "scan.requests", c->key, 16, value, len);
+    partner_kafka_send_raw(kafka, "scan.requests.gojek", c->key, 16, value, len);
     partner_kafka_flush(kafka, 10000);
     /* Let the first one through before its twin arrives. */
     uint64_t until = now_ms() + 30000;
@@ -435,7 +437,7 @@ int main(int argc, char **argv) {
     c->partner = -1;
     expected *twin = add_case("the same request sent twice: second is REPLAYED", 0, OUTCOME_ANSWER, 8);
     memcpy(twin->key, c->key, 16);
-    partner_kafka_send_raw(kafka, "scan.requests", c->key, 16, value, len);
+    partner_kafka_send_raw(kafka, "scan.requests.gojek", c->key, 16, value, len);
     lindung__v1__scan_request__free_unpacked(r, NULL);
   }
   /* A venue that fills: QR-CINEMA-TINY has one place (or none at this PPKM

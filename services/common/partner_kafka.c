@@ -156,6 +156,10 @@ int partner_kafka_ensure_topics(const char *brokers, const kafka_security *secur
           metadata->topic_cnt == 1 && !metadata->topics[0].err &&
           metadata->topics[0].partition_cnt > 0)
         rc = 0;
+      /* Usable once every partition has a leader. */
+      for (int p = 0; rc == 0 && p < metadata->topics[0].partition_cnt; p++)
+        if (metadata->topics[0].partitions[p].err || metadata->topics[0].partitions[p].leader < 0)
+          rc = -1;
       if (metadata) rd_kafka_metadata_destroy(metadata);
       rd_kafka_topic_destroy(topic);
       if (rc != 0) usleep(100000);

@@ -51,7 +51,7 @@ case_ kustomize-missing-file "FAILED: kustomize overlays" k8s/base/kustomization
 case_ kustomize-bad-patch "FAILED: kustomize overlays/prod" k8s/overlays/prod/kustomization.yaml 's#path: /spec/minReplicaCount#path: /spec/minReplicas/count#'
 # Kubernetes objects: schema, Strimzi schema, policies
 case_ k8s-schema-type "schema" k8s/base/services/ingest.yaml '0,/^  replicas: 1$/s//  replicas: one/'
-case_ strimzi-typo "KafkaTopic/scan-requests: schema" k8s/base/kafka/topics.yaml '0,/  partitions: 4/s//  partitons: 4/'
+case_ strimzi-typo "KafkaTopic/scan-accepted: schema" k8s/base/kafka/topics.yaml '0,/  partitions: 4/s//  partitons: 4/'
 case_ k8s-writable-root "readOnlyRootFilesystem" k8s/base/services/decrypt.yaml 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/'
 case_ k8s-no-readiness "readinessProbe" k8s/base/services/audit.yaml 's#path: /readyz#path: /healthz#'
 case_ partner-acl-too-wide "scan.results" k8s/base/kafka/users-partners.yaml '0,/name: scan.results.gojek/s//name: scan.results./'

@@ -432,9 +432,10 @@ int main(int argc, char **argv) {
 
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   /* librdkafka wants a group id even for assign(); this one never joins a
-   * group (no subscribe) and never commits. */
+   * group (no subscribe) and never commits. It starts with "analyst-", the
+   * only group prefix the analysts' principal may use. */
   char group[64];
-  snprintf(group, sizeof group, "lindung-audit-tail-%ld", (long)getpid());
+  snprintf(group, sizeof group, "analyst-audit-tail-%ld", (long)getpid());
   if (tail_set(conf, "bootstrap.servers", brokers) || tail_set(conf, "group.id", group) ||
       tail_set(conf, "client.id", "lindung-audit-tail") ||
       tail_set(conf, "enable.partition.eof", "true") ||

@@ -305,6 +305,26 @@ int ctl_kafka_partner_cut(const char *partner_id) {
   return rc;
 }
 
+/* Every partner of the registry: its topics and ACLs, and a revoked one
+ * without its write ACL, so a fresh broker matches the registry. */
+static int ctl_kafka_apply_registered_partners(void) {
+  int code = CTL_OK;
+  PGconn *conn = ctl_connect(NULL, &code);
+  if (!conn) return code;
+  PGresult *res = PQexec(conn, "SELECT partner_id, status FROM partners ORDER BY partner_id");
+  int rc = CTL_OK;
+  if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    rc = ctl_fail(CTL_RUNTIME, "kafka apply: %s", ctl_result_reason(res));
+  for (int i = 0; rc == CTL_OK && i < PQntuples(res); i++) {
+    const char *id = PQgetvalue(res, i, 0);
+    rc = ctl_kafka_partner_setup(id, ctl_partner_dir(id));
+    if (rc == CTL_OK && !strcmp(PQgetvalue(res, i, 1), "revoked")) rc = ctl_kafka_partner_cut(id);
+  }
+  PQclear(res);
+  PQfinish(conn);
+  return rc;
+}
+
 int ctl_cmd_kafka_apply(int argc, char **argv) {
   const char *partner = NULL;
   const ctl_option options[] = {{"partner", &partner, NULL}};
@@ -329,5 +349,6 @@ int ctl_cmd_kafka_apply(int argc, char **argv) {
       (rc = ctl_kafka_create_topics(&k, rows, n, what)) == CTL_OK)
     rc = ctl_kafka_create_acls(&k, rows, n, what);
   ctl_kafka_close(&k);
-  return rc;
+  if (rc != CTL_OK || !ctl_env("LINDUNG_DB_URL")) return rc;
+  return ctl_kafka_apply_registered_partners();
 }

@@ -56,9 +56,10 @@ const ctl_command ctl_commands[] = {
      "their key files untouched, and people.csv holds this run's people only); with Kafka "
      "configured, also each partner's topics, ACLs and (embedded stack) client certificate"},
     {"kafka", "apply", ctl_cmd_kafka_apply, "kafka apply [--partner <partner_id>]",
-     "create Lindung's topics and ACLs from the access table compiled in (deploy/kafka/access), "
-     "or one partner's (and its client certificate on the embedded stack); existing ones are "
-     "kept"},
+     "create Lindung's topics and ACLs from the access table compiled in (deploy/kafka/access) "
+     "and, with LINDUNG_DB_URL, every registered partner's (a revoked one without its write "
+     "ACL); or one partner's; on the embedded stack also partners' client certificates; "
+     "existing topics and ACLs are kept"},
 };
 const size_t ctl_command_count = sizeof ctl_commands / sizeof ctl_commands[0];
 

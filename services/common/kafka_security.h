@@ -36,9 +36,10 @@ int ksec_check(const kafka_security *s, char *err, size_t err_len);
 /* Reads the four settings from the environment and checks them. */
 int ksec_load_env(kafka_security *s, char *err, size_t err_len);
 
-/* The librdkafka properties as name/value pairs into out (room for 9
- * pointers: at most four pairs and the NULL); returns the pair count. */
-size_t ksec_properties(const kafka_security *s, const char *out[9]);
+/* The librdkafka properties as name/value pairs into out (room for
+ * KSEC_MAX_PROPERTIES pointers, the NULL included); returns the pair count. */
+#define KSEC_MAX_PROPERTIES 11
+size_t ksec_properties(const kafka_security *s, const char *out[KSEC_MAX_PROPERTIES]);
 
 /* Sets those properties on conf; the reason names the property, never its value. */
 int ksec_conf_set(rd_kafka_conf_t *conf, const kafka_security *s, char *err, size_t err_len);

@@ -72,8 +72,23 @@ partner_kafka *partner_kafka_open(const char *brokers, const kafka_security *sec
     for (int p = 0; p < metadata->topics[0].partition_cnt; p++) {
       int32_t partition = metadata->topics[0].partitions[p].id;
       int64_t low, high;
-      if (rd_kafka_query_watermark_offsets(k->consumer, result_topics[t], partition, &low, &high, 10000)) {
-        snprintf(err, err_len, "cannot read the end of %s", result_topics[t]);
+      rd_kafka_resp_err_t werr;
+      /* A topic created a moment ago may not have its leader everywhere yet. */
+      for (int attempt = 0;; attempt++) {
+        werr = rd_kafka_query_watermark_offsets(k->consumer, result_topics[t], partition, &low,
+                                                &high, 10000);
+        if (!werr || attempt == 50 ||
+            (werr != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+             werr != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
+             werr != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+             werr != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
+             werr != RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE))
+          break;
+        usleep(100000);
+      }
+      if (werr) {
+        snprintf(err, err_len, "cannot read the end of %s: %s", result_topics[t],
+                 rd_kafka_err2str(werr));
         rd_kafka_metadata_destroy(metadata);
         goto fail;
       }
@@ -137,6 +152,24 @@ static int partner_kafka_create_topics(rd_kafka_t *rk, const char *const *topics
   return rc;
 }
 
+/* 0 once the topic exists and every partition has a leader. */
+static int partner_kafka_topic_ready(rd_kafka_t *rk, const char *name) {
+  rd_kafka_topic_t *topic = rd_kafka_topic_new(rk, name, NULL);
+  const struct rd_kafka_metadata *metadata = NULL;
+  int rc = -1;
+  if (rd_kafka_metadata(rk, 0, topic, &metadata, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      metadata->topic_cnt == 1 && !metadata->topics[0].err &&
+      metadata->topics[0].partition_cnt > 0) {
+    rc = 0;
+    for (int p = 0; p < metadata->topics[0].partition_cnt; p++)
+      if (metadata->topics[0].partitions[p].err || metadata->topics[0].partitions[p].leader < 0)
+        rc = -1;
+  }
+  if (metadata) rd_kafka_metadata_destroy(metadata);
+  rd_kafka_topic_destroy(topic);
+  return rc;
+}
+
 int partner_kafka_ensure_topics(const char *brokers, const kafka_security *security,
                                 const char *const *topics, size_t topic_count, char *err,
                                 size_t err_len) {
@@ -145,26 +178,30 @@ int partner_kafka_ensure_topics(const char *brokers, const kafka_security *secur
   if (!conf) return -1;
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, err_len);
   if (!rk) return -1;
-  int rc = partner_kafka_create_topics(rk, topics, topic_count, err, err_len);
-  for (size_t t = 0; t < topic_count && rc == 0; t++) {
+  /* Only missing topics are created: a broker that made them already (the
+   * devbroker, at start) need not support CreateTopics. */
+  const char *missing[64];
+  size_t missing_count = 0;
+  int rc = 0;
+  for (size_t t = 0; t < topic_count; t++) {
+    if (partner_kafka_topic_ready(rk, topics[t]) == 0) continue;
+    if (missing_count == 64) {
+      snprintf(err, err_len, "too many topics");
+      rc = -1;
+      break;
+    }
+    missing[missing_count++] = topics[t];
+  }
+  if (rc == 0 && missing_count)
+    rc = partner_kafka_create_topics(rk, missing, missing_count, err, err_len);
+  for (size_t t = 0; t < missing_count && rc == 0; t++) {
     rc = -1;
     /* A new topic may answer "unknown" once or twice while its leaders are elected. */
     for (int attempt = 0; attempt < 50 && rc != 0; attempt++) {
-      rd_kafka_topic_t *topic = rd_kafka_topic_new(rk, topics[t], NULL);
-      const struct rd_kafka_metadata *metadata = NULL;
-      if (rd_kafka_metadata(rk, 0, topic, &metadata, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-          metadata->topic_cnt == 1 && !metadata->topics[0].err &&
-          metadata->topics[0].partition_cnt > 0)
-        rc = 0;
-      /* Usable once every partition has a leader. */
-      for (int p = 0; rc == 0 && p < metadata->topics[0].partition_cnt; p++)
-        if (metadata->topics[0].partitions[p].err || metadata->topics[0].partitions[p].leader < 0)
-          rc = -1;
-      if (metadata) rd_kafka_metadata_destroy(metadata);
-      rd_kafka_topic_destroy(topic);
+      rc = partner_kafka_topic_ready(rk, missing[t]);
       if (rc != 0) usleep(100000);
     }
-    if (rc != 0) snprintf(err, err_len, "topic %s was not created", topics[t]);
+    if (rc != 0) snprintf(err, err_len, "topic %s was not created", missing[t]);
   }
   rd_kafka_destroy(rk);
   return rc;

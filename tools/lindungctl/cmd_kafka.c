@@ -1,10 +1,13 @@
 /* cmd_kafka: Lindung's topics and ACLs on the cluster, from the access
  * table compiled into lindungctl (deploy/kafka/access), through librdkafka's
- * admin API: `kafka apply` for the fixed part, and each partner's part when
- * it is added (topics, ACLs and, on the embedded stack, its client
- * certificate), cut (its write ACL deleted) or reinstated. ACLs are made
- * only on a cluster that authenticates (LINDUNG_KAFKA_SECURITY_PROTOCOL=ssl):
- * lindung-devbroker has no principals to grant anything to. */
+ * admin API: `kafka apply` for the fixed part and every registered partner,
+ * and each partner's part when it is added (topics, ACLs and, on the
+ * embedded stack, its client certificate), cut (its write ACL deleted) or
+ * reinstated. The partner commands touch Kafka only where lindungctl manages
+ * it (LINDUNG_KAFKA_MANAGE=1: the embedded stack, docker-compose); under
+ * Strimzi the KafkaTopic/KafkaUser resources made from the same table do, and
+ * lindung-devbroker makes topics on demand. ACLs are made only on a cluster
+ * that authenticates (LINDUNG_KAFKA_SECURITY_PROTOCOL=ssl). */
 #include <errno.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
@@ -33,10 +36,13 @@ typedef struct ctl_kafka {
 } ctl_kafka;
 
 /* Connects as the principal of LINDUNG_KAFKA_SSL_* (the stack's admin).
- * Returns 1 when Kafka is not configured (nothing to do), 0, or an error. */
-static int ctl_kafka_open(ctl_kafka *k, const char *what) {
+ * Returns 1 when there is nothing to do (no brokers; for a command that
+ * only follows a registry change, lindungctl not managing Kafka), 0, or an
+ * error code. */
+static int ctl_kafka_open(ctl_kafka *k, bool follow_up, const char *what) {
   const char *brokers = ctl_env("LINDUNG_KAFKA_BROKERS");
-  if (!brokers) return 1;
+  const char *manage = ctl_env("LINDUNG_KAFKA_MANAGE");
+  if (!brokers || (follow_up && !(manage && !strcmp(manage, "1")))) return 1;
   char err[512];
   if (ksec_load_env(&k->security, err, sizeof err)) return ctl_fail(CTL_USAGE, "%s: %s", what, err);
   k->acls = !strcmp(k->security.protocol, "ssl");
@@ -254,10 +260,10 @@ static int ctl_kafka_partner_certificate(const char *partner_id, const char *dir
   return CTL_OK;
 }
 
-int ctl_kafka_partner_setup(const char *partner_id, const char *dir) {
+static int ctl_kafka_partner_apply(const char *partner_id, const char *dir, bool follow_up) {
   const char *what = "kafka setup of the partner";
   ctl_kafka k = {0};
-  int rc = ctl_kafka_open(&k, what);
+  int rc = ctl_kafka_open(&k, follow_up, what);
   if (rc == 1) return CTL_OK;
   if (rc) return rc;
   static ka_row rows[CTL_KAFKA_MAX_ROWS];
@@ -270,10 +276,10 @@ int ctl_kafka_partner_setup(const char *partner_id, const char *dir) {
   return rc;
 }
 
-int ctl_kafka_partner_cut(const char *partner_id) {
+static int ctl_kafka_partner_remove_write(const char *partner_id, bool follow_up) {
   const char *what = "removing the partner's write ACL";
   ctl_kafka k = {0};
-  int rc = ctl_kafka_open(&k, what);
+  int rc = ctl_kafka_open(&k, follow_up, what);
   if (rc == 1) return CTL_OK;
   if (rc) return rc;
   static ka_row rows[CTL_KAFKA_MAX_ROWS];
@@ -305,6 +311,14 @@ int ctl_kafka_partner_cut(const char *partner_id) {
   return rc;
 }
 
+int ctl_kafka_partner_setup(const char *partner_id, const char *dir) {
+  return ctl_kafka_partner_apply(partner_id, dir, true);
+}
+
+int ctl_kafka_partner_cut(const char *partner_id) {
+  return ctl_kafka_partner_remove_write(partner_id, true);
+}
+
 /* Every partner of the registry: its topics and ACLs, and a revoked one
  * without its write ACL, so a fresh broker matches the registry. */
 static int ctl_kafka_apply_registered_partners(void) {
@@ -317,8 +331,9 @@ static int ctl_kafka_apply_registered_partners(void) {
     rc = ctl_fail(CTL_RUNTIME, "kafka apply: %s", ctl_result_reason(res));
   for (int i = 0; rc == CTL_OK && i < PQntuples(res); i++) {
     const char *id = PQgetvalue(res, i, 0);
-    rc = ctl_kafka_partner_setup(id, ctl_partner_dir(id));
-    if (rc == CTL_OK && !strcmp(PQgetvalue(res, i, 1), "revoked")) rc = ctl_kafka_partner_cut(id);
+    rc = ctl_kafka_partner_apply(id, ctl_partner_dir(id), false);
+    if (rc == CTL_OK && !strcmp(PQgetvalue(res, i, 1), "revoked"))
+      rc = ctl_kafka_partner_remove_write(id, false);
   }
   PQclear(res);
   PQfinish(conn);
@@ -336,11 +351,11 @@ int ctl_cmd_kafka_apply(int argc, char **argv) {
   if (partner) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/partners/%s", ctl_run_dir(), partner);
-    return ctl_kafka_partner_setup(partner, dir);
+    return ctl_kafka_partner_apply(partner, dir, false);
   }
   const char *what = "kafka apply";
   ctl_kafka k = {0};
-  rc = ctl_kafka_open(&k, what);
+  rc = ctl_kafka_open(&k, false, what);
   if (rc == 1) return ctl_fail(CTL_USAGE, "kafka apply: LINDUNG_KAFKA_BROKERS is not set");
   if (rc) return rc;
   static ka_row rows[CTL_KAFKA_MAX_ROWS];

@@ -111,8 +111,8 @@ int ctl_cmd_kafka_apply(int argc, char **argv);
 /* $LINDUNG_RUN_DIR/partners/<id>: where a partner's local files go. */
 const char *ctl_partner_dir(const char *partner_id);
 /* The partner's topics and ACLs from the access table and, on the embedded
- * stack, its client certificate in dir; nothing when Kafka is not
- * configured (LINDUNG_KAFKA_BROKERS unset). */
+ * stack, its client certificate in dir; nothing unless lindungctl manages
+ * Kafka (LINDUNG_KAFKA_BROKERS set and LINDUNG_KAFKA_MANAGE=1). */
 int ctl_kafka_partner_setup(const char *partner_id, const char *dir);
 /* Deletes the partner's write ACLs (revocation): the broker refuses its requests. */
 int ctl_kafka_partner_cut(const char *partner_id);

@@ -57,7 +57,7 @@ typedef struct service_common {
                "how long the producer gathers messages into one batch (linger.ms)"),           \
       CFG_UINT("LINDUNG_KAFKA_SESSION_TIMEOUT_MS", &(c)->session_timeout_ms, "6000",           \
                "consumer group session timeout: how soon a dead instance's partitions move"),   \
-      CFG_UINT("LINDUNG_KAFKA_METADATA_REFRESH_MS", &(c)->metadata_refresh_ms, "5000",          \
+      CFG_UINT("LINDUNG_KAFKA_METADATA_REFRESH_MS", &(c)->metadata_refresh_ms, "2000",          \
                "how often the topic list is refreshed: how soon a new partner's request "       \
                "topic is consumed (topic.metadata.refresh.interval.ms)"),                        \
       KSEC_OPTIONS(&(c)->kafka_security)

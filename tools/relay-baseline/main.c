@@ -56,8 +56,20 @@ static uint64_t relay_now_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The relays this process started (pids; 0 once reaped). */
+static pid_t children[RELAY_MAX_HOPS];
+
+/* Stops the relays this process started, so none outlives a failed run. */
+static void relay_stop_children(void) {
+  for (unsigned i = 0; i < RELAY_MAX_HOPS; i++)
+    if (children[i] > 0) kill(children[i], SIGTERM);
+  for (unsigned i = 0; i < RELAY_MAX_HOPS; i++)
+    if (children[i] > 0) waitpid(children[i], NULL, 0);
+}
+
 static void relay_die(const char *what) {
   fprintf(stderr, "lindung-relay: %s\n", what);
+  relay_stop_children();
   exit(1);
 }
 
@@ -196,8 +208,6 @@ static void relay_pump(int wait_ms) {
   partner_kafka_poll(kafka, wait_ms, relay_on_sink);
   relay_expire(relay_now_us());
 }
-
-static pid_t children[RELAY_MAX_HOPS];
 
 static void relay_check_children(void) {
   for (unsigned i = 0; i < opt.hops; i++) {

@@ -7,9 +7,11 @@ lindung_ensure_seeded() {
   local lock=$LINDUNG_RUN_DIR/seed.lock
   (
     flock 9
-    # The registry decides (a run dir may outlive its database): files of
-    # partners it does not hold are stale.
-    if ! "$LINDUNG_BIN_DIR/lindungctl" partner list | grep -q '^gojek[[:space:]]'; then
+    # The database decides, not the partner files: a run dir kept from an
+    # earlier stack can hold files for a database made afresh since (stale
+    # files are removed first).
+    if [ ! -d "$LINDUNG_RUN_DIR/partners/gojek" ] ||
+      [ -z "$("$LINDUNG_PG_BIN/psql" "$LINDUNG_DB_URL" -XtAc "SELECT 1 FROM partners WHERE partner_id = 'gojek'")" ]; then
       rm -rf "$LINDUNG_RUN_DIR/partners" "$LINDUNG_RUN_DIR/seed"
       "$LINDUNG_BIN_DIR/lindungctl" seed --people 2000 > /dev/null
       sleep 1.5

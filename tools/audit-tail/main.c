@@ -16,8 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kafka_security.h"
+#include "config.h"
 #include "hex.h"
+#include "kafka_security.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "messages.h"
 #include "proto_limits.h"
@@ -47,8 +48,10 @@ static const char tail_help[] =
     "                     --capture FILE`\n"
     "  -h, --help         this text\n"
     "\n"
-    "Environment: LINDUNG_KAFKA_BROKERS (required), LINDUNG_KAFKA_PROPERTIES (optional\n"
-    "librdkafka settings, name=value separated by commas, e.g. security.protocol=ssl).\n"
+    "Environment: LINDUNG_KAFKA_BROKERS (required); LINDUNG_KAFKA_SECURITY_PROTOCOL (ssl),\n"
+    "LINDUNG_KAFKA_SSL_CA_FILE, LINDUNG_KAFKA_SSL_CERT_FILE, LINDUNG_KAFKA_SSL_KEY_FILE (the\n"
+    "analyst's certificate: it may read audit.log, in consumer groups analyst-*);\n"
+    "LINDUNG_KAFKA_PROPERTIES (optional librdkafka settings, name=value separated by commas).\n"
     "Exit status: 0, 1 on a Kafka error, 2 on a usage error.\n";
 
 typedef struct tail_options {
@@ -376,6 +379,7 @@ static int tail_usage_error(const char *what) {
 }
 
 int main(int argc, char **argv) {
+  if (cfg_answer_version(argc, argv, stdout)) return 0;
   tail_state st = {0};
   tail_options *o = &st.opts;
   o->stage = o->outcome = -1;

@@ -1,31 +1,37 @@
 #!/usr/bin/env bash
-# Creates every Lindung topic (ARCHITECTURE.md) on the single-node Kafka of
-# docker-compose; topics that exist are left alone, so it runs on every `up`.
+# Creates every Lindung topic on the single-node Kafka of docker-compose from
+# the access table (deploy/kafka/access, mounted at /lindung/access): the
+# fixed topics, then each partner's request and results topics for the
+# partners of deploy/kafka/partners (mounted at /lindung/partners), with the
+# table's partitions, retention and min.insync.replicas (replicas capped at
+# the one broker). Topics that exist are left alone, so it runs on every
+# `up`. This broker is plaintext without an authorizer (one host, one
+# network); the table's ACLs apply where clients authenticate: the embedded
+# stack's broker and Strimzi (deploy/kafka/render).
 set -euo pipefail
 
 bootstrap=${KAFKA_BOOTSTRAP:-kafka:9092}
-partitions=${LINDUNG_PARTITIONS:-4}
-partners=(gojek grab tokopedia tiketcom dana livin-mandiri traveloka cinema-xxi linkaja goers jaki)
-day=86400000
+table=${LINDUNG_ACCESS_TABLE:-/lindung/access}
+partners_file=${LINDUNG_PARTNERS_FILE:-/lindung/partners}
+partition_override=${LINDUNG_PARTITIONS:-}
 
-create() { # name partitions retention.ms [extra config...]
-  local name=$1 parts=$2 retention=$3
-  shift 3
-  local args=(--config "retention.ms=$retention" --config min.insync.replicas=1)
-  for c in "$@"; do args+=(--config "$c"); done
+mapfile -t partners < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$partners_file")
+
+create() { # name partitions retention.ms min.insync.replicas
   /opt/kafka/bin/kafka-topics.sh --bootstrap-server "$bootstrap" --create --if-not-exists \
-    --topic "$name" --partitions "$parts" --replication-factor 1 "${args[@]}"
+    --topic "$1" --partitions "$2" --replication-factor 1 \
+    --config "retention.ms=$3" --config min.insync.replicas=1 --config cleanup.policy=delete
 }
 
-create scan.requests "$partitions" "$day"
-create scan.accepted "$partitions" "$day"
-create scan.decrypted "$partitions" "$day"
-for p in "${partners[@]}"; do
-  create "scan.results.$p" "$partitions" "$day"
-done
-create scan.deadletter 1 $((14 * day))
-create audit.events "$partitions" $((7 * day))
-create audit.log 1 $((90 * day))
-# One partition: every instance reads every event, in the order they happened.
-create partner.events 1 $((30 * day))
+while read -r kind name parts _replicas retention _isr; do
+  [ "$kind" = topic ] || continue
+  # A scan topic may get more partitions here (LINDUNG_PARTITIONS), never fewer.
+  if [ -n "$partition_override" ] && [ "$parts" -gt 1 ] && [ "$partition_override" -gt "$parts" ]; then
+    parts=$partition_override
+  fi
+  case "$name" in
+    *'{partner}'*) for p in "${partners[@]}"; do create "${name//\{partner\}/$p}" "$parts" "$retention"; done ;;
+    *) create "$name" "$parts" "$retention" ;;
+  esac
+done < <(sed -e 's/#.*//' "$table")
 echo "topics ready"

@@ -86,7 +86,8 @@ const named = (k, n) => objects.find((o) => o.kind === k && o.metadata.name === 
 const SERVICES = ['lindung-ingest', 'lindung-decrypt', 'lindung-status-resolver', 'lindung-audit', 'lindung-revocation'];
 const PARTNERS = ['gojek', 'grab', 'tokopedia', 'tiketcom', 'dana', 'livin-mandiri', 'traveloka', 'cinema-xxi',
   'linkaja', 'goers', 'jaki'];
-const TOPICS = ['scan.requests', 'scan.accepted', 'scan.decrypted', ...PARTNERS.map((p) => `scan.results.${p}`),
+const TOPICS = ['scan.accepted', 'scan.decrypted', ...PARTNERS.map((p) => `scan.requests.${p}`),
+  ...PARTNERS.map((p) => `scan.results.${p}`),
   'scan.deadletter', 'audit.events', 'audit.log', 'partner.events'];
 const matches = (selector, labels) =>
   Object.entries((selector && selector.matchLabels) || {}).every(([k, v]) => labels && labels[k] === v);
@@ -195,7 +196,7 @@ if (prod && kafka) {
 }
 for (const t of Object.values(topics)) if (t.spec.replicas > brokers) fail(t, `replicas ${t.spec.replicas} > ${brokers} brokers`);
 
-// ACLs: a partner writes scan.requests and reads only its own results.
+// ACLs: a partner writes only its own requests and reads only its own results.
 const users = Object.fromEntries(byKind('KafkaUser').map((u) => [u.metadata.name, u]));
 const aclsOf = (u) => u.spec.authorization.acls;
 for (const p of PARTNERS) {
@@ -209,15 +210,15 @@ for (const p of PARTNERS) {
     if (a.type === 'deny') continue;
     const ops = a.operations;
     if (r.type === 'topic') {
-      const ok = (r.name === 'scan.requests' && r.patternType !== 'prefix' && ops.every((o) => ['Write', 'Describe'].includes(o))) ||
+      const ok = (r.name === `scan.requests.${p}` && r.patternType !== 'prefix' && ops.every((o) => ['Write', 'Describe'].includes(o))) ||
         (r.name === `scan.results.${p}` && r.patternType !== 'prefix' && ops.every((o) => ['Read', 'Describe'].includes(o)));
-      if (!ok) fail(u, `ACL ${ops} on topic ${r.patternType || 'literal'}:${r.name} is more than write scan.requests / read scan.results.${p}`);
+      if (!ok) fail(u, `ACL ${ops} on topic ${r.patternType || 'literal'}:${r.name} is more than write scan.requests.${p} / read scan.results.${p}`);
     } else if (r.type === 'group') {
       if (!(r.name.startsWith(`${p}`) && ops.every((o) => o === 'Read'))) fail(u, `ACL ${ops} on group ${r.name}`);
     } else if (!(r.type === 'cluster' && ops.every((o) => o === 'IdempotentWrite'))) fail(u, `ACL ${ops} on ${r.type}`);
   }
   const has = (topic, op) => aclsOf(u).some((a) => a.resource.type === 'topic' && a.resource.name === topic && a.operations.includes(op));
-  if (!has('scan.requests', 'Write')) fail(u, 'cannot write scan.requests');
+  if (!has(`scan.requests.${p}`, 'Write')) fail(u, `cannot write scan.requests.${p}`);
   if (!has(`scan.results.${p}`, 'Read')) fail(u, `cannot read scan.results.${p}`);
 }
 for (const name of SERVICES) {
@@ -235,10 +236,18 @@ for (const so of scaledObjects) {
       fail(so, `trigger ${t.type}: expected kafka`);
       continue;
     }
-    const topic = topics[t.metadata.topic];
-    if (!topic) fail(so, `trigger topic ${t.metadata.topic} is not a KafkaTopic`);
-    else if (so.spec.maxReplicaCount > topic.spec.partitions)
-      fail(so, `maxReplicaCount ${so.spec.maxReplicaCount} exceeds the ${topic.spec.partitions} partitions of ${t.metadata.topic}`);
+    // Without a topic, KEDA sums the lag of every topic the group reads: a
+    // pattern subscription, the topics of the service's prefixed read ACL.
+    const u0 = users[so.spec.scaleTargetRef.name];
+    const reads = (name) => u0 && aclsOf(u0).some((a) => a.resource.type === 'topic' && a.operations.includes('Read') &&
+      a.resource.patternType === 'prefix' && name.startsWith(a.resource.name));
+    const triggerTopics = t.metadata.topic ? [topics[t.metadata.topic]]
+      : Object.values(topics).filter((x) => reads(x.spec.topicName || x.metadata.name));
+    if (t.metadata.topic && !triggerTopics[0]) fail(so, `trigger topic ${t.metadata.topic} is not a KafkaTopic`);
+    else if (!triggerTopics.length) fail(so, 'the trigger names no topic and its service reads none');
+    for (const topic of triggerTopics.filter(Boolean))
+      if (so.spec.maxReplicaCount > topic.spec.partitions)
+        fail(so, `maxReplicaCount ${so.spec.maxReplicaCount} exceeds the ${topic.spec.partitions} partitions of ${topic.spec.topicName}`);
     if (!t.metadata.consumerGroup) fail(so, 'trigger has no consumerGroup');
     const u = users[so.spec.scaleTargetRef.name];
     if (u && !aclsOf(u).some((a) => a.resource.type === 'group' && a.resource.name === t.metadata.consumerGroup))

@@ -5,6 +5,9 @@ spread), summary.md, and the data files the gnuplot scripts draw.
 
 usage: report.py OUT_DIR RUN_DIR...   (each RUN_DIR holds baseline.json,
 closed.json, fixed.json, fixed.hist and meta.json written by scripts/bench)
+       report.py --beside OUT_DIR KAFKA_DIR MOCK_DIR
+                 (OUT_DIR/result.json: the real broker's result with the mock's
+                 under "mock"; summary.md: the real broker's, then both side by side)
 """
 import json
 import os
@@ -12,7 +15,8 @@ import statistics
 import sys
 
 SERVICES = ["ingest", "decrypt", "status-resolver", "audit", "revocation"]
-INFRA = {"lindung-devbroker": "devbroker", "postgres": "postgres", "self": "loadgen"}
+INFRA = {"lindung-devbroker": "devbroker", "lindung-kafka": "kafka", "postgres": "postgres",
+         "self": "loadgen"}
 GOALS = {"ratio": 0.25, "p99_ms": 25.0, "p999_ms": 100.0, "peak_rss_mib": 64.0}
 
 
@@ -51,7 +55,8 @@ def one_run(run_dir):
             infra[INFRA[name]] = entry
     base_procs = base.get("cpu", {}).get("processes", {})
     relay_cpu = sum(p["cpu_ms"] for n, p in base_procs.items() if n.startswith("relay-"))
-    broker_cpu = base_procs.get("lindung-devbroker", {}).get("cpu_ms", 0)
+    broker_cpu = sum(base_procs.get(name, {}).get("cpu_ms", 0)
+                     for name in ("lindung-devbroker", "lindung-kafka"))
     result = {
         "baseline": {
             "hops": base["hops"],
@@ -62,7 +67,7 @@ def one_run(run_dir):
             "p99_ms": base["p99_ms"],
             "value_sizes": base["value_sizes"],
             "relays_cpu_ms_per_1000_msgs": per_1000(relay_cpu, base["received"]),
-            "devbroker_cpu_ms_per_1000_msgs": per_1000(broker_cpu, base["received"]),
+            "broker_cpu_ms_per_1000_msgs": per_1000(broker_cpu, base["received"]),
         },
         "pipeline": {
             "scans_per_s": closed["scans_per_s"],
@@ -104,6 +109,7 @@ def one_run(run_dir):
             },
         },
         "settings": meta.get("settings", {}),
+        "broker": meta.get("broker", "mock"),
     }
     return result, closed, fixed, base
 
@@ -191,13 +197,19 @@ def mark(ok):
     return "yes" if ok else "**no**"
 
 
+def broker_label(runs):
+    broker = runs[0].get("broker", "mock") if runs else "mock"
+    return ("Apache Kafka, single KRaft node, mutual TLS and ACLs" if broker == "kafka"
+            else "lindung-devbroker, librdkafka's mock cluster")
+
+
 def summary(out_dir, result, runs, noise):
     fr = result["fixed_rate"]
     lines = []
     lines.append("# Lindung benchmark\n")
-    lines.append("Embedded stack (lindung-devbroker, PostgreSQL, every service with audit), "
+    lines.append("Embedded stack (%s, PostgreSQL, every service with audit), "
                  "%s run(s); figures are medians over the runs, counts of wrong/unanswered/lost "
-                 "the worst run's.\n" % len(runs))
+                 "the worst run's.\n" % (broker_label(runs), len(runs)))
     lines.append("| goal | target | measured | met |")
     lines.append("| --- | --- | --- | --- |")
     lines.append("| ratio pipeline / relay chain | >= %.2f | %.3f | %s |" % (
@@ -243,8 +255,8 @@ def summary(out_dir, result, runs, noise):
         lines.append("| (%s) | %s | %s | %s |" % (name, fmt(s["cpu_ms_per_1000_scans"]),
                                                  fmt(s["cpu_ms_per_1000_scans_at_max"]),
                                                  fmt(s["peak_rss_mib"])))
-    lines.append("\nRelay chain: relays %s ms and devbroker %s ms of CPU per 1000 messages.\n" % (
-        fmt(b["relays_cpu_ms_per_1000_msgs"]), fmt(b["devbroker_cpu_ms_per_1000_msgs"])))
+    lines.append("\nRelay chain: relays %s ms and the broker %s ms of CPU per 1000 messages.\n" % (
+        fmt(b["relays_cpu_ms_per_1000_msgs"]), fmt(b["broker_cpu_ms_per_1000_msgs"])))
     lines.append("## Machine and noise\n")
     m = result["machine"]
     lines.append("%s CPUs. Share of all CPU time used by processes outside the benchmark "
@@ -267,7 +279,62 @@ def summary(out_dir, result, runs, noise):
         f.write("\n".join(lines) + "\n")
 
 
+def beside(out_dir, kafka_dir, mock_dir):
+    kafka = load(os.path.join(kafka_dir, "result.json"))
+    mock = load(os.path.join(mock_dir, "result.json"))
+    result = dict(kafka, mock=mock)
+    with open(os.path.join(out_dir, "result.json"), "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    rows = [
+        ("relay chain, msgs/s (closed loop)", ["baseline", "msgs_per_s"], 0),
+        ("relay chain p99 ms", ["baseline", "p99_ms"], 1),
+        ("broker CPU ms / 1000 relayed msgs", ["baseline", "broker_cpu_ms_per_1000_msgs"], 1),
+        ("scan path, scans/s (closed loop)", ["pipeline", "scans_per_s"], 0),
+        ("scan path p50 ms (closed loop)", ["pipeline", "p50_ms"], 1),
+        ("scan path p99 ms (closed loop)", ["pipeline", "p99_ms"], 1),
+        ("ratio scan path / relay chain", ["ratio"], 3),
+        ("fixed rate: answered/s", ["fixed_rate", "achieved_per_s"], 0),
+        ("fixed rate p50 ms", ["fixed_rate", "p50_ms"], 1),
+        ("fixed rate p99 ms", ["fixed_rate", "p99_ms"], 1),
+        ("fixed rate p99.9 ms", ["fixed_rate", "p999_ms"], 1),
+        ("wrong / unanswered", None, 0),
+    ]
+    lines = [open(os.path.join(kafka_dir, "summary.md")).read().rstrip("\n"), "",
+             "## Real broker beside the mock\n",
+             "The same benchmark on Apache Kafka (single KRaft node, mutual TLS, ACLs) and on "
+             "lindung-devbroker (librdkafka's mock cluster), %d run(s) each.\n"
+             % len(kafka.get("runs", [])),
+             "| figure | Apache Kafka | lindung-devbroker |", "| --- | --- | --- |"]
+    for label, path, digits in rows:
+        if path is None:
+            cells = ["%d / %d" % (r["pipeline"]["wrong"] + r["fixed_rate"]["wrong"],
+                                  r["pipeline"]["unanswered"] + r["fixed_rate"]["unanswered"])
+                     for r in (kafka, mock)]
+        else:
+            cells = [fmt(path_get(r, path), digits) for r in (kafka, mock)]
+        lines.append("| %s | %s | %s |" % (label, cells[0], cells[1]))
+    procs = sorted(set(kafka["services"]) | set(kafka["infrastructure"]) |
+                   set(mock["infrastructure"]))
+    lines.append("\nCPU ms per 1000 scans at the fixed rate:\n")
+    lines.append("| process | Apache Kafka | lindung-devbroker |")
+    lines.append("| --- | --- | --- |")
+    for name in procs:
+        cells = []
+        for r in (kafka, mock):
+            entry = r["services"].get(name) or r["infrastructure"].get(name) or {}
+            cells.append(fmt(entry.get("cpu_ms_per_1000_scans")))
+        lines.append("| %s | %s | %s |" % (name, cells[0], cells[1]))
+    with open(os.path.join(out_dir, "summary.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    bad = sum(r["pipeline"]["wrong"] + r["pipeline"]["unanswered"] + r["fixed_rate"]["wrong"] +
+              r["fixed_rate"]["unanswered"] for r in (kafka, mock))
+    return 1 if bad else 0
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--beside":
+        return beside(*sys.argv[2:])
     if len(sys.argv) < 3:
         sys.stderr.write(__doc__)
         return 2

@@ -102,6 +102,8 @@ rd_kafka_conf_t *kq__conf_new(const kq_settings *settings, const char *const *de
   if (rc == 0) rc = kq_conf_set(conf, "bootstrap.servers", settings->brokers, err, err_len);
   if (rc == 0 && settings->client_id)
     rc = kq_conf_set(conf, "client.id", settings->client_id, err, err_len);
+  if (rc == 0 && settings->security && ksec_conf_set(conf, settings->security, err, err_len))
+    rc = -EINVAL;
   for (size_t i = 0; rc == 0 && defaults[i]; i += 2)
     rc = kq_conf_set(conf, defaults[i], defaults[i + 1], err, err_len);
   for (size_t i = 0; rc == 0 && settings->properties && settings->properties[i]; i += 2) {

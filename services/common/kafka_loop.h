@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "kafka_security.h"
+
 typedef struct kq_producer kq_producer;
 typedef struct kq_consumer kq_consumer;
 
@@ -55,6 +57,8 @@ typedef void (*kq_delivery_fn)(void *ctx, void *opaque, int err);
 typedef struct kq_settings {
   const char *brokers;   /* bootstrap.servers */
   const char *client_id; /* e.g. "lindung-ingest" */
+  /* How to authenticate (mutual TLS), or NULL for plaintext. */
+  const kafka_security *security;
   /* Extra librdkafka properties as NULL-terminated name/value pairs, or NULL. */
   const char *const *properties;
   /* Optional: librdkafka's own log lines (syslog levels), delivered on the

@@ -422,6 +422,13 @@ int partner_events_start(service *svc, registry_pg *loader, partner_events **out
       return -EINVAL;
     }
   }
+  /* The same principal as the service's other clients. */
+  if (ksec_conf_set(conf, &svc->common.kafka_security, errstr, sizeof errstr)) {
+    LOG_ERROR("partner_events_config", LOG_ERRTEXT("reason", errstr));
+    rd_kafka_conf_destroy(conf);
+    free(pe);
+    return -EINVAL;
+  }
   rd_kafka_conf_set_opaque(conf, pe);
   rd_kafka_conf_set_rebalance_cb(conf, partner_events_on_rebalance);
   rd_kafka_conf_set_log_cb(conf, partner_events_on_log);

@@ -48,9 +48,8 @@ int service_configure(int argc, char **argv, const char *usage, const char *summ
     fprintf(stderr, "%s: LINDUNG_LOG_LEVEL must be debug, info, warn or error\n", argv[0]);
     return -1;
   }
-  if (strcmp(common->kafka_security_protocol, "plaintext") &&
-      strcmp(common->kafka_security_protocol, "ssl")) {
-    fprintf(stderr, "%s: LINDUNG_KAFKA_SECURITY_PROTOCOL must be plaintext or ssl\n", argv[0]);
+  if (ksec_check(&common->kafka_security, err, sizeof err)) {
+    fprintf(stderr, "%s: %s\n", argv[0], err);
     return -1;
   }
   if (common->max_batch == 0 || common->max_batch > 10000) {
@@ -229,22 +228,7 @@ int service_open(service *svc, const service_settings *settings, const service_c
                                     "1 while the PostgreSQL connection is up.", NULL);
 
   /* TLS settings, when the cluster asks for them, go to every client. */
-  size_t n = 0;
-  svc->kafka_properties[n++] = "security.protocol";
-  svc->kafka_properties[n++] = common->kafka_security_protocol;
-  if (*common->kafka_ssl_ca_file) {
-    svc->kafka_properties[n++] = "ssl.ca.location";
-    svc->kafka_properties[n++] = common->kafka_ssl_ca_file;
-  }
-  if (*common->kafka_ssl_cert_file) {
-    svc->kafka_properties[n++] = "ssl.certificate.location";
-    svc->kafka_properties[n++] = common->kafka_ssl_cert_file;
-  }
-  if (*common->kafka_ssl_key_file) {
-    svc->kafka_properties[n++] = "ssl.key.location";
-    svc->kafka_properties[n++] = common->kafka_ssl_key_file;
-  }
-  svc->kafka_properties[n] = NULL;
+  size_t n = 2 * ksec_properties(&common->kafka_security, svc->kafka_properties);
   /* The producer also batches: a longer linger means fewer, larger batches
    * for the broker, at the price of that much latency per hop. */
   snprintf(svc->linger, sizeof svc->linger, "%u", common->linger_ms);
@@ -318,7 +302,7 @@ int service_open(service *svc, const service_settings *settings, const service_c
 }
 
 int service_start_consuming(service *svc) {
-  char err[256], group[64], fetch_wait[16], session_timeout[16], heartbeat[16];
+  char err[256], group[64], fetch_wait[16], session_timeout[16], heartbeat[16], refresh[16];
   snprintf(group, sizeof group, "lindung-%s", svc->settings.name);
   const char *topics[] = {svc->settings.input_topic, NULL};
   /* A short fetch wait keeps each hop's latency low (the embedded broker does
@@ -327,9 +311,11 @@ int service_start_consuming(service *svc) {
   snprintf(fetch_wait, sizeof fetch_wait, "%u", svc->common.fetch_wait_ms);
   snprintf(session_timeout, sizeof session_timeout, "%u", svc->common.session_timeout_ms);
   snprintf(heartbeat, sizeof heartbeat, "%u", svc->common.session_timeout_ms / 6 + 1);
+  snprintf(refresh, sizeof refresh, "%u", svc->common.metadata_refresh_ms);
   const char *properties[24] = {"fetch.wait.max.ms", fetch_wait, "session.timeout.ms", session_timeout,
-                                "heartbeat.interval.ms", heartbeat};
-  size_t n = 6;
+                                "heartbeat.interval.ms", heartbeat,
+                                "topic.metadata.refresh.interval.ms", refresh};
+  size_t n = 8;
   for (size_t i = 0; svc->kafka_properties[i] && n + 2 < 24; i += 2) {
     properties[n++] = svc->kafka_properties[i];
     properties[n++] = svc->kafka_properties[i + 1];

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "http_server.h"
 #include "kafka_loop.h"
+#include "kafka_security.h"
 #include "metrics.h"
 #include "pg_client.h"
 #include "registry.h"
@@ -36,10 +37,8 @@ typedef struct service_common {
   uint32_t fetch_wait_ms;
   uint32_t session_timeout_ms;
   uint32_t linger_ms;
-  const char *kafka_security_protocol;
-  const char *kafka_ssl_ca_file;
-  const char *kafka_ssl_cert_file;
-  const char *kafka_ssl_key_file;
+  uint32_t metadata_refresh_ms;
+  kafka_security kafka_security;
 } service_common;
 
 /* The common options, for the service's own option table. */
@@ -58,14 +57,10 @@ typedef struct service_common {
                "how long the producer gathers messages into one batch (linger.ms)"),           \
       CFG_UINT("LINDUNG_KAFKA_SESSION_TIMEOUT_MS", &(c)->session_timeout_ms, "6000",           \
                "consumer group session timeout: how soon a dead instance's partitions move"),   \
-      CFG_STRING("LINDUNG_KAFKA_SECURITY_PROTOCOL", &(c)->kafka_security_protocol, "plaintext", \
-                 "plaintext or ssl (mutual TLS, e.g. a Strimzi KafkaUser)"),                   \
-      CFG_STRING("LINDUNG_KAFKA_SSL_CA_FILE", &(c)->kafka_ssl_ca_file, "",                    \
-                 "CA certificate file of the brokers (ssl)"),                                  \
-      CFG_STRING("LINDUNG_KAFKA_SSL_CERT_FILE", &(c)->kafka_ssl_cert_file, "",                \
-                 "this service's client certificate file (ssl)"),                              \
-      CFG_STRING("LINDUNG_KAFKA_SSL_KEY_FILE", &(c)->kafka_ssl_key_file, "",                  \
-                 "this service's client key file (ssl)")
+      CFG_UINT("LINDUNG_KAFKA_METADATA_REFRESH_MS", &(c)->metadata_refresh_ms, "2000",          \
+               "how often the topic list is refreshed: how soon a new partner's request "       \
+               "topic is consumed (topic.metadata.refresh.interval.ms)"),                        \
+      KSEC_OPTIONS(&(c)->kafka_security)
 
 typedef struct service service;
 typedef struct registry_pg registry_pg;

@@ -124,6 +124,14 @@ uint64_t ingest_quota_time(const kq_input *input, uint64_t now_ms) {
   return now_ms - sent > INGEST_QUOTA_SKEW_MS ? now_ms - INGEST_QUOTA_SKEW_MS : sent;
 }
 
+int ingest_topic_owner(const char *topic, char owner[33]) {
+  size_t prefix = strlen(INGEST_REQUESTS_PREFIX);
+  if (!topic || strncmp(topic, INGEST_REQUESTS_PREFIX, prefix) != 0) return -1;
+  if (!reg_partner_id_valid(topic + prefix)) return -1;
+  snprintf(owner, 33, "%s", topic + prefix);
+  return 0;
+}
+
 int ingest_decide(const registry *reg, quota_table *quotas, uint64_t now_ms, const kq_input *input,
                   ingest_result *result) {
   result->outcome = INGEST_DEAD_LETTERED;
@@ -137,15 +145,24 @@ int ingest_decide(const registry *reg, quota_table *quotas, uint64_t now_ms, con
   ProtobufCMessage *message = NULL;
   proto_decode_status status = proto_decode(&lindung__v1__scan_request__descriptor, input->value,
                                             input->value_len, PROTO_MAX_MESSAGE_BYTES, &message);
+  char owner[33];
+  bool owned = ingest_topic_owner(input->topic, owner) == 0;
   if (status != PROTO_DECODE_OK) {
-    return ingest_dead_letter(result, input, NULL, NULL, proto_decode_reason(status), now_ms);
+    return ingest_dead_letter(result, input, NULL, owned ? owner : NULL,
+                              proto_decode_reason(status), now_ms);
   }
   Lindung__V1__ScanRequest *request = (Lindung__V1__ScanRequest *)message;
   int rc;
 
   const registry_partner *partner = NULL;
-  if (!reg_partner_id_valid(request->partner_id)) {
-    rc = ingest_dead_letter(result, input, request, NULL, "bad_partner_id", now_ms);
+  if (!owned) {
+    rc = ingest_dead_letter(result, input, request, NULL, "not_a_request_topic", now_ms);
+    goto done;
+  }
+  /* The topic says who sent it; a record speaking for anyone else is the
+   * owner's fault, recorded against the owner and answered to no one. */
+  if (!request->partner_id || strcmp(request->partner_id, owner) != 0) {
+    rc = ingest_dead_letter(result, input, request, owner, "partner_mismatch", now_ms);
     goto done;
   }
   partner = registry_find_partner(reg, request->partner_id);

@@ -1,11 +1,13 @@
-/* ingest_rules: what the ingest edge decides for one value read from
- * scan.requests, as a pure function (no Kafka, no PostgreSQL, no clock):
+/* ingest_rules: what the ingest edge decides for one value read from a
+ * partner's own topic scan.requests.<partner_id>, as a pure function (no Kafka, no PostgreSQL, no clock):
  * the registry snapshot, the quota table and the time come in, the outputs
  * come out packed and ready to produce.
  *
  * Checks, in this order (SCANPATH.md, PARTNER-PROTOCOL.md):
  *   not a ScanRequest (empty, too large, not protobuf)   -> dead letter
- *   partner_id malformed / not registered                 -> dead letter
+ *   topic not scan.requests.<valid partner id>            -> dead letter
+ *   partner_id other than the topic's owner               -> dead letter
+ *   owner not registered                                  -> dead letter
  *   version, request_id, nonce, ciphertext sizes, key     -> MALFORMED
  *   partner revoked                                       -> PARTNER_REVOKED
  *   key ids 0 or not registered                           -> UNKNOWN_KEY
@@ -13,6 +15,10 @@
  *   sent_at_ms more than 300 s from now                   -> STALE_REQUEST
  *   partner over quota                                    -> RATE_LIMITED
  *   else AcceptedRequest to scan.accepted.
+ * Only the owner's principal may write its topic (broker ACLs), so the
+ * topic is the partner's authenticated identity: a record naming another
+ * partner is never answered into that partner's topic nor charged to its
+ * quota, and its audit event names the topic's owner.
  * Ingest never opens the ciphertext; the replay check is decrypt's, after
  * authentication. Prefix ingest_. */
 #ifndef LINDUNG_INGEST_RULES_H
@@ -30,6 +36,10 @@
 
 #define INGEST_SERVICE_NAME "ingest"
 #define INGEST_ACCEPTED_TOPIC "scan.accepted"
+/* Every partner's request topic is this prefix and its partner id. */
+#define INGEST_REQUESTS_PREFIX "scan.requests."
+/* The subscription: a partner added at run time is picked up without a restart. */
+#define INGEST_REQUESTS_PATTERN "^scan[.]requests[.].+"
 #define INGEST_MAX_CLOCK_SKEW_MS 300000u
 /* "scan.results." + 32 characters of partner id. */
 #define INGEST_TOPIC_MAX 64
@@ -67,6 +77,11 @@ typedef struct ingest_result {
 
 /* The time a request is charged at in its partner's token bucket. */
 uint64_t ingest_quota_time(const kq_input *input, uint64_t now_ms);
+
+/* The partner that owns a request topic: copies the id after
+ * "scan.requests." into owner (33 bytes) and returns 0, or -1 when the
+ * topic is not a request topic of a well-formed partner id. */
+int ingest_topic_owner(const char *topic, char owner[33]);
 
 /* Decides one input (its topic, partition, offset, timestamp, key and value
  * are read; nothing else). quotas may be NULL to skip the quota rule.

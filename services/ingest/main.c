@@ -1,5 +1,7 @@
 /* lindung-ingest: the edge of the scan path. Reads partner requests from
- * scan.requests, forwards the well-formed ones of known, active partners
+ * every partner's own scan.requests.<partner_id> (one pattern subscription:
+ * a partner added at run time is read without a restart; the topic names the
+ * sender), forwards the well-formed ones of known, active partners
  * within their quota to scan.accepted, answers the others with an error
  * code on the partner's topic, and dead-letters what cannot be attributed.
  * It never sees clear text. The rules are in ingest_rules.c; this file only
@@ -62,7 +64,7 @@ int main(int argc, char **argv) {
   };
   int rc = service_configure(argc, argv, "lindung-ingest",
                              "The edge of the scan path: checks partner requests on "
-                             "scan.requests (shape, partner, keys, clock, quota) and forwards "
+                             "every scan.requests.<partner_id> (shape, partner, keys, clock, quota) and forwards "
                              "them to scan.accepted, or answers an error code.",
                              &common, options, sizeof options / sizeof options[0]);
   if (rc) return rc > 0 ? 0 : 2;
@@ -80,7 +82,7 @@ int main(int argc, char **argv) {
   }
   service_settings settings = {
       .name = "ingest",
-      .input_topic = "scan.requests",
+      .input_topic = INGEST_REQUESTS_PATTERN,
       .uses_db = true,
       .on_batch = ingest_on_batch,
       .uses_registry = true,

@@ -567,6 +567,7 @@ int main(int argc, char **argv) {
   const char *properties[] = {"message.timeout.ms", "10000", "linger.ms", "0", NULL};
   kq_settings kafka = {.brokers = a->common.brokers,
                        .client_id = "lindung-revocation",
+                       .security = &a->common.kafka_security,
                        .properties = properties,
                        .log = revocation_on_kafka_log,
                        .log_ctx = a};

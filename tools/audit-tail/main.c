@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "hex.h"
+#include "kafka_security.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "messages.h"
 #include "proto_limits.h"
@@ -47,8 +48,10 @@ static const char tail_help[] =
     "                     --capture FILE`\n"
     "  -h, --help         this text\n"
     "\n"
-    "Environment: LINDUNG_KAFKA_BROKERS (required), LINDUNG_KAFKA_PROPERTIES (optional\n"
-    "librdkafka settings, name=value separated by commas, e.g. security.protocol=ssl).\n"
+    "Environment: LINDUNG_KAFKA_BROKERS (required); LINDUNG_KAFKA_SECURITY_PROTOCOL (ssl),\n"
+    "LINDUNG_KAFKA_SSL_CA_FILE, LINDUNG_KAFKA_SSL_CERT_FILE, LINDUNG_KAFKA_SSL_KEY_FILE (the\n"
+    "analyst's certificate: it may read audit.log, in consumer groups analyst-*);\n"
+    "LINDUNG_KAFKA_PROPERTIES (optional librdkafka settings, name=value separated by commas).\n"
     "Exit status: 0, 1 on a Kafka error, 2 on a usage error.\n";
 
 typedef struct tail_options {
@@ -426,18 +429,28 @@ int main(int argc, char **argv) {
   }
   const char *brokers = getenv("LINDUNG_KAFKA_BROKERS");
   if (!brokers || !*brokers) return tail_usage_error("LINDUNG_KAFKA_BROKERS is not set");
+  kafka_security security;
+  char security_err[256];
+  if (ksec_load_env(&security, security_err, sizeof security_err))
+    return tail_usage_error(security_err);
 
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   /* librdkafka wants a group id even for assign(); this one never joins a
-   * group (no subscribe) and never commits. */
+   * group (no subscribe) and never commits. It starts with "analyst-", the
+   * only group prefix the analysts' principal may use. */
   char group[64];
-  snprintf(group, sizeof group, "lindung-audit-tail-%ld", (long)getpid());
+  snprintf(group, sizeof group, "analyst-audit-tail-%ld", (long)getpid());
   if (tail_set(conf, "bootstrap.servers", brokers) || tail_set(conf, "group.id", group) ||
       tail_set(conf, "client.id", "lindung-audit-tail") ||
       tail_set(conf, "enable.partition.eof", "true") ||
       tail_set(conf, "enable.auto.commit", "false") ||
       tail_set(conf, "enable.auto.offset.store", "false"))
     return 2;
+  if (ksec_conf_set(conf, &security, security_err, sizeof security_err)) {
+    fprintf(stderr, "lindung-audit-tail: %s\n", security_err);
+    rd_kafka_conf_destroy(conf);
+    return 2;
+  }
   const char *props = getenv("LINDUNG_KAFKA_PROPERTIES");
   if (props && *props) {
     char *copy = strdup(props), *save = NULL;

@@ -18,11 +18,11 @@
 #define DEVBROKER_MAX_TOPICS 256
 
 static const char *const devbroker_core_topics[] = {
-    "scan.requests", "scan.accepted", "scan.decrypted", "scan.deadletter",
-    "audit.events",  "audit.log",     "partner.events",
+    "scan.accepted", "scan.decrypted", "scan.deadletter",
+    "audit.events",  "audit.log",      "partner.events",
 };
 
-/* Partners onboarded at launch; each has its own results topic. */
+/* Partners onboarded at launch; each has its own request and results topics. */
 static const char *const devbroker_partners[] = {
     "gojek",     "grab",       "tokopedia", "tiketcom", "dana", "livin-mandiri",
     "traveloka", "cinema-xxi", "linkaja",   "goers",    "jaki",
@@ -109,6 +109,7 @@ int main(int argc, char **argv) {
   const char *topics[DEVBROKER_MAX_TOPICS];
   size_t topic_count = 0;
   static char result_topics[sizeof(devbroker_partners) / sizeof(devbroker_partners[0])][64];
+  static char request_topics[sizeof(devbroker_partners) / sizeof(devbroker_partners[0])][64];
   char *extra_env = NULL;
 
   if ((env = getenv("LINDUNG_DEVBROKER_PARTITIONS")) && *env &&
@@ -121,6 +122,9 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof(devbroker_core_topics) / sizeof(devbroker_core_topics[0]); i++)
     devbroker_add_topic(topics, &topic_count, devbroker_core_topics[i]);
   for (size_t i = 0; i < sizeof(devbroker_partners) / sizeof(devbroker_partners[0]); i++) {
+    snprintf(request_topics[i], sizeof(request_topics[i]), "scan.requests.%s",
+             devbroker_partners[i]);
+    devbroker_add_topic(topics, &topic_count, request_topics[i]);
     snprintf(result_topics[i], sizeof(result_topics[i]), "scan.results.%s", devbroker_partners[i]);
     devbroker_add_topic(topics, &topic_count, result_topics[i]);
   }

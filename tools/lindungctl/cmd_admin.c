@@ -194,7 +194,9 @@ int ctl_cmd_partner_revoke(int argc, char **argv) {
   if ((rc = ctl_admin_reason("partner revoke", reason, true, quoted, sizeof quoted))) return rc;
   snprintf(body, sizeof body, "{\"reason\":%s}", quoted);
   snprintf(path, sizeof path, "/v1/partners/%s/revoke", partner_id);
-  return ctl_admin_run("partner revoke", "POST", path, body, NULL);
+  rc = ctl_admin_run("partner revoke", "POST", path, body, NULL);
+  /* The broker then refuses the partner's requests before Lindung sees them. */
+  return rc == CTL_OK ? ctl_kafka_partner_cut(partner_id) : rc;
 }
 
 int ctl_cmd_partner_reinstate(int argc, char **argv) {
@@ -212,7 +214,8 @@ int ctl_cmd_partner_reinstate(int argc, char **argv) {
   else
     snprintf(body, sizeof body, "{}");
   snprintf(path, sizeof path, "/v1/partners/%s/reinstate", partner_id);
-  return ctl_admin_run("partner reinstate", "POST", path, body, NULL);
+  rc = ctl_admin_run("partner reinstate", "POST", path, body, NULL);
+  return rc == CTL_OK ? ctl_kafka_partner_setup(partner_id, ctl_partner_dir(partner_id)) : rc;
 }
 
 int ctl_cmd_partner_quota(int argc, char **argv) {

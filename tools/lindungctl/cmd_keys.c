@@ -165,7 +165,8 @@ int ctl_cmd_partner_add(int argc, char **argv) {
       return ctl_fail(CTL_USAGE,
                       "partner add: LINDUNG_ADMIN_URL is not set (--direct writes the database "
                       "without the revocation service, for bootstrapping only)");
-    return ctl_cmd_partner_add_api(partner_id, name, key_id, pk_hex);
+    rc = ctl_cmd_partner_add_api(partner_id, name, key_id, pk_hex);
+    return rc == CTL_OK ? ctl_kafka_partner_setup(partner_id, ctl_partner_dir(partner_id)) : rc;
   }
 
   int code = CTL_OK;
@@ -202,6 +203,7 @@ int ctl_cmd_partner_add(int argc, char **argv) {
   if (rc != CTL_OK) ctl_rollback(conn);
   PQfinish(conn);
   if (rc == CTL_OK) printf("partner %s added with key %s\n", partner_id, id_text);
+  if (rc == CTL_OK) rc = ctl_kafka_partner_setup(partner_id, ctl_partner_dir(partner_id));
   return rc;
 }
 

@@ -310,6 +310,12 @@ int ctl_cmd_seed(int argc, char **argv) {
   free(csv);
   free(subjects);
   free(files);
+  /* Each launch partner's topics, ACLs and (embedded stack) certificate. */
+  for (size_t i = 0; rc == CTL_OK && i < CTL_PARTNERS; i++) {
+    char partner_dir[4200];
+    snprintf(partner_dir, sizeof partner_dir, "%s/partners/%s", dir, ctl_launch_partners[i].id);
+    rc = ctl_kafka_partner_setup(ctl_launch_partners[i].id, partner_dir);
+  }
   if (rc == CTL_OK)
     printf("seeded %d partners (%d kept), %d venues, %" PRIu32 " people; files in %s\n",
            partners_added, CTL_PARTNERS - partners_added, venues_added, people, dir);

@@ -112,6 +112,16 @@ int ctl_cmd_subject_import(int argc, char **argv);
 int ctl_cmd_venue_add(int argc, char **argv);
 int ctl_cmd_venue_list(int argc, char **argv);
 int ctl_cmd_seed(int argc, char **argv);
+int ctl_cmd_kafka_apply(int argc, char **argv);
+
+/* $LINDUNG_RUN_DIR/partners/<id>: where a partner's local files go. */
+const char *ctl_partner_dir(const char *partner_id);
+/* The partner's topics and ACLs from the access table and, on the embedded
+ * stack, its client certificate in dir; nothing unless lindungctl manages
+ * Kafka (LINDUNG_KAFKA_BROKERS set and LINDUNG_KAFKA_MANAGE=1). */
+int ctl_kafka_partner_setup(const char *partner_id, const char *dir);
+/* Deletes the partner's write ACLs (revocation): the broker refuses its requests. */
+int ctl_kafka_partner_cut(const char *partner_id);
 /* Through the revocation service's admin API (cmd_admin.c). */
 int ctl_cmd_partner_revoke(int argc, char **argv);
 int ctl_cmd_partner_reinstate(int argc, char **argv);

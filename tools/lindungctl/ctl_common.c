@@ -74,6 +74,12 @@ const char *ctl_env(const char *name) {
   return value && *value ? value : NULL;
 }
 
+const char *ctl_partner_dir(const char *partner_id) {
+  static char dir[4200];
+  snprintf(dir, sizeof dir, "%s/partners/%s", ctl_run_dir(), partner_id);
+  return dir;
+}
+
 const char *ctl_run_dir(void) {
   const char *dir = ctl_env("LINDUNG_RUN_DIR");
   return dir ? dir : ".run";

@@ -54,13 +54,26 @@ const ctl_command ctl_commands[] = {
      "create the eleven launch partners (keys in DIR/partners/<id>/), venues of every "
      "category and n synthetic people (DIR/seed/people.csv); DIR defaults to $LINDUNG_RUN_DIR. "
      "Fails if a launch partner exists, unless --reuse (then existing partners are kept, "
-     "their key files untouched, and people.csv holds this run's people only)"},
+     "their key files untouched, and people.csv holds this run's people only); with Kafka "
+     "configured, also each partner's topics, ACLs and (embedded stack) client certificate"},
+    {"kafka", "apply", ctl_cmd_kafka_apply, "kafka apply [--partner <partner_id>]",
+     "create Lindung's topics and ACLs from the access table compiled in (deploy/kafka/access) "
+     "and, with LINDUNG_DB_URL, every registered partner's (a revoked one without its write "
+     "ACL); or one partner's; on the embedded stack also partners' client certificates; "
+     "existing topics and ACLs are kept"},
 };
 const size_t ctl_command_count = sizeof ctl_commands / sizeof ctl_commands[0];
 
 static const char ctl_environment_help[] =
     "Environment:\n"
     "  LINDUNG_DB_URL        libpq URL of the lindung database (role lindung_admin)\n"
+    "  LINDUNG_KAFKA_BROKERS, LINDUNG_KAFKA_SECURITY_PROTOCOL, LINDUNG_KAFKA_SSL_CA_FILE,\n"
+    "  LINDUNG_KAFKA_SSL_CERT_FILE, LINDUNG_KAFKA_SSL_KEY_FILE\n"
+    "                        the cluster and an admin principal (partner add/revoke/\n"
+    "                        reinstate, seed, kafka apply)\n"
+    "  LINDUNG_KAFKA_MANAGE  1: partner add/revoke/reinstate and seed also change topics\n"
+    "                        and ACLs (embedded stack, compose; not where Strimzi does)\n"
+    "  LINDUNG_KAFKA_CA_KEY_FILE  the embedded stack's CA key: partner certificates\n"
     "  LINDUNG_AUDIT_DB_NAME audit database on the same server (default lindung_audit)\n"
     "  LINDUNG_NIK_KEY_FILE  file holding the 32-byte NIK hash key as 64 hex characters\n"
     "  LINDUNG_RUN_DIR       where secrets and seed files go (default .run)\n"

@@ -51,6 +51,7 @@ typedef struct partner_state {
 
 typedef struct options {
   const char *run_dir, *brokers, *db_url, *system_pk, *json_path, *partner_list, *secrets_path;
+  kafka_security security;
   const char *histogram_path, *cpu_run_dir;
   uint32_t system_key_id;
   unsigned people_per_partner, concurrency, timeout_ms, check_out_percent;
@@ -157,6 +158,13 @@ static void parse_options(int argc, char **argv) {
     exit(2);
   }
   opt.system_key_id = (uint32_t)strtoul(key_id, NULL, 10);
+  /* One client speaks for every partner at once, so on a broker with ACLs
+   * it needs a principal allowed to (the stack's admin certificate). */
+  char err[256];
+  if (ksec_load_env(&opt.security, err, sizeof err)) {
+    fprintf(stderr, "lindung-loadgen: %s\n", err);
+    exit(2);
+  }
 }
 
 static void load_people(void) {
@@ -278,7 +286,8 @@ static bool send_request(partner_state *p, uint32_t partner_index, uint32_t pers
   r->link = link;
   r->check_out = check_out;
   r->sent_us = now_us();
-  if (partner_kafka_send(kafka, r->request_id, value, len)) die("cannot publish to scan.requests");
+  if (partner_kafka_send(kafka, p->id, r->request_id, value, len))
+    die("cannot publish to the partner's request topic");
   loadgen_pending_add_done(pending, r);
   p->requests++;
   if (!link && phase_start_us) {
@@ -586,7 +595,7 @@ int main(int argc, char **argv) {
   const char *topics[MAX_PARTNERS];
   for (size_t i = 0; i < partner_count; i++) topics[i] = partners[i].topic;
   char err[512];
-  kafka = partner_kafka_open(opt.brokers, topics, partner_count, err, sizeof err);
+  kafka = partner_kafka_open(opt.brokers, &opt.security, topics, partner_count, err, sizeof err);
   if (!kafka) die(err);
   link_phase();
   double elapsed = scan_phase();

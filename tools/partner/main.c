@@ -27,9 +27,9 @@
 #include "hex.h"
 #include "kafka_loop.h"
 #include "partner_cli.h"
+#include "partner_kafka.h"
 #include "partner_sdk.h"
 
-#define PCLI_REQUESTS_TOPIC "scan.requests"
 #define PCLI_DEFAULT_TIMEOUT_S 10.0
 #define PCLI_POLL_MS 10
 
@@ -70,8 +70,10 @@ static const pcli_option_spec pcli_specs[OPT_COUNT] = {
     [OPT_SECRET_KEY_FILE] = {"secret-key-file", true, "PATH", "LINDUNG_PARTNER_SECRET_KEY_FILE",
                              "partner secret key (64 hex characters, mode 0400 or 0600)"},
     [OPT_PARTNER_DIR] = {"partner-dir", true, "DIR", "LINDUNG_PARTNER_DIR",
-                         "DIR/key_id and DIR/secret.key (as lindungctl seed writes them); the "
-                         "partner id defaults to the directory's name"},
+                         "DIR/key_id and DIR/secret.key (as lindungctl seed writes them), and "
+                         "DIR/kafka.crt and DIR/kafka.key, the partner's Kafka client "
+                         "certificate, when present; the partner id defaults to the "
+                         "directory's name"},
     [OPT_SYSTEM_KEY_ID] = {"system-key-id", true, "N", "LINDUNG_SYSTEM_KEY_ID",
                            "Lindung system key id"},
     [OPT_SYSTEM_PUBLIC_KEY] = {"system-public-key", true, "HEX", "LINDUNG_SYSTEM_PUBLIC_KEY",
@@ -333,6 +335,10 @@ typedef struct pcli_creds {
   uint32_t system_key_id;
   const char *system_public_key;
   const char *brokers;
+  /* The partner's own Kafka principal (LINDUNG_KAFKA_SSL_*, or DIR/kafka.*). */
+  kafka_security security;
+  char cert_file[4096];
+  char key_file[4096];
 } pcli_creds;
 
 static void pcli_load_env(pcli_env *env) {
@@ -424,6 +430,20 @@ static int pcli_resolve(const char *command, const pcli_args *args, pcli_creds *
   if (strlen(system_pk) != 64 || hex_decode(system_pk, pk, sizeof(pk)) != 0)
     return pcli_usage_error(command, "system public key must be 64 hex characters");
   if (!brokers) return pcli_usage_error(command, "no brokers (--brokers or LINDUNG_KAFKA_BROKERS)");
+  char err[256];
+  if (ksec_load_env(&c->security, err, sizeof(err)) != 0)
+    return pcli_usage_error(command, "%s", err);
+  if (dir) {
+    /* A partner directory holding a client certificate speaks as that partner. */
+    snprintf(c->cert_file, sizeof(c->cert_file), "%s/kafka.crt", dir);
+    snprintf(c->key_file, sizeof(c->key_file), "%s/kafka.key", dir);
+    if (access(c->cert_file, R_OK) == 0 && access(c->key_file, R_OK) == 0) {
+      c->security.protocol = "ssl";
+      c->security.cert_file = c->cert_file;
+      c->security.key_file = c->key_file;
+      if (ksec_check(&c->security, err, sizeof(err)) != 0) return pcli_usage_error(command, "%s", err);
+    }
+  }
   /* Validated above: at most 32 characters, so it fits. */
   snprintf(c->partner_id, sizeof(c->partner_id), "%.32s", partner);
   snprintf(c->secret_key_file, sizeof(c->secret_key_file), "%s", secret);
@@ -543,7 +563,10 @@ static int pcli_exchange(const pcli_creds *c, const partner_sdk_request *request
    * interval lets the request leave within 50 ms instead. */
   static const char *const properties[] = {"topic.metadata.refresh.interval.ms", "50", NULL};
   kq_settings settings = {
-      .brokers = c->brokers, .client_id = "lindung-partner", .properties = properties};
+      .brokers = c->brokers,
+      .client_id = "lindung-partner",
+      .security = &c->security,
+      .properties = properties};
   kq_producer *producer = NULL;
   if (kq_producer_open(&loop, &settings, pcli_on_delivery, &delivery, &producer, err,
                        sizeof(err)) != 0) {
@@ -555,7 +578,8 @@ static int pcli_exchange(const pcli_creds *c, const partner_sdk_request *request
   char topic[64];
   snprintf(topic, sizeof(topic), "scan.results.%s", c->partner_id);
   pcli_reader *reader = NULL;
-  if (pcli_reader_open(c->brokers, topic, false, 10, &reader, err, sizeof(err)) != 0) {
+  if (pcli_reader_open(c->brokers, &c->security, c->partner_id, topic, false, 10, &reader, err,
+                       sizeof(err)) != 0) {
     kq_producer_close(producer, 0);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
@@ -564,8 +588,10 @@ static int pcli_exchange(const pcli_creds *c, const partner_sdk_request *request
   }
 
   double start = pcli_mono_ms();
-  int produce_rc = kq_produce(producer, NULL, PCLI_REQUESTS_TOPIC, request_id, sizeof(request_id),
-                              value, value_len, NULL);
+  char requests_topic[PARTNER_KAFKA_TOPIC_MAX];
+  partner_kafka_request_topic(c->partner_id, requests_topic, sizeof(requests_topic));
+  int produce_rc = kq_produce(producer, NULL, requests_topic, request_id, sizeof(request_id), value,
+                              value_len, NULL);
   sodium_memzero(value, sizeof(value));
   rc = -1;
   if (produce_rc != 0) {
@@ -707,7 +733,8 @@ static int pcli_cmd_results(const pcli_args *args) {
   char topic[64], err[512];
   snprintf(topic, sizeof(topic), "scan.results.%s", creds.partner_id);
   pcli_reader *reader = NULL;
-  if (pcli_reader_open(creds.brokers, topic, args->flag[OPT_FROM_BEGINNING], 500, &reader, err,
+  if (pcli_reader_open(creds.brokers, &creds.security, creds.partner_id, topic,
+                       args->flag[OPT_FROM_BEGINNING], 500, &reader, err,
                        sizeof(err)) != 0) {
     partner_sdk_close(sdk);
     return pcli_failure("%s", err);

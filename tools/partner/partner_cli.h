@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kafka_security.h"
 #include "partner_sdk.h"
 
 /* Exit status of every command. */
@@ -27,7 +28,8 @@ typedef struct pcli_reader pcli_reader;
 
 /* fetch_wait_ms: how long the broker may hold an empty fetch; short while
  * waiting for one answer, longer while following the topic. */
-int pcli_reader_open(const char *brokers, const char *topic, bool from_beginning, int fetch_wait_ms,
+int pcli_reader_open(const char *brokers, const kafka_security *security, const char *partner_id,
+                     const char *topic, bool from_beginning, int fetch_wait_ms,
                      pcli_reader **out, char *err, size_t err_len);
 /* Returns the next message (caller destroys it with rd_kafka_message_destroy)
  * or NULL when none came within timeout_ms. Partition ends are tracked. */

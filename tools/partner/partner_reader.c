@@ -26,12 +26,14 @@ static int pcli_fail(char *err, size_t err_len, const char *what, const char *de
   return -1;
 }
 
-static rd_kafka_t *pcli_reader_kafka(const char *brokers, int fetch_wait_ms, char *err,
+static rd_kafka_t *pcli_reader_kafka(const char *brokers, const kafka_security *security,
+                                     const char *partner_id, int fetch_wait_ms, char *err,
                                      size_t err_len) {
   char group[96], fetch_wait[16];
   snprintf(fetch_wait, sizeof(fetch_wait), "%d", fetch_wait_ms);
-  /* A private group id: nothing is committed, but librdkafka wants one. */
-  snprintf(group, sizeof(group), "lindung-partner-%ld-%08x", (long)getpid(),
+  /* A private group id: nothing is committed, but librdkafka wants one; it
+   * starts with the partner id, the only group prefix a partner may use. */
+  snprintf(group, sizeof(group), "%s-cli-%ld-%08x", partner_id, (long)getpid(),
            (unsigned)randombytes_random());
   const char *const settings[] = {
       "bootstrap.servers",
@@ -59,6 +61,11 @@ static rd_kafka_t *pcli_reader_kafka(const char *brokers, int fetch_wait_ms, cha
       pcli_fail(err, err_len, "kafka configuration", errstr);
       return NULL;
     }
+  }
+  if (ksec_conf_set(conf, security, errstr, sizeof(errstr)) != 0) {
+    rd_kafka_conf_destroy(conf);
+    pcli_fail(err, err_len, "kafka configuration", errstr);
+    return NULL;
   }
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
   if (!rk) {
@@ -98,13 +105,14 @@ static int pcli_partition_count(rd_kafka_t *rk, const char *topic, char *err, si
   return count;
 }
 
-int pcli_reader_open(const char *brokers, const char *topic, bool from_beginning, int fetch_wait_ms,
-                     pcli_reader **out, char *err, size_t err_len) {
+int pcli_reader_open(const char *brokers, const kafka_security *security, const char *partner_id,
+                     const char *topic, bool from_beginning, int fetch_wait_ms, pcli_reader **out,
+                     char *err, size_t err_len) {
   *out = NULL;
   err[0] = '\0';
   pcli_reader *r = calloc(1, sizeof(*r));
   if (!r) return pcli_fail(err, err_len, "reader", "out of memory");
-  r->rk = pcli_reader_kafka(brokers, fetch_wait_ms, err, err_len);
+  r->rk = pcli_reader_kafka(brokers, security, partner_id, fetch_wait_ms, err, err_len);
   if (!r->rk) {
     free(r);
     return -1;

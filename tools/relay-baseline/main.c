@@ -37,6 +37,7 @@
 
 typedef struct relay_options {
   const char *brokers, *prefix, *json_path, *cpu_run_dir;
+  kafka_security security;
   unsigned hops, concurrency, timeout_ms;
   size_t sizes[RELAY_MAX_HOPS + 1];
   double rate, duration_s;
@@ -56,8 +57,20 @@ static uint64_t relay_now_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The relays this process started (pids; 0 once reaped). */
+static pid_t children[RELAY_MAX_HOPS];
+
+/* Stops the relays this process started, so none outlives a failed run. */
+static void relay_stop_children(void) {
+  for (unsigned i = 0; i < RELAY_MAX_HOPS; i++)
+    if (children[i] > 0) kill(children[i], SIGTERM);
+  for (unsigned i = 0; i < RELAY_MAX_HOPS; i++)
+    if (children[i] > 0) waitpid(children[i], NULL, 0);
+}
+
 static void relay_die(const char *what) {
   fprintf(stderr, "lindung-relay: %s\n", what);
+  relay_stop_children();
   exit(1);
 }
 
@@ -105,12 +118,16 @@ static int relay_run_hop(const char *from, const char *to, size_t size, const ch
   snprintf(fetch_wait, sizeof fetch_wait, "%s", wait_env && *wait_env ? wait_env : "10");
   const char *properties[] = {"fetch.wait.max.ms", fetch_wait, "session.timeout.ms", "6000",
                               "heartbeat.interval.ms", "1001", NULL};
-  kq_settings producer_settings = {.brokers = opt.brokers, .client_id = group};
+  kq_settings producer_settings = {
+      .brokers = opt.brokers, .client_id = group, .security = &opt.security};
   if (kq_producer_open(hop.loop, &producer_settings, NULL, NULL, &hop.producer, err, sizeof err))
     relay_die(err);
   const char *topics[] = {from, NULL};
   kq_consumer_settings consumer_settings = {
-      .kafka = {.brokers = opt.brokers, .client_id = group, .properties = properties},
+      .kafka = {.brokers = opt.brokers,
+                .client_id = group,
+                .security = &opt.security,
+                .properties = properties},
       .group_id = group,
       .topics = topics,
       .max_batch = 500,
@@ -192,8 +209,6 @@ static void relay_pump(int wait_ms) {
   partner_kafka_poll(kafka, wait_ms, relay_on_sink);
   relay_expire(relay_now_us());
 }
-
-static pid_t children[RELAY_MAX_HOPS];
 
 static void relay_check_children(void) {
   for (unsigned i = 0; i < opt.hops; i++) {
@@ -397,6 +412,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lindung-relay: LINDUNG_KAFKA_BROKERS is required (source .run/stack.env)\n");
     return 2;
   }
+  char security_err[256];
+  if (ksec_load_env(&opt.security, security_err, sizeof security_err)) {
+    fprintf(stderr, "lindung-relay: %s\n", security_err);
+    return 2;
+  }
   /* Internal: a relay process, started by the parent below. */
   if (argc == 6 && !strcmp(argv[1], "--run-relay"))
     return relay_run_hop(argv[2], argv[3], strtoul(argv[4], NULL, 10), argv[5]);
@@ -411,7 +431,7 @@ int main(int argc, char **argv) {
   }
   snprintf(first_topic, sizeof first_topic, "%s", topics[0]);
   char err[512];
-  if (partner_kafka_ensure_topics(opt.brokers, topic_list, opt.hops + 1, err, sizeof err))
+  if (partner_kafka_ensure_topics(opt.brokers, &opt.security, topic_list, opt.hops + 1, err, sizeof err))
     relay_die(err);
 
   signal(SIGINT, relay_on_signal_parent);
@@ -442,7 +462,7 @@ int main(int argc, char **argv) {
 
   pending = loadgen_pending_new(opt.concurrency > 65536 ? opt.concurrency * 2 : 131072);
   const char *sink_topics[] = {topics[opt.hops]};
-  kafka = partner_kafka_open(opt.brokers, sink_topics, 1, err, sizeof err);
+  kafka = partner_kafka_open(opt.brokers, &opt.security, sink_topics, 1, err, sizeof err);
   if (!kafka) relay_die(err);
   latency_histogram_reset(&latency);
   relay_warm_up();

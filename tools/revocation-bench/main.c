@@ -84,7 +84,7 @@ static bench_req *bench_send(partner_sdk_kind kind, const char *token) {
   if (partner_sdk_build_request(sdk, &r, q->id, buf, sizeof buf, &len, err, sizeof err))
     return NULL;
   q->sent = now_s();
-  if (partner_kafka_send(kafka, q->id, buf, len)) return NULL;
+  if (partner_kafka_send(kafka, partner_id, q->id, buf, len)) return NULL;
   req_count++;
   return q;
 }
@@ -173,6 +173,12 @@ int main(int argc, char **argv) {
   }
   if (sodium_init() < 0) return 1;
   signal(SIGPIPE, SIG_IGN);
+  kafka_security security;
+  char security_err[256];
+  if (ksec_load_env(&security, security_err, sizeof security_err)) {
+    fprintf(stderr, "lindung-revocation-bench: %s\n", security_err);
+    return 2;
+  }
   snprintf(ctl_path, sizeof ctl_path, "%s/lindungctl", bin);
   uint8_t rnd[4], pk[32], sk[32];
   char rnd_hex[9], pk_hex[65];
@@ -196,15 +202,9 @@ int main(int argc, char **argv) {
   const char *add[] = {"partner",  "add", partner_id,     "--name", "Revocation Benchmark",
                        "--key-id", "1",   "--public-key", pk_hex,   NULL};
   if (ctl(add, NULL) != 0) return 1;
-  const char *dl[] = {"scan.deadletter"};
-  partner_kafka *creator = partner_kafka_open(brokers, dl, 1, err, sizeof err);
-  if (!creator) return 1;
-  partner_kafka_send_raw(creator, topic, "create", 6, "", 0);
-  partner_kafka_flush(creator, 10000);
-  partner_kafka_close(creator);
   const char *topics[] = {topic};
   for (int i = 0; i < 20 && !kafka; i++) {
-    kafka = partner_kafka_open(brokers, topics, 1, err, sizeof err);
+    kafka = partner_kafka_open(brokers, &security, topics, 1, err, sizeof err);
     if (!kafka) usleep(250000);
   }
   if (!kafka) return 1;

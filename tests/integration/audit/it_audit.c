@@ -26,6 +26,7 @@
 #include "kafka_loop.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "messages.h"
+#include "testing_kafka.h"
 
 static int delivery_failures;
 
@@ -51,7 +52,10 @@ static int produce_event(kq_producer *p, Lindung__V1__AuditEvent *e) {
 static int cmd_produce(const char *brokers, const uint8_t run[8], long requests, long dups,
                        long rate) {
   uv_loop_t *loop = uv_default_loop();
-  kq_settings settings = {.brokers = brokers, .client_id = "it-audit", .properties = NULL};
+  kq_settings settings = {.brokers = brokers,
+                          .client_id = "it-audit",
+                          .security = testing_kafka_security(),
+                          .properties = NULL};
   kq_producer *p;
   char err[256];
   if (kq_producer_open(loop, &settings, on_delivery, NULL, &p, err, sizeof err)) {
@@ -164,6 +168,11 @@ static int cmd_deadletters(const char *brokers, const uint8_t run[8]) {
   rd_kafka_conf_set(conf, "group.id", "it-audit-reader", err, sizeof err); /* assign() only */
   rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
   rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+  if (ksec_conf_set(conf, testing_kafka_security(), err, sizeof err)) {
+    fprintf(stderr, "it_audit: %s\n", err);
+    rd_kafka_conf_destroy(conf);
+    return 1;
+  }
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (!rk) return 1;
   rd_kafka_topic_t *t = rd_kafka_topic_new(rk, "scan.deadletter", NULL);

@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "kafka_loop.h"
+#include "partner_kafka.h"
+#include "testing_kafka.h"
 
 #define MAX_PARTITIONS 64
 
@@ -224,7 +226,8 @@ static int open_query(void) {
   char errstr[256];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) ||
-      rd_kafka_conf_set(conf, "group.id", relay_group, errstr, sizeof(errstr))) {
+      rd_kafka_conf_set(conf, "group.id", relay_group, errstr, sizeof(errstr)) ||
+      ksec_conf_set(conf, testing_kafka_security(), errstr, sizeof(errstr))) {
     fprintf(stderr, "query conf: %s\n", errstr);
     return -1;
   }
@@ -305,7 +308,10 @@ static int open_consumer(const char *group, const char *topic, kq_batch_fn fn, k
                                       "6000", NULL};
   const char *topics[] = {topic, NULL};
   kq_consumer_settings cs = {
-      .kafka = {.brokers = brokers, .client_id = "it-kafka-roundtrip", .properties = props},
+      .kafka = {.brokers = brokers,
+                .client_id = "it-kafka-roundtrip",
+                .security = testing_kafka_security(),
+                .properties = props},
       .group_id = group,
       .topics = topics,
       .max_batch = 64,
@@ -331,8 +337,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "count must be at least 100\n");
     return 2;
   }
-  /* Fresh topics and groups per run: the devbroker creates topics on first
-   * produce, and reruns against the same broker never see old data. */
+  /* Fresh topics and groups per run: reruns against the same broker never
+   * see old data. */
   char run_id[64];
   snprintf(run_id, sizeof(run_id), "%ld-%ld", (long)time(NULL), (long)getpid());
   snprintf(in_topic, sizeof(in_topic), "it.kq.%s.in", run_id);
@@ -347,7 +353,16 @@ int main(int argc, char **argv) {
   uv_timer_init(loop, &resume_timer);
 
   char err[256];
-  kq_settings ps = {.brokers = brokers, .client_id = "it-kafka-roundtrip", .log = on_log};
+  const char *const fresh_topics[] = {in_topic, out_topic};
+  if (partner_kafka_ensure_topics(brokers, testing_kafka_security(), fresh_topics, 2, err,
+                                  sizeof(err)) != 0) {
+    fprintf(stderr, "topics: %s\n", err);
+    return 1;
+  }
+  kq_settings ps = {.brokers = brokers,
+                    .client_id = "it-kafka-roundtrip",
+                    .security = testing_kafka_security(),
+                    .log = on_log};
   if (kq_producer_open(loop, &ps, on_delivery, NULL, &producer, err, sizeof(err)) != 0) {
     fprintf(stderr, "producer open: %s\n", err);
     return 1;

@@ -15,6 +15,7 @@
 #include "partner_kafka.h"
 #include "partner_sdk.h"
 #include "testing.h"
+#include "testing_kafka.h"
 
 #define MAX_CASES 256
 enum { OUTCOME_ANSWER, OUTCOME_DEADLETTER };
@@ -31,6 +32,7 @@ typedef struct expected {
   int kind;                   /* PARTNER_SDK_KIND_LINK for links */
   char token[PARTNER_SDK_MAX_TOKEN + 1]; /* filled when a Link is answered */
   int answers;
+  int answers_on_results; /* a dead-letter case answered on a partner's topic: wrong */
   int got_error, got_decision, got_reason;
 } expected;
 
@@ -80,6 +82,10 @@ static void on_message(const char *topic, const void *key, size_t key_len, const
       expected *c = &cases[i];
       size_t want_len = c->key_len ? c->key_len : 16;
       if (c->partner != p || key_len != want_len || memcmp(c->key, key, want_len)) continue;
+      if (c->outcome == OUTCOME_DEADLETTER) {
+        c->answers_on_results++;
+        continue;
+      }
       if (want_len != 16) {
         /* An answer to a request id of the wrong size: read its clear error. */
         Lindung__V1__ScanResponse *raw = lindung__v1__scan_response__unpack(NULL, len, value);
@@ -120,7 +126,7 @@ static void await_and_check(void) {
   partner_kafka_poll(kafka, 200, on_message); /* catch duplicates of the last answers */
   for (size_t i = 0; i < case_count; i++) {
     expected *c = &cases[i];
-    bool ok = c->answers >= 1;
+    bool ok = c->answers >= 1 && c->answers_on_results == 0;
     if (c->outcome == OUTCOME_ANSWER && ok) {
       ok = c->got_error == c->error;
       if (ok && c->error == 0 && c->kind != PARTNER_SDK_KIND_LINK && c->decision != ANY_VERDICT)
@@ -156,7 +162,7 @@ static expected *send_body(const char *name, int partner, const partner_sdk_requ
   expected *c = add_case(name, partner, OUTCOME_ANSWER, error);
   uint8_t value[PARTNER_SDK_REQUEST_BUFFER];
   size_t len = build(partner, body, c->key, value);
-  partner_kafka_send(kafka, c->key, value, len);
+  partner_kafka_send(kafka, partner_ids[partner], c->key, value, len);
   return c;
 }
 
@@ -202,14 +208,14 @@ static void send_crafted(const char *name, Lindung__V1__ScanRequest *request, co
     randombytes_buf(c->key, 16);
   uint8_t value[4096];
   size_t len = lindung__v1__scan_request__pack(request, value);
-  partner_kafka_send_raw(kafka, "scan.requests", c->key, 16, value, len);
+  partner_kafka_send_raw(kafka, "scan.requests.gojek", c->key, 16, value, len);
   lindung__v1__scan_request__free_unpacked(request, NULL);
 }
 
 static void send_dead_letter_case(const char *name, const void *value, size_t len) {
   expected *c = add_case(name, 0, OUTCOME_DEADLETTER, 0);
   randombytes_buf(c->key, 16);
-  partner_kafka_send_raw(kafka, "scan.requests", c->key, 16, value, len);
+  partner_kafka_send_raw(kafka, "scan.requests.gojek", c->key, 16, value, len);
 }
 
 /* ---- people ---- */
@@ -278,7 +284,8 @@ int main(int argc, char **argv) {
   }
   topics[PARTNERS] = "scan.deadletter";
   char err[512];
-  kafka = partner_kafka_open(getenv("LINDUNG_KAFKA_BROKERS"), topics, PARTNERS + 1, err, sizeof err);
+  kafka = partner_kafka_open(getenv("LINDUNG_KAFKA_BROKERS"), testing_kafka_security(), topics,
+                             PARTNERS + 1, err, sizeof err);
   if (!kafka) {
     fprintf(stderr, "kafka: %s\n", err);
     return 1;
@@ -338,6 +345,17 @@ int main(int argc, char **argv) {
   send_dead_letter_case("valid protobuf of another type: dead letter", other_bytes,
                         lindung__v1__dead_letter__pack(&other, other_bytes));
 
+  /* Gojek's own topic carrying a valid Link sealed by grab (gojek speaking
+   * for grab): a dead letter, and no answer on grab's topic. */
+  {
+    partner_sdk_request body = {.kind = PARTNER_SDK_KIND_LINK, .nik = green_nik};
+    expected *c = add_case("grab's request on gojek's topic: dead letter, no answer", 1,
+                           OUTCOME_DEADLETTER, 0);
+    uint8_t value[PARTNER_SDK_REQUEST_BUFFER];
+    size_t len = build(1, &body, c->key, value);
+    partner_kafka_send_raw(kafka, "scan.requests.gojek", c->key, 16, value, len);
+  }
+
   Lindung__V1__ScanRequest *r;
   uint64_t now = now_ms();
   (void)yellow;
@@ -353,7 +371,7 @@ int main(int argc, char **argv) {
     c->key_len = 15;
     uint8_t value[4096];
     size_t len = lindung__v1__scan_request__pack(r, value);
-    partner_kafka_send_raw(kafka, "scan.requests", c->key, 15, value, len);
+    partner_kafka_send_raw(kafka, "scan.requests.gojek", c->key, 15, value, len);
     lindung__v1__scan_request__free_unpacked(r, NULL);
   }
   r = valid_request(green->token, now);
@@ -365,7 +383,7 @@ int main(int argc, char **argv) {
     memcpy(c->key, r->request_id.data, 16);
     uint8_t value[4096];
     size_t len = lindung__v1__scan_request__pack(r, value);
-    partner_kafka_send_raw(kafka, "scan.requests", other_key, 16, value, len);
+    partner_kafka_send_raw(kafka, "scan.requests.gojek", other_key, 16, value, len);
     lindung__v1__scan_request__free_unpacked(r, NULL);
   }
   r = valid_request(green->token, now);
@@ -416,7 +434,7 @@ int main(int argc, char **argv) {
     memcpy(c->key, r->request_id.data, 16);
     uint8_t value[4096];
     size_t len = lindung__v1__scan_request__pack(r, value);
-    partner_kafka_send_raw(kafka, "scan.requests", original, 16, value, len);
+    partner_kafka_send_raw(kafka, "scan.requests.gojek", original, 16, value, len);
     lindung__v1__scan_request__free_unpacked(r, NULL);
   }
   r = valid_request(green->token, now);
@@ -436,7 +454,7 @@ int main(int argc, char **argv) {
     memcpy(c->key, r->request_id.data, 16);
     c->decision = ALLOW;
     c->reason = 1;
-    partner_kafka_send_raw(kafka, "scan.requests", c->key, 16, value, len);
+    partner_kafka_send_raw(kafka, "scan.requests.gojek", c->key, 16, value, len);
     partner_kafka_flush(kafka, 10000);
     /* Let the first one through before its twin arrives. */
     uint64_t until = now_ms() + 30000;
@@ -445,7 +463,7 @@ int main(int argc, char **argv) {
     c->partner = -1;
     expected *twin = add_case("the same request sent twice: second is REPLAYED", 0, OUTCOME_ANSWER, 8);
     memcpy(twin->key, c->key, 16);
-    partner_kafka_send_raw(kafka, "scan.requests", c->key, 16, value, len);
+    partner_kafka_send_raw(kafka, "scan.requests.gojek", c->key, 16, value, len);
     lindung__v1__scan_request__free_unpacked(r, NULL);
   }
   /* A venue that fills: QR-CINEMA-TINY has one place (or none at this PPKM

@@ -52,10 +52,11 @@ case_ kustomize-missing-file "FAILED: kustomize overlays" k8s/base/kustomization
 case_ kustomize-bad-patch "FAILED: kustomize overlays/prod" k8s/overlays/prod/kustomization.yaml 's#path: /spec/minReplicaCount#path: /spec/minReplicas/count#'
 # Kubernetes objects: schema, Strimzi schema, policies
 case_ k8s-schema-type "schema" k8s/base/services/ingest.yaml '0,/^  replicas: 1$/s//  replicas: one/'
-case_ strimzi-typo "KafkaTopic/scan-requests: schema" k8s/base/kafka/topics.yaml '0,/  partitions: 4/s//  partitons: 4/'
+case_ strimzi-typo "KafkaTopic/scan-accepted: schema" k8s/base/kafka/topics.yaml '0,/  partitions: 4/s//  partitons: 4/'
 case_ k8s-writable-root "readOnlyRootFilesystem" k8s/base/services/decrypt.yaml 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/'
 case_ k8s-no-readiness "readinessProbe" k8s/base/services/audit.yaml 's#path: /readyz#path: /healthz#'
 case_ partner-acl-too-wide "scan.results" k8s/base/kafka/users-partners.yaml '0,/name: scan.results.gojek/s//name: scan.results./'
+case_ partner-writes-another "scan.requests.grab is more than write scan.requests.gojek" k8s/base/kafka/users-partners.yaml '0,/name: scan.requests.gojek/s//name: scan.requests.grab/'
 case_ keda-over-partitions "exceeds the 4 partitions" k8s/base/services/ingest.yaml 's/maxReplicaCount: 4/maxReplicaCount: 8/'
 case_ prod-min-isr "min.insync.replicas" k8s/overlays/prod/kafka-cluster.yaml 's/      min.insync.replicas: 2/      min.insync.replicas: 1/'
 # Alert rules
@@ -73,6 +74,6 @@ for r in "$tmp"/*.result; do
   cases=$((cases + 1))
   if grep -q '^ok ' "$r"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
-[ "$cases" -eq 23 ] || { echo "expected 23 cases, ran $cases"; failed=$((failed + 1)); }
+[ "$cases" -eq 24 ] || { echo "expected 24 cases, ran $cases"; failed=$((failed + 1)); }
 echo "deploy broken copies: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -59,7 +59,12 @@ typedef struct test_request {
   /* The Kafka key; defaults to the request id. */
   const uint8_t *key;
   size_t key_len;
+  /* The topic it arrives on; defaults to the partner's own. */
+  const char *topic;
 } test_request;
+
+/* The topic of the input being decided (the place dead letters are named by). */
+static char input_topic[96];
 
 static test_request default_request(void) {
   test_request r = {.version = 1,
@@ -97,7 +102,7 @@ static size_t pack_request(const test_request *r) {
 }
 
 static kq_input input_of(const void *key, size_t key_len, const void *value, size_t value_len) {
-  kq_input in = {.topic = "scan.requests",
+  kq_input in = {.topic = input_topic,
                  .partition = 2,
                  .offset = 4711,
                  .key = key,
@@ -111,6 +116,10 @@ static kq_input input_of(const void *key, size_t key_len, const void *value, siz
 static int decide_request(const registry *reg, quota_table *quotas, const test_request *r,
                           uint64_t at) {
   decided_at = at;
+  if (r->topic)
+    snprintf(input_topic, sizeof input_topic, "%s", r->topic);
+  else
+    snprintf(input_topic, sizeof input_topic, "scan.requests.%s", r->partner_id);
   size_t len = pack_request(r);
   kq_input in = r->key ? input_of(r->key, r->key_len, packed, len)
                        : input_of(r->request_id, r->request_id_len, packed, len);
@@ -184,7 +193,7 @@ static void check_dead_lettered(const char *reason) {
   CHECK_EQ_INT(result.value_len, 0);
   uint8_t source_id[16];
   messages_input_id(
-      &(kq_input){.topic = "scan.requests", .partition = 2, .offset = 4711, .timestamp_ms = -1},
+      &(kq_input){.topic = input_topic, .partition = 2, .offset = 4711, .timestamp_ms = -1},
       source_id);
   CHECK_EQ_INT(result.audit_key_len, 16);
   CHECK_MEM(result.audit_key, source_id, 16);
@@ -323,13 +332,62 @@ static void test_unknown_or_bad_partner_is_dead_lettered(void) {
   CHECK_EQ_INT(decide_request(reg, NULL, &r, now), 0);
   check_dead_lettered("unknown_partner");
 
+  /* On gojek's own topic, any other partner_id is gojek speaking for someone else. */
   const char *bad_ids[] = {"",       "g",      "Gojek",
                            "go jek", "gojek!", "a-partner-id-that-is-far-too-long-for-lindung"};
+  r.topic = "scan.requests.gojek";
   for (size_t i = 0; i < sizeof(bad_ids) / sizeof(*bad_ids); i++) {
     r.partner_id = bad_ids[i];
     CHECK_EQ_INT(decide_request(reg, NULL, &r, now), 0);
-    check_dead_lettered("bad_partner_id");
+    check_dead_lettered("partner_mismatch");
   }
+  /* A topic that is no partner's request topic names no one. */
+  const char *bad_topics[] = {"scan.requests", "scan.requests.", "scan.requests.Gojek",
+                              "scan.accepted"};
+  r.partner_id = "gojek";
+  for (size_t i = 0; i < sizeof(bad_topics) / sizeof(*bad_topics); i++) {
+    r.topic = bad_topics[i];
+    CHECK_EQ_INT(decide_request(reg, NULL, &r, now), 0);
+    check_dead_lettered("not_a_request_topic");
+    Lindung__V1__AuditEvent *audit = audit_of();
+    CHECK(audit && !*audit->partner_id);
+    if (audit) lindung__v1__audit_event__free_unpacked(audit, NULL);
+  }
+  registry_free(reg);
+}
+
+/* Grab writes, on its own topic, requests that name dana: dead letters
+ * recorded against grab, never an answer on dana's topic, never a charge
+ * on dana's quota. */
+static void test_request_naming_another_partner_is_dead_lettered(void) {
+  registry *reg = test_registry();
+  quota_table *quotas = quota_table_new();
+  test_request r = default_request();
+  r.partner_id = "dana"; /* 2 per second, burst 3 */
+  r.partner_key_id = 1;
+  r.topic = "scan.requests.grab";
+  for (int i = 0; i < 10; i++) {
+    CHECK_EQ_INT(decide_request(reg, quotas, &r, now), 0);
+    check_dead_lettered("partner_mismatch");
+    CHECK_EQ_STR(result.topic, "");
+    Lindung__V1__AuditEvent *audit = audit_of();
+    CHECK(audit != NULL);
+    if (audit) {
+      CHECK_EQ_STR(audit->partner_id, "grab");
+      lindung__v1__audit_event__free_unpacked(audit, NULL);
+    }
+  }
+  /* Dana's own burst is untouched. */
+  r.topic = NULL;
+  for (int i = 0; i < 3; i++) {
+    decide_request(reg, quotas, &r, now);
+    check_forwarded(&r);
+  }
+  char owner[33];
+  CHECK_EQ_INT(ingest_topic_owner("scan.requests.livin-mandiri", owner), 0);
+  CHECK_EQ_STR(owner, "livin-mandiri");
+  CHECK_EQ_INT(ingest_topic_owner("scan.requestsx.gojek", owner), -1);
+  quota_table_free(quotas);
   registry_free(reg);
 }
 
@@ -354,7 +412,7 @@ static void test_malformed_headers(void) {
   check_rejected(LINDUNG__V1__ERROR_CODE__MALFORMED, &r);
   uint8_t source_id[16];
   messages_input_id(
-      &(kq_input){.topic = "scan.requests", .partition = 2, .offset = 4711, .timestamp_ms = -1},
+      &(kq_input){.topic = input_topic, .partition = 2, .offset = 4711, .timestamp_ms = -1},
       source_id);
   CHECK_MEM(result.audit_key, source_id, 16);
 
@@ -610,6 +668,7 @@ int main(void) {
   RUN(test_unparseable_values_are_dead_lettered);
   RUN(test_protobuf_of_another_type_is_dead_lettered);
   RUN(test_unknown_or_bad_partner_is_dead_lettered);
+  RUN(test_request_naming_another_partner_is_dead_lettered);
   RUN(test_malformed_headers);
   RUN(test_kafka_key_must_be_the_request_id);
   RUN(test_registry_rules);

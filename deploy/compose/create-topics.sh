@@ -28,4 +28,6 @@ create audit.events "$partitions" $((7 * day))
 create audit.log 1 $((90 * day))
 # One partition: every instance reads every event, in the order they happened.
 create partner.events 1 $((30 * day))
+# Keyed by the keyed NIK hash: one person's facts stay in order.
+create health.facts "$partitions" $((7 * day))
 echo "topics ready"

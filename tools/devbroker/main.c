@@ -17,7 +17,7 @@
 
 static const char *const devbroker_core_topics[] = {
     "scan.requests", "scan.accepted", "scan.decrypted", "scan.deadletter",
-    "audit.events",  "audit.log",     "partner.events",
+    "audit.events",  "audit.log",     "partner.events", "health.facts",
 };
 
 /* Partners onboarded at launch; each has its own results topic. */

@@ -127,7 +127,7 @@ static void test_arrays_encode(void) {
 }
 
 static void test_scan_facts(void) {
-  resolver_db_array a[4];
+  resolver_db_array a[5];
   uint8_t rid[3][16], unknown_token[32];
   randombytes_buf(unknown_token, sizeof unknown_token);
   const char *venues[3] = {it_venue, "nope{,}\"\\", it_venue};
@@ -143,7 +143,10 @@ static void test_scan_facts(void) {
     resolver_db_array_put_text(&a[2], venues[i]);
     resolver_db_array_put(&a[3], rid[i], 16);
   }
-  PGresult *res = it_exec("resolver_scan_facts", a, 4);
+  /* The lookup time: the rule set in force then (July 2022 from 2022-07-17). */
+  resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 1, 8);
+  resolver_db_array_put_int8(&a[4], (int64_t)time(NULL) * 1000);
+  PGresult *res = it_exec("resolver_scan_facts", a, 5);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
   CHECK_EQ_INT(PQntuples(res), 3);
   CHECK_EQ_INT(PQnfields(res), RESOLVER_DB_SCAN_FACTS_COLUMNS);
@@ -160,7 +163,29 @@ static void test_scan_facts(void) {
     CHECK(resolver_db_is_null(res, 1, 1));  /* unknown token */
     CHECK(resolver_db_is_null(res, 1, 5));  /* unknown venue */
     CHECK_EQ_STR(resolver_db_text(res, 2, 5), "Batch test venue");
+    /* The rule set in force and the person's summarised facts. */
+    CHECK_EQ_STR(resolver_db_text(res, 0, RESOLVER_DB_COL_RULES), "jul2022");
+    CHECK_EQ_STR(resolver_db_text(res, 0, RESOLVER_DB_COL_RULES + 1), "24");
+    CHECK(resolver_db_text(res, 0, RESOLVER_DB_COL_FACTS) != NULL);
+    CHECK_EQ_STR(resolver_db_text(res, 1, RESOLVER_DB_COL_FACTS), "0"); /* nobody */
   }
+  PQclear(res);
+
+  /* A lookup dated in September 2021 sees that rule set. */
+  resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, 1, 32);
+  resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, 1, 8);
+  resolver_db_array_init(&a[2], RESOLVER_DB_OID_TEXT, 1, 8);
+  resolver_db_array_init(&a[3], RESOLVER_DB_OID_BYTEA, 1, 16);
+  resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 1, 8);
+  resolver_db_array_put(&a[0], it_token, 32);
+  resolver_db_array_put_text(&a[1], it_partner);
+  resolver_db_array_put_text(&a[2], it_venue);
+  resolver_db_array_put(&a[3], rid[0], 16);
+  resolver_db_array_put_int8(&a[4], INT64_C(1634000000000)); /* 2021-10-12 */
+  res = it_exec("resolver_scan_facts", a, 5);
+  CHECK_EQ_INT(PQntuples(res), 1);
+  if (PQntuples(res) == 1)
+    CHECK_EQ_STR(resolver_db_text(res, 0, RESOLVER_DB_COL_RULES), "sept2021");
   PQclear(res);
 }
 

@@ -38,10 +38,19 @@ size_t messages_dead_letter(const char *service, const char *reason, const char 
   letter.source_topic = (char *)topic;
   letter.source_partition = partition;
   letter.source_offset = offset;
+  if (!key) key_len = 0;
+  if (!value) value_len = 0;
+  uint8_t value_hash[crypto_generichash_BYTES];
+  crypto_generichash(value_hash, sizeof value_hash, value, value_len, NULL, 0);
   letter.source_key.data = (uint8_t *)key;
-  letter.source_key.len = key ? key_len : 0;
+  letter.source_key.len = key_len < MESSAGES_DEAD_LETTER_KEEP_KEY ? key_len : MESSAGES_DEAD_LETTER_KEEP_KEY;
+  letter.source_key_length = key_len;
   letter.source_value.data = (uint8_t *)value;
-  letter.source_value.len = value ? value_len : 0;
+  letter.source_value.len =
+      value_len < MESSAGES_DEAD_LETTER_KEEP_VALUE ? value_len : MESSAGES_DEAD_LETTER_KEEP_VALUE;
+  letter.source_value_length = value_len;
+  letter.source_value_hash.data = value_hash;
+  letter.source_value_hash.len = sizeof value_hash;
   letter.at_ms = at_ms;
   size_t size = lindung__v1__dead_letter__get_packed_size(&letter);
   if (size > out_len) return 0;

@@ -24,7 +24,16 @@ size_t messages_error_response(const char *partner_id, uint32_t partner_key_id,
                                size_t request_id_len, uint64_t created_at_ms,
                                Lindung__V1__ErrorCode error, uint8_t *out, size_t out_len);
 
-/* A dead-letter record keeping the refused input whole. */
+/* A dead letter keeps this much of the refused input's key and value, plus
+ * their lengths and a hash: whatever a sender wrote, the record stays far
+ * below any broker's size limit. */
+#define MESSAGES_DEAD_LETTER_KEEP_KEY 64
+#define MESSAGES_DEAD_LETTER_KEEP_VALUE 1024
+/* Room for any dead letter messages_dead_letter() builds. */
+#define MESSAGES_DEAD_LETTER_MAX_BYTES 2048
+
+/* A dead-letter record reporting a refused input: its place, a bounded
+ * prefix of its key and value, their lengths and a hash of the value. */
 size_t messages_dead_letter(const char *service, const char *reason, const char *topic,
                             int32_t partition, int64_t offset, const void *key, size_t key_len,
                             const void *value, size_t value_len, uint64_t at_ms, uint8_t *out,

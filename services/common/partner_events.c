@@ -220,15 +220,12 @@ static void partner_events_replace(partner_events *pe, registry *next) {
 static void partner_events_dead_letter(partner_events *pe, const rd_kafka_message_t *m,
                                        const char *reason) {
   service *svc = pe->svc;
-  size_t cap = m->len + m->key_len + 512;
-  uint8_t *out = malloc(cap);
-  size_t len =
-      out ? messages_dead_letter(svc->name, reason, "partner.events", m->partition, m->offset,
-                                 m->key, m->key_len, m->payload, m->len, service_now_ms(), out, cap)
-          : 0;
+  uint8_t out[MESSAGES_DEAD_LETTER_MAX_BYTES];
+  size_t len = messages_dead_letter(svc->name, reason, "partner.events", m->partition, m->offset,
+                                    m->key, m->key_len, m->payload, m->len, service_now_ms(), out,
+                                    sizeof out);
   int rc =
-      len ? kq_produce(svc->producer, NULL, "scan.deadletter", NULL, 0, out, len, NULL) : -ENOMEM;
-  free(out);
+      len ? kq_produce(svc->producer, NULL, "scan.deadletter", NULL, 0, out, len, NULL) : -EMSGSIZE;
   metrics_add(svc->dead_letters_total, reason, 1);
   if (rc) LOG_ERROR("dead_letter_failed", LOG_ID("topic", "partner.events"), LOG_INT("rc", rc));
   LOG_WARN("partner_event_refused", LOG_ID("reason", reason), LOG_INT("partition", m->partition),

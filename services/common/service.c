@@ -10,6 +10,7 @@
 #include "log.h"
 #include "messages.h"
 #include "partner_events.h"
+#include "process_guard.h"
 #include "registry_pg.h"
 
 #define SERVICE_MAX_OPTIONS 48
@@ -59,6 +60,11 @@ int service_configure(int argc, char **argv, const char *usage, const char *summ
   name = name ? name + 1 : argv[0];
   if (!strncmp(name, "lindung-", 8)) name += 8;
   log_setup(name, level);
+  /* Before any secret is read: every service holds key material. */
+  if (process_guard_secrets(err, sizeof err)) {
+    fprintf(stderr, "%s: %s\n", argv[0], err);
+    return -1;
+  }
   return 0;
 }
 
@@ -393,6 +399,15 @@ int service_finish_input(service *svc, kq_input *input, const service_outputs *o
   if (rc == 0 && outputs->audit && outputs->audit_len)
     rc = service_produce(svc, input, "audit.events", outputs->audit_key, outputs->audit_key_len,
                          outputs->audit, outputs->audit_len);
+  if (rc == -EINVAL) {
+    /* The Kafka client refused the output itself (too large, say): it would be
+     * refused again after every restart, so report the input and go on
+     * rather than stop on it for ever. Only a broken broker connection stops
+     * the service (below). */
+    LOG_ERROR("output_refused", LOG_ID("topic", input->topic), LOG_INT("partition", input->partition),
+              LOG_INT("offset", input->offset));
+    rc = service_dead_letter(svc, input, "output_refused");
+  }
   if (rc != 0) {
     LOG_ERROR("produce_failed", LOG_INT("rc", rc));
     service_stop(svc, 1);
@@ -409,20 +424,11 @@ void service_count(service *svc, const char *outcome, double seconds) {
 }
 
 int service_dead_letter(service *svc, kq_input *input, const char *reason) {
-  uint8_t buffer[MESSAGES_MAX_BYTES + 256];
-  uint8_t *out = buffer;
-  size_t capacity = input->value_len + input->key_len + 512;
-  if (capacity > sizeof buffer) {
-    out = malloc(capacity);
-    if (!out) return -ENOMEM;
-  } else {
-    capacity = sizeof buffer;
-  }
+  uint8_t out[MESSAGES_DEAD_LETTER_MAX_BYTES];
   size_t len = messages_dead_letter(svc->name, reason, input->topic, input->partition, input->offset,
                                     input->key, input->key_len, input->value, input->value_len,
-                                    service_now_ms(), out, capacity);
+                                    service_now_ms(), out, sizeof out);
   int rc = len ? service_produce(svc, input, "scan.deadletter", NULL, 0, out, len) : -EMSGSIZE;
-  if (out != buffer) free(out);
   metrics_add(svc->dead_letters_total, reason, 1);
   return rc;
 }

@@ -254,8 +254,11 @@ run=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 "$drv" produce "$LINDUNG_KAFKA_BROKERS" "$run" 3000 1 > /dev/null &
 producer=$!
 sleep 0.3
-kill -KILL "$(cat "$LINDUNG_RUN_DIR/pids/lindung-audit.pid")"
+killed=$(cat "$LINDUNG_RUN_DIR/pids/lindung-audit.pid")
+kill -KILL "$killed"
 wait $producer || fail "produce around the crash"
+gone() { ! kill -0 "$killed" 2> /dev/null || [ "$(cut -d' ' -f3 "/proc/$killed/stat" 2> /dev/null)" = Z ]; }
+wait_for "the killed audit service is gone" 10 gone
 "$stack" start lindung-audit > /dev/null 2>&1 || fail "restart lindung-audit"
 wait_for "no event lost across the crash (9000 records)" 120 count_is 9000
 check_eq "one record per (request_id, stage) after the crash" \

@@ -296,6 +296,16 @@ int main(int argc, char **argv) {
   await_and_check();
   if (testing_failures) return testing_summary();
 
+  /* A record of almost 1 MB (just under librdkafka's message.max.bytes) is
+   * reported by a bounded dead letter, and every partner's requests after it
+   * in round 2 are still answered. */
+  size_t junk_len = 990000;
+  uint8_t *junk = malloc(junk_len);
+  if (!junk) return 2;
+  randombytes_buf(junk, junk_len);
+  send_dead_letter_case("a 990 kB junk record: dead letter, nothing stalls", junk, junk_len);
+  free(junk);
+
   /* Round 2: verdicts for every colour at a mall (admits green and yellow)
    * and a cinema (green only), check-out, and each partner's own token. */
   send_scan("green at mall: ALLOW", 0, green->token, "QR-MALL-0002", 1, 0, ALLOW, 1);

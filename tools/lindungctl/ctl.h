@@ -138,6 +138,9 @@ int ctl_cmd_venue_list(int argc, char **argv);
 int ctl_cmd_seed(int argc, char **argv);
 int ctl_cmd_facts_import(int argc, char **argv);
 int ctl_cmd_facts_publish(int argc, char **argv);
+int ctl_cmd_rules_list(int argc, char **argv);
+int ctl_cmd_rules_add(int argc, char **argv);
+int ctl_cmd_rules_region(int argc, char **argv);
 /* Through the revocation service's admin API (cmd_admin.c). */
 int ctl_cmd_partner_revoke(int argc, char **argv);
 int ctl_cmd_partner_reinstate(int argc, char **argv);

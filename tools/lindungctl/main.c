@@ -54,6 +54,20 @@ const ctl_command ctl_commands[] = {
      "publish every line as a HealthFact on health.facts (key: the keyed NIK hash), as a "
      "lab or vaccination centre does; every bad line is reported and nothing is published "
      "(reads LINDUNG_NIK_KEY_FILE, LINDUNG_KAFKA_BROKERS)"},
+    {"rules", "list", ctl_cmd_rules_list, "rules list",
+     "one line per rule set: id, effective from, scheme, in-force|future|past, its numbers, "
+     "how many region rules; tab-separated"},
+    {"rules", "add", ctl_cmd_rules_add,
+     "rules add <rule_set_id> --from <ISO-8601> --scheme sept2021|jul2022 [--antigen-hours N] "
+     "[--pcr-hours N] [--recovered-days N] [--positive-days N] [--contact-days N] "
+     "[--contact-pcr-day N] [--contact-clear-day N] [--adult-age N] [--source <text>]",
+     "a rule set that is in force from its date until a later one's (numbers default to "
+     "STATUS-RULES.md's); recorded in rule_changes under LINDUNG_ADMIN_ACTOR"},
+    {"rules", "region", ctl_cmd_rules_region,
+     "rules region <rule_set_id> <region> [--ppkm 1-4] [--category <c> --admits "
+     "green|yellow|green,yellow|none]",
+     "under a rule set, a region's PPKM level and/or which colours a venue category admits "
+     "there (region: province code 31, or 31.74 with the regency)"},
     {"venue", "add", ctl_cmd_venue_add,
      "venue add <venue_id> --name <text> --category <category> [--capacity <n>]",
      "register a venue (no --capacity: unlimited)"},

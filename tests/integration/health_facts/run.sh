@@ -140,23 +140,41 @@ n=$(facts_of "${who[met]}" close_contact)
 # --- rule sets as data ---------------------------------------------------------------
 t_yellow=$(link yellow "${who[yellow]}")
 expect_scan "two doses under July 2022: YELLOW" "$t_yellow" QR-CINEMA-0001 "YELLOW DENY STATUS_NOT_ALLOWED_HERE"
-q "INSERT INTO rule_sets (rule_set_id, effective_from, scheme) VALUES ('it-tomorrow', now() + interval '1 day', 'sept2021')" > /dev/null
+export LINDUNG_ADMIN_ACTOR=it-operator
+ctl_ok() { "$bin/lindungctl" "$@" > "$work/ctl.out" 2> "$work/ctl.err" && pass || fail "lindungctl $*: $(cat "$work/ctl.err")"; }
+ctl_usage() { # a usage error: exit 2, one line
+  local status=0
+  "$bin/lindungctl" "$@" > /dev/null 2> "$work/ctl.err" || status=$?
+  [ "$status" = 2 ] && [ "$(wc -l < "$work/ctl.err")" = 1 ] && pass || fail "lindungctl $*: exit $status"
+}
+ctl_ok rules add it-tomorrow --from "$(date -u -d tomorrow +%Y-%m-%dT%H:%M:%SZ)" --scheme sept2021
 expect_scan "a rule set dated tomorrow is not in force" "$t_yellow" QR-CINEMA-0001 "YELLOW DENY STATUS_NOT_ALLOWED_HERE"
-q "INSERT INTO rule_sets (rule_set_id, effective_from, scheme) VALUES ('it-now', now(), 'sept2021')" > /dev/null
+ctl_ok rules add it-now --from "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" --scheme sept2021 --source "integration test"
+ctl_ok rules list
+grep -q "^it-now	.*	sept2021	in-force	" "$work/ctl.out" && pass || fail "rules list: $(cat "$work/ctl.out")"
+grep -q "^it-tomorrow	.*	future	" "$work/ctl.out" && pass || fail "rules list shows no future set"
 expect_scan "September 2021 in force: two doses GREEN" "$t_yellow" QR-CINEMA-0001 "GREEN ALLOW STATUS_ALLOWED"
 scan x "$t_yellow" QR-CINEMA-0001 --check-out > /dev/null
 q "DELETE FROM rule_sets WHERE rule_set_id = 'it-now'" > /dev/null
 # A region where malls admit GREEN only.
-q "INSERT INTO venues (venue_id, name, category, region) VALUES ('QR-IT-HF-MALL64-$run_id', 'Mal Uji Samarinda', 'mall', '64.72');
-   INSERT INTO rule_sets (rule_set_id, effective_from, scheme) VALUES ('it-region', now() - interval '1 second', 'jul2022');
-   INSERT INTO rule_set_region_categories VALUES ('it-region', '64', 'mall', true, false)" > /dev/null
+q "INSERT INTO venues (venue_id, name, category, region) VALUES ('QR-IT-HF-MALL64-$run_id', 'Mal Uji Samarinda', 'mall', '64.72')" > /dev/null
+ctl_ok rules add it-region --from "$(date -u -d '1 second ago' +%Y-%m-%dT%H:%M:%SZ)" --scheme jul2022
+ctl_ok rules region it-region 64 --category mall --admits green --ppkm 3
 expect_scan "region override: YELLOW not at this mall" "$t_yellow" "QR-IT-HF-MALL64-$run_id" "YELLOW DENY STATUS_NOT_ALLOWED_HERE"
 expect_scan "no override elsewhere: YELLOW at a mall" "$t_yellow" QR-MALL-0002 "YELLOW ALLOW STATUS_ALLOWED"
 scan x "$t_yellow" QR-MALL-0002 --check-out > /dev/null
+ctl_usage rules add it-bad --from yesterday --scheme jul2022
+ctl_usage rules add it-bad --from 2030-01-01 --scheme 2030
+ctl_usage rules add it-bad --from 2030-01-01 --scheme jul2022 --contact-clear-day 3
+ctl_usage rules region it-region 6 --ppkm 3
+ctl_usage rules region it-region 64 --ppkm 5
+ctl_usage rules region it-region 64 --category mall
 restore_rules
 changes=$(q "SELECT count(*) FROM rule_changes WHERE new_row->>'rule_set_id' LIKE 'it-%' OR old_row->>'rule_set_id' LIKE 'it-%'")
-# 3 rule sets and a region row added, all deleted again: 8 changes.
-[ "$changes" -ge 8 ] && pass || fail "rule changes not recorded ($changes)"
+# 3 rule sets and 2 region rows added, all deleted again: 10 changes.
+[ "$changes" -ge 10 ] && pass || fail "rule changes not recorded ($changes)"
+[ "$(q "SELECT count(*) FROM rule_changes WHERE actor = 'it-operator' AND table_name = 'rule_sets'")" -ge 3 ] &&
+  pass || fail "rule changes do not name the operator"
 [ "$(q "SELECT count(*) FROM rule_sets WHERE rule_set_id LIKE 'it-%'")" = 0 ] && pass || fail "test rule sets left"
 
 # --- facts import: bad lines --------------------------------------------------------------

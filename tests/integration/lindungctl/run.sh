@@ -100,11 +100,11 @@ sys.exit(0 if bytes(PrivateKey(bytes.fromhex(sys.argv[1])).public_key).hex() == 
 # --- help and usage ---------------------------------------------------------
 run 0 --help
 check "--help prints usage" 'grep -q "Usage: lindungctl" "$tmp/out"'
-for group in db system-key partner subject venue facts; do
+for group in db system-key partner subject venue facts rules; do
   run 0 "$group" --help
 done
 for cmd in "db migrate" "system-key create" "system-key show" "partner add" "partner list" \
-  "subject upsert" "subject import" "venue add" "venue list" "seed" "facts import" "facts publish"; do
+  "subject upsert" "subject import" "venue add" "venue list" "seed" "facts import" "facts publish" "rules list" "rules add" "rules region"; do
   # shellcheck disable=SC2086
   run 0 $cmd --help
   check "$cmd --help names the command" 'grep -q "Usage: lindungctl $cmd" "$tmp/out"'

@@ -266,6 +266,35 @@ const alerts = new Set(rules.groups.flatMap((g) => g.rules.map((r) => r.alert).f
 for (const a of ['LindungConsumerLagHigh', 'LindungErrorRateHigh', 'LindungAuditChainBroken', 'LindungPartnerEventsNotApplied'])
   if (!alerts.has(a)) fail(null, `alert ${a} missing from ${rulesPath}`);
 
+// Grafana dashboards: one ConfigMap labelled for the Grafana sidecar; every
+// dashboard parses, has a uid, and each panel queries through the
+// datasource variable (so it works whatever the Prometheus is called).
+const boards = byKind('ConfigMap').filter((c) => c.metadata.labels && c.metadata.labels.grafana_dashboard === '1');
+if (boards.length !== 1) fail(null, `expected one ConfigMap labelled grafana_dashboard, found ${boards.length}`);
+for (const cm of boards) {
+  for (const [file, text] of Object.entries(cm.data || {})) {
+    let d;
+    try {
+      d = JSON.parse(text);
+    } catch (e) {
+      fail(cm, `dashboard ${file}: not JSON: ${e.message}`);
+      continue;
+    }
+    if (!d.uid || !d.title) fail(cm, `dashboard ${file}: no uid or title`);
+    const panels = d.panels || [];
+    if (!panels.some((p) => p.type !== 'row')) fail(cm, `dashboard ${file}: no panels`);
+    const ids = new Set();
+    for (const p of panels) {
+      if (ids.has(p.id)) fail(cm, `dashboard ${file}: panel id ${p.id} used twice`);
+      ids.add(p.id);
+      if (p.type === 'row') continue;
+      if (!p.datasource || p.datasource.uid !== '${datasource}')
+        fail(cm, `dashboard ${file}: panel "${p.title}" does not use the datasource variable`);
+      if (!(p.targets || []).length || p.targets.some((t) => !t.expr)) fail(cm, `dashboard ${file}: panel "${p.title}" has no query`);
+    }
+  }
+}
+
 for (const p of problems) console.error(`  ${p}`);
 if (problems.length) {
   console.error(`check-manifests: ${overlay}: ${problems.length} problem(s) in ${objects.length} objects`);

@@ -17,6 +17,16 @@
   "subject_pseudonym, sent_at_ms, received_at_ms, handled_at_ms, service, detail, actor, " \
   "(extract(epoch FROM appended_at) * 1000000)::bigint, prev_hash, hash"
 
+const char audit_store_rows_sql[] = "SELECT " AUDIT_STORE_COLUMNS
+                                    " FROM audit_records "
+                                    "WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint";
+
+#define AUDIT_STORE_CHECKPOINT_COLUMNS \
+  "seq, head_hash, (extract(epoch FROM signed_at) * 1000000)::bigint, public_key, signature"
+
+const char audit_store_checkpoints_sql[] =
+    "SELECT " AUDIT_STORE_CHECKPOINT_COLUMNS " FROM audit_checkpoints ORDER BY seq";
+
 const pgq_statement audit_store_statements[] = {
     {AUDIT_STORE_APPEND, "SELECT * FROM audit_append($1::bigint, $2::jsonb)", 2},
     {AUDIT_STORE_HEAD,
@@ -32,17 +42,15 @@ const pgq_statement audit_store_statements[] = {
      "'hex')) "
      "ON CONFLICT (seq) DO NOTHING",
      5},
+    {AUDIT_STORE_WATCH_ROWS, audit_store_rows_sql, 2},
+    {AUDIT_STORE_WATCH_CHECKPOINTS,
+     "SELECT " AUDIT_STORE_CHECKPOINT_COLUMNS " FROM audit_checkpoints "
+     "WHERE seq > $1::bigint AND seq <= $1::bigint + $2::bigint ORDER BY seq",
+     2},
 };
 const size_t audit_store_statement_count =
     sizeof audit_store_statements / sizeof audit_store_statements[0];
 
-const char audit_store_rows_sql[] = "SELECT " AUDIT_STORE_COLUMNS
-                                    " FROM audit_records "
-                                    "WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint";
-
-const char audit_store_checkpoints_sql[] =
-    "SELECT seq, head_hash, (extract(epoch FROM signed_at) * 1000000)::bigint, public_key, "
-    "signature FROM audit_checkpoints ORDER BY seq";
 
 void audit_text_free(audit_text *t) {
   free(t->data);

@@ -23,6 +23,10 @@ extern const size_t audit_store_statement_count;
 #define AUDIT_STORE_CHECKPOINT                                  \
   "audit_checkpoint" /* $1 seq, $2 head_hash hex, $3 signed_at, \
                         $4 public_key hex, $5 signature hex */
+/* The chain watcher's pages: rows after $1 (at most $2), and the
+ * checkpoints in (after, after + limit]. */
+#define AUDIT_STORE_WATCH_ROWS "audit_watch_rows"
+#define AUDIT_STORE_WATCH_CHECKPOINTS "audit_watch_checkpoints"
 
 /* Rows of audit_records after a seq, in chain order: the columns
  * audit_store_row_decode() reads from column 0 on. $1 after, $2 limit. */

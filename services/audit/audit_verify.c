@@ -43,6 +43,16 @@ int audit_walk_begin(audit_walk *w, const audit_checkpoint *checkpoints, size_t 
   return 0;
 }
 
+int audit_walk_resume(audit_walk *w, const audit_checkpoint *checkpoints, size_t count,
+                      const uint8_t *trusted_key, int64_t next_seq,
+                      const uint8_t prev_hash[AUDIT_HASH_BYTES]) {
+  audit_walk_begin(w, checkpoints, count, trusted_key, next_seq);
+  memcpy(w->prev_hash, prev_hash, AUDIT_HASH_BYTES);
+  w->started = true;
+  w->first_seq = next_seq;
+  return 0;
+}
+
 int audit_walk_row(audit_walk *w, const audit_row *row) {
   static const uint8_t zero[AUDIT_HASH_BYTES];
   if (w->broken && row->seq >= w->bad_seq) return -1;

@@ -9,6 +9,8 @@
  *   audit_walk_end(&w);
  *   if (w.broken) report w.bad_seq, w.reason
  *
+ * audit_walk_resume() continues a walk piece by piece instead.
+ *
  * Prefix audit_walk_. */
 #ifndef LINDUNG_AUDIT_VERIFY_H
 #define LINDUNG_AUDIT_VERIFY_H
@@ -48,6 +50,14 @@ typedef struct audit_walk {
  * rows. Returns 0 (check w->broken). */
 int audit_walk_begin(audit_walk *w, const audit_checkpoint *checkpoints, size_t count,
                      const uint8_t *trusted_key, int64_t start_seq);
+
+/* Continues a walk checked earlier, one piece at a time (the service's
+ * watcher): the next row must be next_seq and chain onto prev_hash, the hash
+ * of the record before it (zeros when next_seq is 1). checkpoints are the
+ * ones this piece may reach. */
+int audit_walk_resume(audit_walk *w, const audit_checkpoint *checkpoints, size_t count,
+                      const uint8_t *trusted_key, int64_t next_seq,
+                      const uint8_t prev_hash[AUDIT_HASH_BYTES]);
 
 /* Checks one row; returns -1 once the chain is broken (stop feeding). */
 int audit_walk_row(audit_walk *w, const audit_row *row);

@@ -1,7 +1,8 @@
 /* lindung-audit: appends every AuditEvent of audit.events to the audit
  * chain in lindung_audit, republishes the appended records to audit.log for
  * analysts, and signs the chain head at intervals and on shutdown.
- * `lindung-audit verify` checks the chain (audit_cli.c).
+ * `lindung-audit verify` checks the chain (audit_cli.c); while running, the
+ * service checks it too and says so on /metrics (audit_watch.c).
  *
  * Flow: inputs are queued in arrival order; one audit_append() call (one
  * round trip) appends the queue's head batch, skipping (request_id, stage)
@@ -20,6 +21,7 @@
 #include "audit_chain.h"
 #include "audit_cli.h"
 #include "audit_store.h"
+#include "audit_watch.h"
 #include "hex.h"
 #include "log.h"
 #include "proto_limits.h"
@@ -41,6 +43,7 @@ typedef struct audit_app {
   const char *signing_key_file;
   uint32_t checkpoint_s;
   uint32_t max_append;
+  uint32_t reverify_s;
   uint8_t *seed; /* sodium_malloc'd */
 
   /* Inputs waiting, in order; the first batch_count are the batch in
@@ -68,9 +71,11 @@ typedef struct audit_app {
   bool db_failing;
   const char *last_problem; /* last logged, to log state changes only */
   uv_timer_t tick;
+  audit_watch watch;
 
   metrics_family *appended_total, *duplicates_total, *batch_size, *head_gauge, *checkpoint_age,
-      *checkpoints_total, *published_total, *arrival_delay, *commit_delay;
+      *checkpoints_total, *published_total, *arrival_delay, *commit_delay, *answers_total,
+      *verdict_latency;
 } audit_app;
 
 static audit_app app;
@@ -195,6 +200,27 @@ static int audit_publish_row(audit_app *a, const audit_row *row, kq_input *input
   return rc;
 }
 
+/* The partner-facing golden signals, read off the records as they are
+ * appended: answers per partner, and the time from ingest receiving a
+ * request to the resolver answering it. Only answered resolve records
+ * count: their partner passed ingest's registry check, so the label's
+ * values are the registered partners, never a sender's invention. */
+static void audit_count_answer(audit_app *a, const audit_row *row) {
+  if (row->stage != LINDUNG__V1__AUDIT_STAGE__AUDIT_STAGE_RESOLVE ||
+      row->outcome != LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_ANSWERED)
+    return;
+  char partner[65];
+  if (row->partner_id.present && row->partner_id.len < sizeof partner) {
+    memcpy(partner, row->partner_id.data, row->partner_id.len);
+    partner[row->partner_id.len] = '\0';
+    metrics_add(a->answers_total, partner, 1);
+  }
+  if (row->received_at_ms.present && row->handled_at_ms.present &&
+      row->handled_at_ms.value >= row->received_at_ms.value)
+    metrics_observe(a->verdict_latency, NULL,
+                    (double)(row->handled_at_ms.value - row->received_at_ms.value) / 1000.0);
+}
+
 /* SQLSTATE classes that blame the batch's data (22 data exception, 23
  * integrity constraint, 54 program limit), rather than the server's state. */
 static bool audit_data_error(const char *state) {
@@ -259,6 +285,7 @@ static void audit_on_append(void *arg, const PGresult *res, const char *error) {
       input = audit_item_at(a, (size_t)idx)->input;
       if (appended) appended[idx] = true;
       appended_count++;
+      audit_count_answer(a, &row.row);
     } else if (n > 0) {
       /* A record appended earlier whose publication was lost: it rides
        * with this batch's first input. */
@@ -465,6 +492,7 @@ static void audit_on_tick(uv_timer_t *timer) {
   else if (a->head_seq == a->checkpoint_seq)
     metrics_set(a->checkpoint_age, NULL, 0);
   audit_pump(a);
+  audit_watch_tick(&a->watch);
 }
 
 static bool audit_ready(void *ctx, const char **reason) {
@@ -523,6 +551,9 @@ int main(int argc, char **argv) {
                "seconds between signed checkpoints of the chain head"),
       CFG_UINT("LINDUNG_AUDIT_MAX_APPEND", &a->max_append, "2000",
                "most events appended in one round trip"),
+      CFG_UINT("LINDUNG_AUDIT_REVERIFY_S", &a->reverify_s, "30",
+               "seconds between the end of one full re-check of the chain and the next "
+               "(new records are checked as they come)"),
   };
   int rc = service_configure(
       argc, argv, "lindung-audit [verify [--capture FILE] [--public-key HEX]]",
@@ -571,12 +602,25 @@ int main(int argc, char **argv) {
       metrics_histogram(m, "lindung_audit_commit_delay_seconds",
                         "From an event's Kafka timestamp to its append being committed.", NULL,
                         metrics_latency_buckets, metrics_latency_bucket_count);
+  a->answers_total = metrics_counter(m, "lindung_audit_answers_total",
+                                     "Answers sent to partners (verdicts and links), per partner, "
+                                     "as their records are appended.",
+                                     "partner");
+  a->verdict_latency = metrics_histogram(
+      m, "lindung_audit_verdict_latency_seconds",
+      "From ingest receiving a request to the status resolver answering it.", NULL,
+      metrics_latency_buckets, metrics_latency_bucket_count);
   a->head_gauge =
       metrics_gauge(m, "lindung_audit_chain_head_seq", "Sequence number of the chain head.", NULL);
   a->checkpoint_age = metrics_gauge(m, "lindung_audit_checkpoint_age_seconds",
                                     "Seconds since the last signed checkpoint while records after "
                                     "it are unsigned (0 when it covers the head).",
                                     NULL);
+  audit_watch_init(&a->watch, m, a->reverify_s);
+  a->watch.db = a->svc.db;
+  /* Until the first pass reaches the head, "last at the head" is the start:
+   * a long chain's first pass is not mistaken for a check that stopped. */
+  a->watch.verified_at = (double)service_now_ms() / 1000.0;
   a->checkpoint_due = service_monotonic_s() + a->checkpoint_s;
   uv_timer_init(a->svc.loop, &a->tick);
   a->tick.data = a;
@@ -599,6 +643,7 @@ int main(int argc, char **argv) {
       protobuf_c_message_free_unpacked(&audit_item_at(a, i)->event->base, NULL);
   free(a->queue);
   audit_text_free(&a->json);
+  audit_watch_free(&a->watch);
   sodium_free(a->seed);
   return rc;
 }

@@ -62,6 +62,13 @@ int cfg_load(const cfg_option *options, size_t count, char *err, size_t err_len)
   return 0;
 }
 
+bool cfg_answer_version(int argc, char **argv, FILE *out) {
+  if (argc < 2 || strcmp(argv[1], "--version") != 0) return false;
+  const char *slash = strrchr(argv[0], '/');
+  fprintf(out, "%s %s\n", slash ? slash + 1 : argv[0], LINDUNG_VERSION);
+  return true;
+}
+
 bool cfg_wants_help(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return true;

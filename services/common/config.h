@@ -39,6 +39,11 @@ int cfg_load(const cfg_option *options, size_t count, char *err, size_t err_len)
 /* True when argv holds --help or -h. */
 bool cfg_wants_help(int argc, char **argv);
 
+/* When argv[1] is --version, prints "<program> <version>" (the program
+ * being argv[0]'s base name, the version CMake's project version) to out
+ * and returns true. */
+bool cfg_answer_version(int argc, char **argv, FILE *out);
+
 /* Prints usage, a summary and every variable with its default. */
 void cfg_print_help(FILE *out, const char *usage, const char *summary, const cfg_option *options,
                     size_t count);

@@ -26,6 +26,7 @@ int service_configure(int argc, char **argv, const char *usage, const char *summ
   if (extra_count) memcpy(options + common_count, extra, extra_count * sizeof *extra);
   size_t count = common_count + extra_count;
 
+  if (cfg_answer_version(argc, argv, stdout)) return 1;
   if (cfg_wants_help(argc, argv)) {
     cfg_print_help(stdout, usage, summary, options, count);
     return 1;

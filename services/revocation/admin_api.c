@@ -134,68 +134,62 @@ static int admin_key_fields(const admin_json_object *body, admin_op *op, admin_e
   return 0;
 }
 
-/* Splits path into at most 6 segments after "/v1/"; returns the count or -1. */
-static int admin_segments(const char *path, char segs[6][40]) {
-  if (strncmp(path, "/v1/", 4) != 0) return -1;
-  const char *p = path + 4;
-  int n = 0;
-  while (*p) {
-    const char *slash = strchr(p, '/');
-    size_t len = slash ? (size_t)(slash - p) : strlen(p);
-    if (len == 0 || len >= 40 || n == 6) return -1;
-    memcpy(segs[n], p, len);
-    segs[n][len] = '\0';
-    n++;
-    if (!slash) break;
-    p = slash + 1;
-    if (!*p) return -1; /* trailing slash */
+const admin_route_entry admin_routes[] = {
+    {"POST", "/v1/partners", ADMIN_OP_PARTNER_ADD},
+    {"POST", "/v1/partners/{partner_id}/keys", ADMIN_OP_KEY_ADD},
+    {"POST", "/v1/partners/{partner_id}/keys/{key_id}/revoke", ADMIN_OP_KEY_REVOKE},
+    {"POST", "/v1/partners/{partner_id}/revoke", ADMIN_OP_PARTNER_REVOKE},
+    {"POST", "/v1/partners/{partner_id}/reinstate", ADMIN_OP_PARTNER_REINSTATE},
+    {"PUT", "/v1/partners/{partner_id}/quota", ADMIN_OP_PARTNER_QUOTA},
+    {"POST", "/v1/system-keys/rotate", ADMIN_OP_SYSTEM_KEY_ROTATE},
+};
+const size_t admin_route_count = sizeof admin_routes / sizeof admin_routes[0];
+
+/* Matches path against a template segment by segment: a "{name}" segment
+ * takes any non-empty segment, copied to params in order. */
+static bool admin_match(const char *template, const char *path, char params[2][40]) {
+  size_t n = 0;
+  while (*template && *path) {
+    if (*template++ != '/' || *path++ != '/') return false;
+    size_t tlen = strcspn(template, "/"), plen = strcspn(path, "/");
+    if (template[0] == '{') {
+      if (plen == 0 || plen >= 40 || n == 2) return false;
+      memcpy(params[n], path, plen);
+      params[n++][plen] = '\0';
+    } else if (tlen != plen || strncmp(template, path, tlen) != 0) {
+      return false;
+    }
+    template += tlen;
+    path += plen;
   }
-  return n;
+  return !*template && !*path;
 }
 
-static int admin_route(const char *method, const char *path, admin_op *op, const char **want_method,
-                       admin_error *error) {
-  char s[6][40];
-  int n = admin_segments(path, s);
-  *want_method = "POST";
-  if (n == 2 && !strcmp(s[0], "system-keys") && !strcmp(s[1], "rotate")) {
-    op->kind = ADMIN_OP_SYSTEM_KEY_ROTATE;
-  } else if (n >= 1 && !strcmp(s[0], "partners")) {
-    if (n == 1) {
-      op->kind = ADMIN_OP_PARTNER_ADD;
-    } else {
-      if (!reg_partner_id_valid(s[1]))
-        return admin_fail(error, 404, "unknown_partner",
-                          "no such partner (ids are 2 to 32 characters of a-z, 0-9, -)");
-      memcpy(op->partner_id, s[1], strlen(s[1]) + 1); /* valid: at most 32 */
-      if (n == 3 && !strcmp(s[2], "keys")) {
-        op->kind = ADMIN_OP_KEY_ADD;
-      } else if (n == 5 && !strcmp(s[2], "keys") && !strcmp(s[4], "revoke")) {
-        op->kind = ADMIN_OP_KEY_REVOKE;
-        if (reg_key_id_parse(s[3], &op->key_id) != 0)
-          return admin_fail(error, 404, "unknown_key", "no such key (ids are 1 to 4294967295)");
-      } else if (n == 3 && !strcmp(s[2], "revoke")) {
-        op->kind = ADMIN_OP_PARTNER_REVOKE;
-      } else if (n == 3 && !strcmp(s[2], "reinstate")) {
-        op->kind = ADMIN_OP_PARTNER_REINSTATE;
-      } else if (n == 3 && !strcmp(s[2], "quota")) {
-        op->kind = ADMIN_OP_PARTNER_QUOTA;
-        *want_method = "PUT";
-      }
-    }
+static int admin_route(const char *method, const char *path, admin_op *op, admin_error *error) {
+  const admin_route_entry *route = NULL;
+  char params[2][40];
+  for (size_t i = 0; i < admin_route_count && !route; i++)
+    if (admin_match(admin_routes[i].path, path, params)) route = &admin_routes[i];
+  if (!route) return admin_fail(error, 404, "not_found", "no such route");
+  op->kind = route->kind;
+  if (strstr(route->path, "{partner_id}")) {
+    if (!reg_partner_id_valid(params[0]))
+      return admin_fail(error, 404, "unknown_partner",
+                        "no such partner (ids are 2 to 32 characters of a-z, 0-9, -)");
+    memcpy(op->partner_id, params[0], strlen(params[0]) + 1); /* valid: at most 32 */
   }
-  if (op->kind == ADMIN_OP_NONE) return admin_fail(error, 404, "not_found", "no such route");
-  if (strcmp(method, *want_method) != 0)
+  if (strstr(route->path, "{key_id}") && reg_key_id_parse(params[1], &op->key_id) != 0)
+    return admin_fail(error, 404, "unknown_key", "no such key (ids are 1 to 4294967295)");
+  if (strcmp(method, route->method) != 0)
     return admin_fail(error, 405, "method_not_allowed",
-                      strcmp(*want_method, "PUT") == 0 ? "use PUT" : "use POST");
+                      strcmp(route->method, "PUT") == 0 ? "use PUT" : "use POST");
   return 0;
 }
 
 int admin_parse(const char *method, const char *path, const char *body, size_t body_len,
                 admin_op *op, admin_error *error) {
   memset(op, 0, sizeof *op);
-  const char *want;
-  if (admin_route(method, path, op, &want, error)) return -1;
+  if (admin_route(method, path, op, error)) return -1;
   admin_json_object obj;
   char jerr[120];
   /* An empty body means {} (reinstate and key revoke need nothing). */

@@ -5,7 +5,8 @@
  * main.c wires these to HTTP, PostgreSQL and Kafka; tests call them
  * directly.
  *
- * Routes (JSON bodies, flat objects of strings and integers):
+ * Routes (JSON bodies, flat objects of strings and integers; described in
+ * docs/admin-api.yaml, table in admin_routes):
  *   POST /v1/partners                          {partner_id, name, key_id, public_key}
  *   POST /v1/partners/{id}/keys                {key_id, public_key}
  *   POST /v1/partners/{id}/keys/{key_id}/revoke {reason?}
@@ -69,6 +70,16 @@ bool admin_authorized(const char *authorization, const char *token);
  * or empty, else the header when it is 1..64 characters of
  * [A-Za-z0-9._@-]; -1 when it is not. */
 int admin_actor(const char *header, char out[ADMIN_MAX_ACTOR + 1]);
+
+/* Every route the API answers, in docs/admin-api.yaml's notation (a test
+ * holds the two to each other). */
+typedef struct admin_route_entry {
+  const char *method;
+  const char *path; /* "/v1/partners/{partner_id}/keys" */
+  admin_op_kind kind;
+} admin_route_entry;
+extern const admin_route_entry admin_routes[];
+extern const size_t admin_route_count;
 
 /* Routes and validates one request. Returns 0 with op filled, or -1 with
  * error filled (400 malformed/invalid, 404 unknown route, 405 method). */

@@ -1,7 +1,7 @@
-/* admin_json: a small strict JSON reader for the admin API's request bodies
- * (one flat object whose values are strings or integers) and the escaping
- * its responses need. No external JSON library: the accepted language is
- * tiny on purpose, so every body the API takes is easy to reason about.
+/* admin_json: a strict JSON reader for the admin API's request bodies (one
+ * flat object whose values are strings or integers) and the escaping its
+ * responses need, on libjansson. The accepted language is tiny on purpose,
+ * so every body the API takes is easy to reason about.
  *
  * Accepted: whitespace, one object, keys unique, at most ADMIN_JSON_MAX_FIELDS
  * members; values are strings (escapes \" \\ \/ \b \f \n \r \t \uXXXX with

@@ -7,7 +7,10 @@ lindung_ensure_seeded() {
   local lock=$LINDUNG_RUN_DIR/seed.lock
   (
     flock 9
-    if [ ! -d "$LINDUNG_RUN_DIR/partners/gojek" ]; then
+    # The database decides, not the partner files: a run dir kept from an
+    # earlier stack can hold files for a database made afresh since.
+    if [ ! -d "$LINDUNG_RUN_DIR/partners/gojek" ] ||
+      [ -z "$("$LINDUNG_PG_BIN/psql" "$LINDUNG_DB_URL" -XtAc "SELECT 1 FROM partners WHERE partner_id = 'gojek'")" ]; then
       "$LINDUNG_BIN_DIR/lindungctl" seed --people 2000 > /dev/null
       sleep 1.5
     fi

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "hex.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "messages.h"
@@ -375,6 +376,7 @@ static int tail_usage_error(const char *what) {
 }
 
 int main(int argc, char **argv) {
+  if (cfg_answer_version(argc, argv, stdout)) return 0;
   tail_state st = {0};
   tail_options *o = &st.opts;
   o->stage = o->outcome = -1;

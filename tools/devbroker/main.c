@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
+
 #define DEVBROKER_MAX_TOPICS 256
 
 static const char *const devbroker_core_topics[] = {
@@ -100,6 +102,7 @@ static int devbroker_add_topic(const char **topics, size_t *count, const char *n
 }
 
 int main(int argc, char **argv) {
+  if (cfg_answer_version(argc, argv, stdout)) return 0;
   int partitions = 4, brokers = 1;
   const char *bootstrap_file = getenv("LINDUNG_DEVBROKER_BOOTSTRAP_FILE");
   const char *env;

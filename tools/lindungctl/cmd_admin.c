@@ -2,20 +2,17 @@
  * revocation service's admin API (LINDUNG_ADMIN_URL, bearer token from
  * LINDUNG_ADMIN_TOKEN_FILE): partner add/revoke/reinstate/quota, key
  * add/revoke, system-key rotate. Every such change is thereby written,
- * published to every service and audited in one place. A small blocking
- * HTTP/1.1 client over a socket; the service answers once the change is
- * committed and published. On success the service's JSON answer is
+ * published to every service and audited in one place. HTTP through
+ * libcurl; the service answers once the change is committed and
+ * published. On success the service's JSON answer is
  * printed on stdout. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include "admin_json.h"
 #include "config.h"
@@ -24,39 +21,6 @@
 
 #define CTL_ADMIN_TIMEOUT_S 30
 #define CTL_ADMIN_MAX_RESPONSE 65536
-
-/* "http://host:port" with an optional trailing "/"; IPv4/IPv6 literal or name. */
-static int ctl_admin_url(const char *url, char *host, size_t host_len, char *port,
-                         size_t port_len) {
-  static const char scheme[] = "http://";
-  if (strncmp(url, scheme, sizeof scheme - 1) != 0) return -1;
-  const char *h = url + sizeof scheme - 1;
-  const char *end = h + strlen(h);
-  if (end > h && end[-1] == '/') end--;
-  const char *colon;
-  if (*h == '[') {
-    const char *close = memchr(h, ']', (size_t)(end - h));
-    if (!close || close[1] != ':') return -1;
-    if ((size_t)(close - h - 1) >= host_len) return -1;
-    memcpy(host, h + 1, (size_t)(close - h - 1));
-    host[close - h - 1] = '\0';
-    colon = close + 1;
-  } else {
-    colon = NULL;
-    for (const char *p = h; p < end; p++)
-      if (*p == ':') colon = p;
-    if (!colon || colon == h || (size_t)(colon - h) >= host_len) return -1;
-    memcpy(host, h, (size_t)(colon - h));
-    host[colon - h] = '\0';
-  }
-  size_t plen = (size_t)(end - colon - 1);
-  if (plen == 0 || plen >= port_len) return -1;
-  for (size_t i = 0; i < plen; i++)
-    if (colon[1 + i] < '0' || colon[1 + i] > '9') return -1;
-  memcpy(port, colon + 1, plen);
-  port[plen] = '\0';
-  return 0;
-}
 
 static int ctl_admin_token(char *out, size_t out_len) {
   const char *path = ctl_env("LINDUNG_ADMIN_TOKEN_FILE");
@@ -83,102 +47,79 @@ static const char *ctl_admin_actor(void) {
   return actor;
 }
 
-static int ctl_admin_send_all(int fd, const char *data, size_t len) {
-  while (len) {
-    ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
+typedef struct ctl_admin_buffer {
+  char *data;
+  size_t len, cap;
+} ctl_admin_buffer;
+
+static size_t ctl_admin_collect(char *ptr, size_t size, size_t nmemb, void *arg) {
+  ctl_admin_buffer *b = arg;
+  size_t n = size * nmemb;
+  if (n > b->cap - b->len) return 0; /* too long: libcurl stops with an error */
+  memcpy(b->data + b->len, ptr, n);
+  b->len += n;
+  return n;
 }
 
-/* Sends one request and reads the whole answer (the server closes the
- * connection after it). Returns the HTTP status, or -1 after printing. */
+/* Sends one request with libcurl and reads the whole answer. Returns the
+ * HTTP status, or -1 after printing (-2: a usage error). */
 static int ctl_admin_call(const char *what, const char *method, const char *path, const char *body,
                           char *response, size_t response_len) {
-  const char *url = ctl_env("LINDUNG_ADMIN_URL");
-  if (!url) return ctl_fail(CTL_USAGE, "LINDUNG_ADMIN_URL is not set"), -2;
-  char host[256], port[8];
-  if (ctl_admin_url(url, host, sizeof host, port, sizeof port))
+  const char *base = ctl_env("LINDUNG_ADMIN_URL");
+  if (!base) return ctl_fail(CTL_USAGE, "LINDUNG_ADMIN_URL is not set"), -2;
+  if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0)
     return ctl_fail(CTL_USAGE, "LINDUNG_ADMIN_URL must look like http://host:port"), -2;
+  char url[1024];
+  size_t base_len = strlen(base);
+  if (base_len && base[base_len - 1] == '/') base_len--;
+  if (snprintf(url, sizeof url, "%.*s%s", (int)base_len, base, path) >= (int)sizeof url)
+    return ctl_fail(CTL_USAGE, "LINDUNG_ADMIN_URL is too long"), -2;
   char token[256];
   int rc = ctl_admin_token(token, sizeof token);
   if (rc) return rc == CTL_USAGE ? -2 : -1;
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-  int gai = getaddrinfo(host, port, &hints, &res);
-  if (gai) {
-    sodium_memzero(token, sizeof token);
-    ctl_fail(CTL_RUNTIME, "%s: cannot resolve the admin API host: %s", what, gai_strerror(gai));
-    return -1;
-  }
-  int fd = -1;
-  for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
-    struct timeval tv = {CTL_ADMIN_TIMEOUT_S, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    sodium_memzero(token, sizeof token);
-    ctl_fail(CTL_RUNTIME, "%s: cannot connect to the admin API at %s:%s: %s", what, host, port,
-             strerror(errno));
-    return -1;
-  }
-  const char *actor = ctl_admin_actor();
-  size_t body_len = body ? strlen(body) : 0;
-  char head[1024];
-  int head_len =
-      snprintf(head, sizeof head,
-               "%s %s HTTP/1.1\r\nHost: %s:%s\r\nAuthorization: Bearer %s\r\n"
-               "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-               "%s%s%sConnection: close\r\n\r\n",
-               method, path, host, port, token, body_len, actor ? "X-Lindung-Actor: " : "",
-               actor ? actor : "", actor ? "\r\n" : "");
+  char auth[300], actor_header[128];
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
   sodium_memzero(token, sizeof token);
-  bool sent = head_len > 0 && (size_t)head_len < sizeof head &&
-              ctl_admin_send_all(fd, head, (size_t)head_len) == 0 &&
-              (!body_len || ctl_admin_send_all(fd, body, body_len) == 0);
-  sodium_memzero(head, sizeof head);
-  if (!sent) {
-    close(fd);
-    ctl_fail(CTL_RUNTIME, "%s: cannot send to the admin API: %s", what, strerror(errno));
-    return -1;
+  const char *actor = ctl_admin_actor();
+  struct curl_slist *headers = curl_slist_append(NULL, auth);
+  sodium_memzero(auth, sizeof auth);
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  if (actor) {
+    snprintf(actor_header, sizeof actor_header, "X-Lindung-Actor: %s", actor);
+    headers = curl_slist_append(headers, actor_header);
   }
-  char *buf = malloc(CTL_ADMIN_MAX_RESPONSE + 1);
-  size_t got = 0;
-  while (buf && got < CTL_ADMIN_MAX_RESPONSE) {
-    ssize_t n = recv(fd, buf + got, CTL_ADMIN_MAX_RESPONSE - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      free(buf);
-      close(fd);
-      ctl_fail(CTL_RUNTIME, "%s: no answer from the admin API: %s", what, strerror(errno));
-      return -1;
-    }
-    if (n == 0) break;
-    got += (size_t)n;
+  ctl_admin_buffer answer = {malloc(CTL_ADMIN_MAX_RESPONSE + 1), 0, CTL_ADMIN_MAX_RESPONSE};
+  CURL *curl = curl_easy_init();
+  long status = -1;
+  if (!curl || !headers || !answer.data) {
+    ctl_fail(CTL_RUNTIME, "out of memory");
+  } else {
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)CTL_ADMIN_TIMEOUT_S);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ctl_admin_collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+    CURLcode res = curl_easy_perform(curl);
+    if (res != CURLE_OK)
+      ctl_fail(CTL_RUNTIME, "%s: no answer from the admin API at %s: %s", what, base,
+               curl_easy_strerror(res));
+    else
+      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   }
-  close(fd);
-  if (!buf) return ctl_fail(CTL_RUNTIME, "out of memory"), -1;
-  buf[got] = '\0';
-  int status = 0;
-  char *sep = strstr(buf, "\r\n\r\n");
-  if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1 || !sep || status < 100 || status > 599) {
-    free(buf);
-    ctl_fail(CTL_RUNTIME, "%s: the admin API answered something that is not HTTP", what);
-    return -1;
+  curl_easy_cleanup(curl);
+  /* The list holds the bearer token: wipe it before it is freed. */
+  for (struct curl_slist *h = headers; h; h = h->next) sodium_memzero(h->data, strlen(h->data));
+  curl_slist_free_all(headers);
+  if (status >= 0) {
+    answer.data[answer.len] = '\0';
+    snprintf(response, response_len, "%s", answer.data);
   }
-  snprintf(response, response_len, "%s", sep + 4);
-  free(buf);
-  return status;
+  free(answer.data);
+  return (int)status;
 }
 
 /* Runs a call and turns its answer into an exit status. */

@@ -95,11 +95,22 @@ int ctl_cmd_system_key_create(int argc, char **argv) {
 }
 
 int ctl_cmd_system_key_show(int argc, char **argv) {
-  int rc = ctl_parse(argc, argv, NULL, 0, NULL, 0, NULL);
+  bool json = false;
+  const ctl_option options[] = {{"json", NULL, &json}};
+  int rc = ctl_parse(argc, argv, options, 1, NULL, 0, NULL);
   if (rc) return rc;
   int code = CTL_OK;
   PGconn *conn = ctl_connect(NULL, &code);
   if (!conn) return code;
+  if (json) {
+    rc = ctl_print_json(conn,
+                        "SELECT json_build_object('key_id', key_id, 'public_key', "
+                        "encode(public_key, 'hex')) FROM system_keys "
+                        "WHERE status = 'active' ORDER BY key_id DESC LIMIT 1",
+                        "system-key show", "no active system key");
+    PQfinish(conn);
+    return rc;
+  }
   PGresult *res = PQexec(conn,
                          "SELECT key_id, encode(public_key, 'hex') FROM system_keys "
                          "WHERE status = 'active' ORDER BY key_id DESC LIMIT 1");
@@ -195,11 +206,25 @@ int ctl_cmd_partner_add(int argc, char **argv) {
 }
 
 int ctl_cmd_partner_list(int argc, char **argv) {
-  int rc = ctl_parse(argc, argv, NULL, 0, NULL, 0, NULL);
+  bool json = false;
+  const ctl_option options[] = {{"json", NULL, &json}};
+  int rc = ctl_parse(argc, argv, options, 1, NULL, 0, NULL);
   if (rc) return rc;
   int code = CTL_OK;
   PGconn *conn = ctl_connect(NULL, &code);
   if (!conn) return code;
+  if (json) {
+    rc = ctl_print_json(
+        conn,
+        "SELECT coalesce(json_agg(json_build_object('partner_id', p.partner_id, 'name', p.name, "
+        "'status', p.status, 'keys', (SELECT coalesce(json_agg(json_build_object('key_id', "
+        "k.key_id, 'status', k.status, 'public_key', encode(k.public_key, 'hex')) ORDER BY "
+        "k.key_id), '[]') FROM partner_keys k WHERE k.partner_id = p.partner_id)) ORDER BY "
+        "p.partner_id), '[]') FROM partners p",
+        "partner list", "no answer");
+    PQfinish(conn);
+    return rc;
+  }
   PGresult *res =
       PQexec(conn,
              "SELECT p.partner_id, p.status, COALESCE(string_agg(k.key_id::text || "

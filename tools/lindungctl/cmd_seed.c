@@ -71,10 +71,15 @@ typedef struct ctl_pending_files {
   size_t count;
 } ctl_pending_files;
 
+/* "<path>.tmp": room for the longest final path and the suffix. */
+typedef char ctl_pending_tmp[sizeof((ctl_pending_files *)0)->final_path[0] + 4];
+
 static int ctl_pending_write(ctl_pending_files *files, const char *path, const char *content,
                              unsigned mode) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  ctl_pending_tmp tmp;
+  if (strlen(path) >= sizeof files->final_path[0] ||
+      snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+    return ctl_fail(CTL_RUNTIME, "seed: path too long: %s", path);
   unlink(tmp);
   int err = ctl_write_file(tmp, content, mode, true);
   if (err) return ctl_fail(CTL_RUNTIME, "seed: cannot write %s: %s", tmp, strerror(-err));
@@ -84,7 +89,7 @@ static int ctl_pending_write(ctl_pending_files *files, const char *path, const c
 
 static void ctl_pending_finish(ctl_pending_files *files, bool commit, int *rc) {
   for (size_t i = 0; i < files->count; i++) {
-    char tmp[4200];
+    ctl_pending_tmp tmp;
     snprintf(tmp, sizeof tmp, "%s.tmp", files->final_path[i]);
     if (!commit) {
       unlink(tmp);

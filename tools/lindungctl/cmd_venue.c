@@ -54,11 +54,23 @@ int ctl_cmd_venue_add(int argc, char **argv) {
 }
 
 int ctl_cmd_venue_list(int argc, char **argv) {
-  int rc = ctl_parse(argc, argv, NULL, 0, NULL, 0, NULL);
+  bool json = false;
+  const ctl_option options[] = {{"json", NULL, &json}};
+  int rc = ctl_parse(argc, argv, options, 1, NULL, 0, NULL);
   if (rc) return rc;
   int code = CTL_OK;
   PGconn *conn = ctl_connect(NULL, &code);
   if (!conn) return code;
+  if (json) {
+    /* capacity null: unlimited. */
+    rc = ctl_print_json(conn,
+                        "SELECT coalesce(json_agg(json_build_object('venue_id', venue_id, "
+                        "'name', name, 'category', category, 'capacity', capacity, "
+                        "'occupancy', occupancy) ORDER BY venue_id), '[]') FROM venues",
+                        "venue list", "no answer");
+    PQfinish(conn);
+    return rc;
+  }
   PGresult *res = PQexec(conn,
                          "SELECT venue_id, category, COALESCE(capacity::text, 'unlimited'), "
                          "occupancy, name FROM venues ORDER BY venue_id");

@@ -62,6 +62,12 @@ PGconn *ctl_connect(const char *dbname, int *code);
 /* Runs sql (no parameters); returns 0, or -1 after printing the server's
  * one-line reason with context prefixed. */
 int ctl_exec(PGconn *conn, const char *sql, const char *context);
+/* --json of the commands that read: runs sql, which returns one row of one
+ * json column (PostgreSQL builds the document: json_agg,
+ * json_build_object), and prints it. Returns a CTL_* code; a query that
+ * returns no row fails with "<context>: <empty_reason>". */
+int ctl_print_json(PGconn *conn, const char *sql, const char *context, const char *empty_reason);
+
 /* Rolls back quietly (used on error paths). */
 void ctl_rollback(PGconn *conn);
 

@@ -128,6 +128,19 @@ const char *ctl_result_state(const PGresult *res) {
   return state ? state : "";
 }
 
+int ctl_print_json(PGconn *conn, const char *sql, const char *context, const char *empty_reason) {
+  PGresult *res = PQexec(conn, sql);
+  int rc = CTL_OK;
+  if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    rc = ctl_fail(CTL_RUNTIME, "%s: %s", context, ctl_result_reason(res));
+  else if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
+    rc = ctl_fail(CTL_RUNTIME, "%s: %s", context, empty_reason);
+  else
+    printf("%s\n", PQgetvalue(res, 0, 0));
+  PQclear(res);
+  return rc;
+}
+
 int ctl_exec(PGconn *conn, const char *sql, const char *context) {
   PGresult *res = PQexec(conn, sql);
   ExecStatusType status = PQresultStatus(res);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "ctl.h"
 
 const ctl_command ctl_commands[] = {
@@ -13,7 +14,7 @@ const ctl_command ctl_commands[] = {
     {"system-key", "create", ctl_cmd_system_key_create, "system-key create [--secret-out PATH]",
      "create a system key pair; the secret goes to PATH (default "
      "$LINDUNG_RUN_DIR/secrets/system-<id>.key, never overwritten); prints <id> <public key>"},
-    {"system-key", "show", ctl_cmd_system_key_show, "system-key show",
+    {"system-key", "show", ctl_cmd_system_key_show, "system-key show [--json]",
      "print <id> <public key hex> of the newest active system key"},
     {"system-key", "rotate", ctl_cmd_system_key_rotate, "system-key rotate --grace <seconds>",
      "through the admin API: the newest active system key (made with system-key create) "
@@ -36,7 +37,7 @@ const ctl_command ctl_commands[] = {
      "through the admin API: add a partner key (both keys work until one is revoked)"},
     {"key", "revoke", ctl_cmd_key_revoke, "key revoke <partner_id> --key-id <n> [--reason <text>]",
      "through the admin API: revoke one partner key for good"},
-    {"partner", "list", ctl_cmd_partner_list, "partner list",
+    {"partner", "list", ctl_cmd_partner_list, "partner list [--json]",
      "one line per partner: id, status, key ids (revoked ones marked), name; tab-separated"},
     {"subject", "upsert", ctl_cmd_subject_upsert,
      "subject upsert --nik <16 digits> --status green|yellow|red|black [--birth-date YYYY-MM-DD]",
@@ -71,7 +72,7 @@ const ctl_command ctl_commands[] = {
     {"venue", "add", ctl_cmd_venue_add,
      "venue add <venue_id> --name <text> --category <category> [--capacity <n>]",
      "register a venue (no --capacity: unlimited)"},
-    {"venue", "list", ctl_cmd_venue_list, "venue list",
+    {"venue", "list", ctl_cmd_venue_list, "venue list [--json]",
      "one line per venue: id, category, capacity (or unlimited), occupancy, name; tab-separated"},
     {NULL, "seed", ctl_cmd_seed, "seed --people <n> [--out-dir DIR] [--reuse]",
      "create the eleven launch partners (keys in DIR/partners/<id>/), venues of every "
@@ -139,6 +140,7 @@ static const ctl_command *ctl_find(int argc, char **argv, int *consumed) {
 }
 
 int main(int argc, char **argv) {
+  if (cfg_answer_version(argc, argv, stdout)) return 0;
   if (argc < 2) return ctl_fail(CTL_USAGE, "missing command (see lindungctl --help)");
   if (ctl_is_help(argv[1])) {
     ctl_print_help(stdout, NULL);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "latency_histogram.h"
 #include "loadgen_cpu.h"
 #include "loadgen_expect.h"
@@ -569,6 +570,7 @@ static void on_signal(int signum) {
 }
 
 int main(int argc, char **argv) {
+  if (cfg_answer_version(argc, argv, stdout)) return 0;
   parse_options(argc, argv);
   if (sodium_init() < 0) die("libsodium failed to start");
   signal(SIGINT, on_signal);

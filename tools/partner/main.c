@@ -745,6 +745,7 @@ static int pcli_cmd_results(const pcli_args *args) {
 /* --- main ---------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
+  if (cfg_answer_version(argc, argv, stdout)) return 0;
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) return pcli_usage_error(NULL, "missing command");
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "config.h"
 #include "kafka_loop.h"
 #include "latency_histogram.h"
 #include "loadgen_cpu.h"
@@ -386,6 +387,7 @@ static void relay_on_signal_parent(int signum) {
 }
 
 int main(int argc, char **argv) {
+  if (cfg_answer_version(argc, argv, stdout)) return 0;
   opt.brokers = getenv("LINDUNG_KAFKA_BROKERS");
   if (!opt.brokers || !*opt.brokers) {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "hex.h"
 #include "partner_kafka.h"
 #include "partner_sdk.h"
@@ -134,6 +135,7 @@ static double pct(double *v, size_t n, double p) {
 }
 
 int main(int argc, char **argv) {
+  if (cfg_answer_version(argc, argv, stdout)) return 0;
   int rounds = 20, period_ms = 2;
   static const struct option opts[] = {
       {"rounds", required_argument, NULL, 'r'}, {"period-ms", required_argument, NULL, 'p'},

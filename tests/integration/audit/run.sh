@@ -6,6 +6,8 @@
 #  - one record per (request_id, stage), the admin event too; garbage is
 #    dead-lettered with its reason; the same events sent again add nothing;
 #  - verify passes on the database and on a capture of audit.log;
+#  - the running service's own check: a record edited in place by the
+#    database owner turns lindung_audit_chain_verified to 0 within a minute;
 #  - on a scratch copy of the tables, edited as superuser with triggers
 #    off: an edited, a deleted, a reordered row, a rewritten-and-rehashed
 #    tail and a forged checkpoint each make verify name the right seq;
@@ -105,6 +107,11 @@ check_eq "gapless seq" "$(qa "SELECT max(seq) - count(*) FROM audit_records")" 0
 
 dead() { "$drv" deadletters "$LINDUNG_KAFKA_BROKERS" "$run" > "$tmp/dead.out" && grep -q "^unknown_stage $1\$" "$tmp/dead.out" && grep -q "^not_protobuf $1\$" "$tmp/dead.out"; }
 wait_for "garbage dead-lettered (3 not_protobuf, 3 unknown_stage)" 30 dead 3 || cat "$tmp/dead.out" >&2
+# The partner-facing signals read off the appended records.
+answers=$(metric 'lindung_audit_answers_total{partner="grab"}')
+if [ "${answers%.*}" -ge $(((requests + 1) / 3)) ] 2> /dev/null; then pass; else fail "answers to grab on /metrics: '$answers'"; fi
+latencies=$(metric lindung_audit_verdict_latency_seconds_count)
+if [ "${latencies%.*}" -ge "$requests" ] 2> /dev/null; then pass; else fail "verdict latencies observed: '$latencies'"; fi
 
 # The same events again (new offsets, same request ids): nothing added but
 # the new admin event (it has no request id: a hash of its bytes identifies
@@ -163,6 +170,31 @@ if [ $rc = 1 ] && grep -q "chain broken at seq" <<< "$out"; then pass; else fail
 # No NIK-like values and no token columns reach the analysts.
 check_eq "audit_records columns" "$(qa "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'audit_records'")" \
   "seq,request_id,stage,partner_id,outcome,error,kind,action,venue_id,decision,subject_pseudonym,sent_at_ms,received_at_ms,handled_at_ms,service,detail,actor,appended_at,prev_hash,hash"
+
+# ---- 2b. the service checks its own chain -----------------------------------
+# A record edited by the database owner (triggers switched off, as only the
+# owner or a superuser can) turns lindung_audit_chain_verified to 0 within a
+# minute, naming the seq; restored, the next full re-check clears it.
+verified_up_to() { [ "$(metric lindung_audit_chain_verified_seq | cut -d. -f1)" -ge "$1" ] 2> /dev/null; }
+wait_for "running check reached the head" 60 verified_up_to "$head"
+check_eq "chain verified while intact" "$(metric lindung_audit_chain_verified)" 1
+check_eq "no broken seq while intact" "$(metric lindung_audit_chain_broken_seq)" 0
+k=$((head / 3))
+as_owner() { q "$LINDUNG_AUDIT_ADMIN_DB_URL" "BEGIN; ALTER TABLE audit_records DISABLE TRIGGER audit_records_no_change;
+  $1; ALTER TABLE audit_records ENABLE TRIGGER audit_records_no_change; COMMIT" > /dev/null; }
+original=$(qa "SELECT service FROM audit_records WHERE seq = $k")
+as_owner "UPDATE audit_records SET service = 'tampered' WHERE seq = $k" || fail "tamper as the owner"
+t_tamper=$(now_ms)
+broken() { [ "$(metric lindung_audit_chain_verified)" = 0 ]; }
+if wait_for "lindung_audit_chain_verified 0 after editing seq $k" 60 broken; then
+  note "edited record at seq $k (of $head) found by the running check in $(($(now_ms) - t_tamper)) ms"
+  check_eq "broken seq on /metrics" "$(metric lindung_audit_chain_broken_seq)" "$k"
+fi
+grep -q '"event":"audit_chain_broken".*"seq":'"$k" "$LINDUNG_RUN_DIR/logs/lindung-audit.log" ||
+  fail "no audit_chain_broken log line naming seq $k"
+as_owner "UPDATE audit_records SET service = '$original' WHERE seq = $k" || fail "restore as the owner"
+intact() { [ "$(metric lindung_audit_chain_verified)" = 1 ]; }
+wait_for "lindung_audit_chain_verified 1 once restored" 90 intact
 
 # ---- 3. tampering, on a scratch copy --------------------------------------
 super -d postgres -c "CREATE DATABASE $scratch OWNER lindung_admin" > /dev/null

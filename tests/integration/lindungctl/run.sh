@@ -155,6 +155,8 @@ check "--secret-out written" '[ "$(stat -c %a "$tmp/keys/sk2")" = 400 ]'
 read -r _ sk2_pk < "$tmp/out"
 run 0 system-key show
 out_is "2 $sk2_pk"
+run 0 system-key show --json
+check "system-key show --json" '[ "$(jq -r .key_id "$tmp/out") $(jq -r .public_key "$tmp/out")" = "2 $sk2_pk" ]'
 before=$(counts)
 run 1 system-key create --secret-out "$tmp/keys/sk2"
 err_has "refusing to overwrite"
@@ -198,6 +200,11 @@ unchanged "bad partner add" "$before"
 run 0 partner add "u-$suffix" --direct --name=Equals --key-id=4294967295 --public-key="$pk"
 run 0 partner list
 check "max key id listed" 'grep -qF "$(printf "u-%s\tactive\t4294967295\tEquals" "$suffix")" "$tmp/out"'
+run 0 partner list --json
+check "partner list --json" 'jq -e --arg p "$pid" --arg pk "$pk" --arg u "u-$suffix" \
+  "any(.[]; .partner_id == \$p and .status == \"active\" and .name == \"Test Partner $suffix\"
+     and .keys == [{key_id: 5, status: \"active\", public_key: \$pk}])
+   and any(.[]; .partner_id == \$u and .keys[0].key_id == 4294967295)" "$tmp/out" > /dev/null'
 
 # --- venues -------------------------------------------------------------------
 vid=QR-TEST-$suffix
@@ -206,6 +213,11 @@ run 0 venue add "$vid-U" --name "Stasiun Uji" --category transport
 run 0 venue list
 check "venue line with capacity" 'grep -qxF "$(printf "%s\trestaurant\t12\t0\tWarung Uji %s" "$vid" "$suffix")" "$tmp/out"'
 check "venue line unlimited" 'grep -qxF "$(printf "%s-U\ttransport\tunlimited\t0\tStasiun Uji" "$vid")" "$tmp/out"'
+run 0 venue list --json
+check "venue list --json" 'jq -e --arg v "$vid" \
+  "any(.[]; .venue_id == \$v and .capacity == 12 and .occupancy == 0 and .category == \"restaurant\")
+   and any(.[]; .venue_id == (\$v + \"-U\") and .capacity == null)" "$tmp/out" > /dev/null'
+run 2 venue list --json extra
 before=$(counts)
 run 1 venue add "$vid" --name "Again" --category mall
 err_has "already exists"

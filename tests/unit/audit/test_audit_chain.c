@@ -7,6 +7,7 @@
 #include "../../../services/audit/audit_chain.c"
 #include "../../../services/audit/audit_store.c"
 #include "../../../services/audit/audit_verify.c"
+#include "../../../services/audit/audit_watch.c"
 #include "testing.h"
 
 #define CHAIN_LEN 8
@@ -389,6 +390,106 @@ static void test_batch_json(void) {
   CHECK_EQ_STR(ts, "2023-11-14 22:13:20.123456+00");
 }
 
+/* Feeds the watcher one page: rows[0..n) as the database returns them;
+ * full says the page came back with AUDIT_WATCH_PAGE rows (more follow). */
+static audit_watch_cursor *watch_page(audit_watch *w, double now, const audit_row *rows, size_t n,
+                                      const audit_checkpoint *cps, size_t ncp, bool full) {
+  int64_t after = -1;
+  audit_watch_cursor *c = audit_watch_next(w, now, &after);
+  if (!c) return NULL;
+  CHECK_EQ_INT(audit_watch_page_begin(w, c, cps, ncp), 0);
+  for (size_t i = 0; i < n; i++)
+    if (rows[i].seq > after) audit_watch_page_row(w, &rows[i]);
+  audit_watch_page_end(w, full ? AUDIT_WATCH_PAGE : n, now, 1000 + now);
+  return c;
+}
+
+static void test_watch_follows_in_pages(void) {
+  build_chain();
+  audit_watch w;
+  audit_watch_init(&w, NULL, 30);
+  audit_checkpoint cp;
+  make_checkpoint(&cp, 3);
+  /* Two pages: seq 1..4 (a full page), then 5..8 from where it stopped. */
+  CHECK(watch_page(&w, 0, chain, 4, &cp, 1, true) == &w.follow);
+  CHECK_EQ_INT(w.follow.next_seq, 5);
+  CHECK(!w.reached_head);
+  CHECK(watch_page(&w, 0, chain + 4, 4, NULL, 0, false) == &w.follow);
+  CHECK_EQ_INT(w.follow.next_seq, CHAIN_LEN + 1);
+  CHECK(w.reached_head && w.verified_at == 1000);
+  CHECK(audit_watch_intact(&w));
+  /* At the head: the next poll waits a second; the sweep waits its turn. */
+  int64_t after;
+  CHECK(audit_watch_next(&w, 0.5, &after) == NULL);
+  CHECK(audit_watch_next(&w, 1.0, &after) == &w.follow);
+  CHECK_EQ_INT(after, CHAIN_LEN);
+  audit_watch_free(&w);
+}
+
+static void test_watch_sweep_finds_an_old_edit(void) {
+  build_chain();
+  audit_watch w;
+  audit_watch_init(&w, NULL, 30);
+  watch_page(&w, 0, chain, CHAIN_LEN, NULL, 0, false);
+  CHECK(audit_watch_intact(&w));
+  /* seq 3 is edited after follow checked it: follow alone never looks
+   * back, the sweep (due 30 s after start) does. */
+  audit_row rows[CHAIN_LEN];
+  memcpy(rows, chain, sizeof rows);
+  rows[2].decision = 2;
+  CHECK(watch_page(&w, 29, rows, 0, NULL, 0, false) == &w.follow);
+  CHECK(audit_watch_intact(&w));
+  CHECK(watch_page(&w, 30, rows, CHAIN_LEN, NULL, 0, false) == &w.sweep);
+  CHECK(!audit_watch_intact(&w));
+  CHECK_EQ_INT(audit_watch_bad_seq(&w), 3);
+  CHECK_EQ_STR(w.reason, "hash mismatch");
+  /* It stays broken until a whole sweep passes again (the row restored). */
+  CHECK(watch_page(&w, 31, rows, 0, NULL, 0, false) == &w.follow);
+  CHECK(!audit_watch_intact(&w));
+  CHECK(watch_page(&w, 60, chain, CHAIN_LEN, NULL, 0, false) == &w.sweep);
+  CHECK(audit_watch_intact(&w));
+  CHECK(w.swept_at == 1060);
+  audit_watch_free(&w);
+}
+
+static void test_watch_follow_finds_a_new_break(void) {
+  build_chain();
+  audit_watch w;
+  audit_watch_init(&w, NULL, 30);
+  watch_page(&w, 0, chain, 5, NULL, 0, false);
+  CHECK_EQ_INT(w.follow.next_seq, 6);
+  /* seq 7 arrives edited: follow stops before it and says so. */
+  audit_row rows[CHAIN_LEN];
+  memcpy(rows, chain, sizeof rows);
+  rows[6].outcome = 9;
+  watch_page(&w, 1, rows, CHAIN_LEN, NULL, 0, false);
+  CHECK(!audit_watch_intact(&w));
+  CHECK_EQ_INT(audit_watch_bad_seq(&w), 7);
+  CHECK_EQ_INT(w.follow.next_seq, 6);
+  CHECK(w.verified_at == 1000); /* not refreshed while broken */
+  /* A checkpoint that signs another head is a break too. */
+  audit_checkpoint cp;
+  make_checkpoint(&cp, 7);
+  cp.head_hash[0] ^= 1;
+  CHECK_EQ_INT(audit_checkpoint_sign(&cp, seed), 0);
+  watch_page(&w, 2, chain, CHAIN_LEN, &cp, 1, false);
+  CHECK(!audit_watch_intact(&w));
+  /* Restored (and the checkpoint too): follow passes and clears it. */
+  make_checkpoint(&cp, 7);
+  watch_page(&w, 3, chain, CHAIN_LEN, &cp, 1, false);
+  CHECK(audit_watch_intact(&w));
+  CHECK_EQ_INT(w.follow.next_seq, CHAIN_LEN + 1);
+  CHECK(w.verified_at == 1003);
+  /* A record that cannot be decoded is a break at its seq. */
+  int64_t after;
+  CHECK(audit_watch_next(&w, 4, &after) == &w.follow);
+  audit_watch_page_begin(&w, &w.follow, NULL, 0);
+  audit_watch_page_malformed(&w, CHAIN_LEN + 1);
+  audit_watch_page_end(&w, 1, 4, 1004);
+  CHECK_EQ_INT(audit_watch_bad_seq(&w), CHAIN_LEN + 1);
+  audit_watch_free(&w);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   RUN(test_canonical_encoding_layout);
@@ -405,5 +506,8 @@ int main(void) {
   RUN(test_event_to_record_round_trip);
   RUN(test_capture_may_start_mid_chain);
   RUN(test_batch_json);
+  RUN(test_watch_follows_in_pages);
+  RUN(test_watch_sweep_finds_an_old_edit);
+  RUN(test_watch_follow_finds_a_new_break);
   return testing_summary();
 }

@@ -89,8 +89,8 @@ static void test_json_refuses_everything_else(void) {
 
 static void test_json_escape(void) {
   char out[64];
-  CHECK_EQ_INT(admin_json_escape("a\"b\\c\n", out, sizeof out), 13);
-  CHECK_EQ_STR(out, "a\\\"b\\\\c\\u000a");
+  CHECK_EQ_INT(admin_json_escape("a\"b\\c\n\x01", out, sizeof out), 15);
+  CHECK_EQ_STR(out, "a\\\"b\\\\c\\n\\u0001");
   CHECK_EQ_INT(admin_json_escape("abcdef", out, 4), -1);
 }
 
@@ -406,6 +406,74 @@ static void test_events_refused(void) {
   registry_free(reg);
 }
 
+/* docs/admin-api.yaml and the server's route table hold the same routes,
+ * and the router answers each of them (not 404) and nothing else on it
+ * (another method: 405). The document's layout is fixed: a path at two
+ * spaces of indent, its methods at four. */
+static void test_openapi_matches_routes(void) {
+  const char *src = getenv("LINDUNG_SOURCE_DIR");
+  CHECK(src != NULL);
+  if (!src) return;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/docs/admin-api.yaml", src);
+  FILE *f = fopen(path, "r");
+  CHECK(f != NULL);
+  if (!f) return;
+  char line[512], current[256] = "";
+  bool seen[16] = {false};
+  size_t documented = 0;
+  while (fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = '\0';
+    size_t len = strlen(line);
+    if (!strncmp(line, "  /", 3) && line[len - 1] == ':') {
+      snprintf(current, sizeof current, "%.*s", (int)(len - 3), line + 2);
+    } else if (current[0] && !strncmp(line, "    ", 4) && line[4] != ' ' && line[len - 1] == ':') {
+      char method[16];
+      snprintf(method, sizeof method, "%.*s", (int)(len - 5), line + 4);
+      if (strcmp(method, "get") && strcmp(method, "post") && strcmp(method, "put") &&
+          strcmp(method, "delete") && strcmp(method, "patch"))
+        continue;
+      for (char *c = method; *c; c++) *c = (char)(*c - 'a' + 'A');
+      documented++;
+      bool found = false;
+      for (size_t i = 0; i < admin_route_count; i++)
+        if (!strcmp(admin_routes[i].method, method) && !strcmp(admin_routes[i].path, current)) {
+          found = seen[i] = true;
+        }
+      if (!found) fprintf(stderr, "documented, not served: %s %s\n", method, current);
+      CHECK(found);
+    } else if (line[0] != ' ') {
+      current[0] = '\0'; /* left paths: */
+    }
+  }
+  fclose(f);
+  CHECK_EQ_INT(documented, admin_route_count);
+  for (size_t i = 0; i < admin_route_count; i++) {
+    if (!seen[i]) fprintf(stderr, "served, not documented: %s %s\n", admin_routes[i].method,
+                          admin_routes[i].path);
+    CHECK(seen[i]);
+    /* The router answers the route with its parameters filled in. */
+    char concrete[256] = "";
+    const char *t = admin_routes[i].path;
+    while (*t) {
+      if (*t == '{') {
+        strcat(concrete, !strncmp(t, "{key_id}", 8) ? "7" : "gojek");
+        t = strchr(t, '}') + 1;
+      } else {
+        strncat(concrete, t++, 1);
+      }
+    }
+    admin_op op;
+    admin_error error = {0};
+    admin_parse(admin_routes[i].method, concrete, "", 0, &op, &error);
+    CHECK(error.status != 404 && error.status != 405);
+    CHECK_EQ_INT(op.kind, admin_routes[i].kind);
+    memset(&error, 0, sizeof error);
+    CHECK_EQ_INT(admin_parse("DELETE", concrete, "", 0, &op, &error), -1);
+    CHECK_EQ_INT(error.status, 405);
+  }
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   RUN(test_json_accepts_flat_objects);
@@ -419,5 +487,6 @@ int main(void) {
   RUN(test_detail_fits_audit_limit);
   RUN(test_events_apply);
   RUN(test_events_refused);
+  RUN(test_openapi_matches_routes);
   return testing_summary();
 }

@@ -306,13 +306,13 @@ static void test_names_round_trip(void) {
   CHECK_EQ_STR(resolver_status_name(GREEN), "green");
   CHECK_EQ_STR(resolver_status_name(BLACK), "black");
   for (int d = 1; d <= 2; d++) {
-    Lindung__V1__Decision back;
+    Lindung__V1__Decision back = LINDUNG__V1__DECISION__DECISION_UNSPECIFIED;
     CHECK_EQ_INT(resolver_decision_parse(resolver_decision_name((Lindung__V1__Decision)d), &back),
                  0);
     CHECK_EQ_INT(back, d);
   }
   for (int r = 1; r <= 7; r++) {
-    Lindung__V1__Reason back;
+    Lindung__V1__Reason back = LINDUNG__V1__REASON__REASON_UNSPECIFIED;
     CHECK_EQ_INT(resolver_reason_parse(resolver_reason_name((Lindung__V1__Reason)r), &back), 0);
     CHECK_EQ_INT(back, r);
   }

@@ -116,6 +116,7 @@ static int bench_by_value(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
+  if (cfg_answer_version(argc, argv, stdout)) return 0;
   int people = 50, timeout_ms = 10000;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--people") == 0 && i + 1 < argc)

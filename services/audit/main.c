@@ -59,6 +59,7 @@ typedef struct audit_app {
   audit_text json;
 
   bool head_known, head_running;
+  uint64_t connects_seen; /* pgq_stats.connects when the head was last read */
   int64_t head_seq;
   uint8_t head_hash[AUDIT_HASH_BYTES];
   int64_t published; /* highest seq produced to audit.log */
@@ -474,6 +475,20 @@ static void audit_on_tick(uv_timer_t *timer) {
       kq_consumer_resume(a->svc.consumer);
       a->paused = false;
     }
+  }
+  /* After a reconnection the database may not be where this process left
+   * it (an immediate restart under asynchronous commit, a failover to a
+   * replica that lagged): read the chain head again before appending,
+   * publishing or signing, so no checkpoint signs a head the database lacks
+   * and no record is left unpublished because its seq was used before. */
+  pgq_stats db_stats;
+  pgq_get_stats(a->svc.db, &db_stats);
+  if (db_stats.connects != a->connects_seen) {
+    if (a->connects_seen && a->head_known) {
+      a->head_known = false;
+      LOG_INFO("audit_chain_head_reread", LOG_INT("head_seq", a->head_seq));
+    }
+    a->connects_seen = db_stats.connects;
   }
   if (connected && !a->head_known && !a->head_running) {
     if (pgq_exec_prepared(a->svc.db, AUDIT_STORE_HEAD, 0, NULL, NULL, NULL, audit_on_head, a) == 0)

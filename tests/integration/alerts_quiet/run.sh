@@ -69,7 +69,7 @@ restore_venues() {
   { echo "BEGIN; DELETE FROM check_ins WHERE id > $last_check_in;"; cat "$tmp/occupancy.sql"; echo "COMMIT;"; } |
     db > /dev/null || fail "venues not restored"
 }
-"$LINDUNG_BIN_DIR/lindung-loadgen" --people 100 --duration "${ALERTS_QUIET_SECONDS:-20}" --rate 300 --quiet \
+"$LINDUNG_BIN_DIR/lindung-loadgen" --people 100 --duration "${ALERTS_QUIET_SECONDS:-20}" --rate "${ALERTS_QUIET_RATE:-100}" --quiet \
   > "$tmp/loadgen.out" 2>&1 || fail "loadgen: $(tail -1 "$tmp/loadgen.out")"
 sleep 3 # a few more evaluations after the last scan
 restore_venues

@@ -77,7 +77,8 @@ static const char ctl_environment_help[] =
     "  LINDUNG_AUDIT_DB_NAME audit database on the same server (default lindung_audit)\n"
     "  LINDUNG_NIK_KEY_FILE  file holding the 32-byte NIK hash key as 64 hex characters\n"
     "  LINDUNG_RUN_DIR       where secrets and seed files go (default .run)\n"
-    "  LINDUNG_ADMIN_URL     admin API of lindung-revocation, http://host:port\n"
+    "  LINDUNG_ADMIN_URL     admin API of lindung-revocation, http(s)://host:port\n"
+    "  LINDUNG_ADMIN_CACERT  CA file that an https admin API's certificate must chain to\n"
     "  LINDUNG_ADMIN_TOKEN_FILE  file holding the admin API's bearer token\n"
     "  LINDUNG_ADMIN_ACTOR   name recorded in the audit trail (default $USER)\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad usage.\n";

@@ -3,7 +3,7 @@
  *
  * It seals ScanRequests (a Scan or a Link) into a caller buffer and opens the
  * ScanResponses that come back; moving the bytes over Kafka is the caller's
- * business (key = the 16-byte request id, topic scan.requests; answers on
+ * business (key = the 16-byte request id, topic scan.requests.<partner_id>; answers on
  * scan.results.<partner_id>). It depends only on libsodium, the protobuf-c
  * code generated from proto/lindung/v1/partner.proto, envelope.h and hex.h.
  *

@@ -1,5 +1,7 @@
 /* lindung-ingest: the edge of the scan path. Reads partner requests from
- * scan.requests, forwards the well-formed ones of known, active partners
+ * every partner's own scan.requests.<partner_id> (one pattern subscription:
+ * a partner added at run time is read without a restart; the topic names the
+ * sender), forwards the well-formed ones of known, active partners
  * within their quota to scan.accepted, answers the others with an error
  * code on the partner's topic, and dead-letters what cannot be attributed.
  * It never sees clear text. The rules are in ingest_rules.c; this file only

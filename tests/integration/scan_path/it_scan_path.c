@@ -33,6 +33,7 @@ typedef struct expected {
   int kind;                   /* PARTNER_SDK_KIND_LINK for links */
   char token[PARTNER_SDK_MAX_TOKEN + 1]; /* filled when a Link is answered */
   int answers;
+  int answers_on_results; /* a dead-letter case answered on a partner's topic: wrong */
   int got_error, got_decision, got_reason;
 } expected;
 
@@ -78,6 +79,10 @@ static void on_message(const char *topic, const void *key, size_t key_len, const
       expected *c = &cases[i];
       size_t want_len = c->key_len ? c->key_len : 16;
       if (c->partner != p || key_len != want_len || memcmp(c->key, key, want_len)) continue;
+      if (c->outcome == OUTCOME_DEADLETTER) {
+        c->answers_on_results++;
+        continue;
+      }
       if (want_len != 16) {
         /* An answer to a request id of the wrong size: read its clear error. */
         Lindung__V1__ScanResponse *raw = lindung__v1__scan_response__unpack(NULL, len, value);
@@ -118,7 +123,7 @@ static void await_and_check(void) {
   partner_kafka_poll(kafka, 200, on_message); /* catch duplicates of the last answers */
   for (size_t i = 0; i < case_count; i++) {
     expected *c = &cases[i];
-    bool ok = c->answers >= 1;
+    bool ok = c->answers >= 1 && c->answers_on_results == 0;
     if (c->outcome == OUTCOME_ANSWER && ok) {
       ok = c->got_error == c->error;
       if (ok && c->error == 0 && c->kind != PARTNER_SDK_KIND_LINK && c->decision != ANY_VERDICT)
@@ -298,6 +303,17 @@ int main(int argc, char **argv) {
   uint8_t other_bytes[256];
   send_dead_letter_case("valid protobuf of another type: dead letter", other_bytes,
                         lindung__v1__dead_letter__pack(&other, other_bytes));
+
+  /* Gojek's own topic carrying a valid Link sealed by grab (gojek speaking
+   * for grab): a dead letter, and no answer on grab's topic. */
+  {
+    partner_sdk_request body = {.kind = PARTNER_SDK_KIND_LINK, .nik = green_nik};
+    expected *c = add_case("grab's request on gojek's topic: dead letter, no answer", 1,
+                           OUTCOME_DEADLETTER, 0);
+    uint8_t value[PARTNER_SDK_REQUEST_BUFFER];
+    size_t len = build(1, &body, c->key, value);
+    partner_kafka_send_raw(kafka, "scan.requests.gojek", c->key, 16, value, len);
+  }
 
   Lindung__V1__ScanRequest *r;
   uint64_t now = now_ms();

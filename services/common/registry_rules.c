@@ -157,7 +157,7 @@ int reg_date_parse(const char *text, reg_date *out) {
 }
 
 /* Trims spaces and tabs in place and returns the start. */
-static char *reg_trim(char *s) {
+char *reg_trim(char *s) {
   while (*s == ' ' || *s == '\t') s++;
   size_t len = strlen(s);
   while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t')) s[--len] = '\0';

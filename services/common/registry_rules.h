@@ -75,6 +75,9 @@ int reg_key_hex_parse(const char *text, uint8_t out[REG_KEY_BYTES]);
 int reg_date_parse(const char *text, reg_date *out);
 bool reg_date_valid(reg_date date);
 
+/* Trims spaces and tabs in place and returns the start (CSV fields). */
+char *reg_trim(char *s);
+
 /* One line of a subject import file, "nik,status[,birth_date]", without
  * its line ending. The fields point into line, which is modified. */
 typedef struct reg_subject_line {

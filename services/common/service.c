@@ -304,7 +304,7 @@ int service_open(service *svc, const service_settings *settings, const service_c
 int service_start_consuming(service *svc) {
   char err[256], group[64], fetch_wait[16], session_timeout[16], heartbeat[16], refresh[16];
   snprintf(group, sizeof group, "lindung-%s", svc->settings.name);
-  const char *topics[] = {svc->settings.input_topic, NULL};
+  const char *topics[] = {svc->settings.input_topic, svc->settings.extra_input_topic, NULL};
   /* A short fetch wait keeps each hop's latency low (the embedded broker does
    * not wake a waiting fetch when data arrives); a short session lets a
    * restarted instance take its partitions back in seconds. */

@@ -69,6 +69,9 @@ typedef struct partner_events partner_events;
 typedef struct service_settings {
   const char *name;        /* "ingest": logs, client id "lindung-ingest", group id */
   const char *input_topic; /* consumed in group "lindung-<name>" */
+  /* A second topic consumed in the same group and batches (may be NULL);
+   * on_batch tells the inputs apart by kq_input.topic. */
+  const char *extra_input_topic;
   bool uses_db;            /* open LINDUNG_DB_URL */
   const pgq_statement *statements; /* prepared on every connection */
   size_t statement_count;

@@ -1,15 +1,21 @@
 /* lindung-status-resolver: reads scan.decrypted, answers each request with a
  * sealed Verdict or Linked on scan.results.<partner_id> (or an error code),
- * and audits it. The per-message rules are in resolver_rules.c, the
- * PostgreSQL batch flow in resolver_db.c; this file only wires them. */
+ * and audits it; reads health.facts and applies them; deletes at intervals
+ * what the rules no longer need. The per-message rules are in
+ * resolver_rules.c (colours: services/common/health_rules.c), the
+ * PostgreSQL batch flows in resolver_db.c and resolver_facts.c, retention
+ * in resolver_retention.c; this file only wires them. */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "hex.h"
 #include "log.h"
 #include "resolver_db.h"
+#include "resolver_facts.h"
+#include "resolver_retention.h"
 #include "service.h"
 
 #define MAIN_KEY_HEX_LEN 64
@@ -18,6 +24,51 @@
 
 static service main_svc;
 static uv_timer_t main_db_wait;
+
+typedef struct main_parts {
+  resolver_db *scans;
+  resolver_facts *facts;
+  resolver_retention *retention;
+} main_parts;
+
+/* Every statement of every part, prepared on each connection. */
+static pgq_statement main_statements[16];
+
+static size_t main_add_statements(size_t n, const pgq_statement *add, size_t count) {
+  for (size_t i = 0; i < count && n < sizeof main_statements / sizeof main_statements[0]; i++)
+    main_statements[n++] = add[i];
+  return n;
+}
+
+/* One consumed batch holds scans and facts: each goes to its part, in
+ * consumed order within its topic. */
+static void main_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
+  main_parts *parts = ctx;
+  kq_input **scans = malloc(count * sizeof *scans), **facts = malloc(count * sizeof *facts);
+  if (!scans || !facts) {
+    free(scans);
+    free(facts);
+    LOG_ERROR("out_of_memory", LOG_INT("inputs", count));
+    return;
+  }
+  size_t n_scans = 0, n_facts = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (strcmp(inputs[i]->topic, RESOLVER_FACTS_TOPIC) == 0)
+      facts[n_facts++] = inputs[i];
+    else
+      scans[n_scans++] = inputs[i];
+  }
+  if (n_facts) resolver_facts_on_batch(parts->facts, facts, n_facts);
+  if (n_scans) resolver_db_on_batch(parts->scans, scans, n_scans);
+  free(scans);
+  free(facts);
+}
+
+static void main_on_stop(void *ctx) {
+  main_parts *parts = ctx;
+  resolver_facts_stop(parts->facts);
+  resolver_retention_stop(parts->retention);
+}
 
 /* Reads a key file of 64 hex characters into 32 bytes. */
 static int main_read_key(const char *variable, const char *path, uint8_t out[32]) {
@@ -66,7 +117,7 @@ static void main_on_db_wait(uv_timer_t *timer) {
 int main(int argc, char **argv) {
   static service_common common;
   static const char *nik_key_file, *token_key_file, *pseudonym_key_file;
-  static uint32_t pseudonym_period_s;
+  static uint32_t pseudonym_period_s, retention_interval_s;
   const cfg_option options[] = {
       CFG_STRING("LINDUNG_NIK_KEY_FILE", &nik_key_file, NULL,
                  "file holding the NIK hash key (64 hex characters)"),
@@ -76,10 +127,14 @@ int main(int argc, char **argv) {
                  "file holding the audit pseudonym key (64 hex characters)"),
       CFG_UINT("LINDUNG_PSEUDONYM_PERIOD_S", &pseudonym_period_s, "86400",
                "seconds an audit pseudonym stays the same"),
+      CFG_UINT("LINDUNG_RETENTION_INTERVAL_S", &retention_interval_s, "3600",
+               "seconds between deletions of check-ins and health facts past their retention "
+               "(periods in the settings table); 0: never"),
   };
   int rc = service_configure(argc, argv, "lindung-status-resolver",
-                             "Answers decrypted scans and links: status colour and venue rules "
-                             "to a sealed Verdict, or a new per-partner token.",
+                             "Answers decrypted scans and links: health facts and the rule set in "
+                             "force give a colour, venue rules a sealed Verdict; a Link gets a "
+                             "new per-partner token. Applies health.facts.",
                              &common, options, sizeof options / sizeof options[0]);
   if (rc) return rc > 0 ? 0 : 2;
   if (sodium_init() < 0) {
@@ -106,19 +161,34 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  static main_parts parts;
+  parts.scans = resolver;
+  size_t n = main_add_statements(0, resolver_db_statements, resolver_db_statement_count);
+  n = main_add_statements(n, resolver_facts_statements, resolver_facts_statement_count);
+  n = main_add_statements(n, resolver_retention_statements, resolver_retention_statement_count);
   service_settings settings = {
       .name = "status-resolver",
       .input_topic = "scan.decrypted",
+      .extra_input_topic = RESOLVER_FACTS_TOPIC,
       .uses_db = true,
-      .statements = resolver_db_statements,
-      .statement_count = resolver_db_statement_count,
-      .on_batch = resolver_db_on_batch,
-      .ctx = resolver,
+      .statements = main_statements,
+      .statement_count = n,
+      .on_batch = main_on_batch,
+      .on_stop = main_on_stop,
+      .ctx = &parts,
   };
   if (service_open(&main_svc, &settings, &common)) return 1;
+  parts.facts = resolver_facts_new(&main_svc);
+  parts.retention = resolver_retention_new(&main_svc, retention_interval_s);
+  if (!parts.facts || !parts.retention) {
+    LOG_ERROR("out_of_memory");
+    return 1;
+  }
   uv_timer_init(main_svc.loop, &main_db_wait);
   uv_timer_start(&main_db_wait, main_on_db_wait, 0, MAIN_DB_WAIT_MS);
   int status = service_run(&main_svc);
+  resolver_facts_free(parts.facts);
+  resolver_retention_free(parts.retention);
   resolver_db_free(resolver);
   return status;
 }

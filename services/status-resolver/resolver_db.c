@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health_rules.h"
 #include "log.h"
 #include "messages.h"
 #include "registry_rules.h"
@@ -29,34 +30,64 @@
 
 /* Phase 1, scan: everything the verdict needs, one row per scan whatever
  * exists, led by the scan's position (1-based). $1 token hashes, $2 partner
- * ids, $3 venue ids, $4 request ids. A partner's revocation ends its tokens
- * as well. The capacity share follows the settings row ppkm_level: levels 1
- * and 2 use share_level2, 3 share_level3, anything else the strictest,
- * share_level4. */
+ * ids, $3 venue ids, $4 request ids, $5 the lookup time in milliseconds (an
+ * array of one, so that every parameter goes as a binary array). A
+ * partner's revocation ends its tokens as well. The person's health facts
+ * come summarised (health_summary(), 0300_health_facts.sql) with the numbers
+ * of the rule set in force at $5; the colour itself is health_colour()'s.
+ * A region's rule (its own, else its province's) overrides the category's
+ * colours and the PPKM level; the capacity share follows that level, else
+ * the settings row ppkm_level: levels 1 and 2 use share_level2, 3
+ * share_level3, anything else the strictest, share_level4. */
 static const char resolver_db_scan_facts_sql[] =
     "SELECT q.i, t.person_id, t.partner_id = q.partner_id,"
     " (t.revoked_at IS NOT NULL OR p.status <> 'active'),"
-    " h.status, v.name, v.capacity, v.occupancy, c.admits_green, c.admits_yellow,"
-    " CASE WHEN s.value IN ('1', '2') THEN c.share_level2"
-    "      WHEN s.value = '3' THEN c.share_level3 ELSE c.share_level4 END,"
-    " ci.decision, ci.reason, ci.status, (extract(epoch FROM ci.at) * 1000)::bigint"
+    " coalesce(hs.facts, 0), v.name, v.capacity, v.occupancy,"
+    " coalesce(rc.admits_green, c.admits_green), coalesce(rc.admits_yellow, c.admits_yellow),"
+    " CASE WHEN coalesce(rr.ppkm_level::text, s.value) IN ('1', '2') THEN c.share_level2"
+    "      WHEN coalesce(rr.ppkm_level::text, s.value) = '3' THEN c.share_level3"
+    "      ELSE c.share_level4 END,"
+    " ci.decision, ci.reason, ci.status, (extract(epoch FROM ci.at) * 1000)::bigint,"
+    " coalesce(hs.birth_ms,"
+    "          (extract(epoch FROM pe.birth_date::timestamp AT TIME ZONE 'UTC') * 1000)::bigint),"
+    " hs.doses, hs.boosters, hs.antigen_negative_ms, hs.pcr_negative_ms, hs.positive_ms,"
+    " hs.close_contact_ms, hs.recovered_ms,"
+    " r.scheme, r.antigen_valid_hours, r.pcr_valid_hours, r.recovered_valid_days,"
+    " r.positive_days, r.contact_days, r.contact_pcr_clear_day, r.contact_clear_day, r.adult_age"
     " FROM unnest($1::bytea[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY"
     "      AS q (token_hash, partner_id, venue_id, request_id, i)"
+    " LEFT JOIN LATERAL (SELECT * FROM rule_sets x"
+    "                     WHERE x.effective_from <= timestamptz 'epoch' + ($5::bigint[])[1]"
+    "                           * interval '1 millisecond'"
+    "                     ORDER BY x.effective_from DESC LIMIT 1) r ON true"
     " LEFT JOIN LATERAL (SELECT * FROM tokens x WHERE x.token_hash = q.token_hash LIMIT 1) t"
     "      ON true"
     " LEFT JOIN LATERAL (SELECT * FROM partners x WHERE x.partner_id = t.partner_id LIMIT 1) p"
     "      ON true"
-    " LEFT JOIN LATERAL (SELECT * FROM health_status x WHERE x.person_id = t.person_id LIMIT 1) h"
+    " LEFT JOIN LATERAL (SELECT * FROM people x WHERE x.person_id = t.person_id LIMIT 1) pe"
     "      ON true"
+    " LEFT JOIN LATERAL health_summary(pe.nik_hash, ($5::bigint[])[1]) hs ON pe.nik_hash IS NOT NULL"
     " LEFT JOIN LATERAL (SELECT * FROM venues x WHERE x.venue_id = q.venue_id LIMIT 1) v ON true"
     " LEFT JOIN LATERAL (SELECT * FROM venue_categories x WHERE x.category = v.category LIMIT 1) c"
     "      ON true"
+    " LEFT JOIN LATERAL (SELECT x.ppkm_level FROM rule_set_regions x"
+    "                     WHERE x.rule_set_id = r.rule_set_id"
+    "                       AND x.region IN (v.region, split_part(v.region, '.', 1))"
+    "                     ORDER BY length(x.region) DESC LIMIT 1) rr ON true"
+    " LEFT JOIN LATERAL (SELECT x.admits_green, x.admits_yellow FROM rule_set_region_categories x"
+    "                     WHERE x.rule_set_id = r.rule_set_id AND x.category = v.category"
+    "                       AND x.region IN (v.region, split_part(v.region, '.', 1))"
+    "                     ORDER BY length(x.region) DESC LIMIT 1) rc ON true"
     " LEFT JOIN settings s ON s.name = 'ppkm_level'"
     " LEFT JOIN LATERAL (SELECT * FROM check_ins x"
     "                     WHERE x.partner_id = q.partner_id AND x.request_id = q.request_id"
     "                     LIMIT 1) ci ON true"
     " ORDER BY q.i";
-#define RESOLVER_DB_SCAN_FACTS_COLUMNS 15
+#define RESOLVER_DB_SCAN_FACTS_COLUMNS 32
+/* Where the health summary and the rule set start in a scan facts row. */
+#define RESOLVER_DB_COL_FACTS 4
+#define RESOLVER_DB_COL_SUMMARY 15
+#define RESOLVER_DB_COL_RULES 23
 
 /* Phase 1, link: $1 NIK hashes, $2 partner ids, $3 request ids. */
 static const char resolver_db_link_facts_sql[] =
@@ -81,7 +112,7 @@ static const char resolver_db_issue_tokens_sql[] =
     "$1::bytea[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[])";
 
 const pgq_statement resolver_db_statements[] = {
-    {"resolver_scan_facts", resolver_db_scan_facts_sql, 4},
+    {"resolver_scan_facts", resolver_db_scan_facts_sql, 5},
     {"resolver_link_facts", resolver_db_link_facts_sql, 3},
     {"resolver_record_scans", resolver_db_record_scans_sql, 11},
     {"resolver_issue_tokens", resolver_db_issue_tokens_sql, 5},
@@ -133,6 +164,7 @@ struct resolver_batch {
   size_t pending; /* statements of the current phase not yet answered, +1 while submitting */
   int phase;
   double started_s;
+  uint64_t lookup_ms; /* "now" of the colour rules for this batch */
   resolver_group scans, links;
   resolver_item items[];
 };
@@ -141,12 +173,6 @@ static void resolver_db_phase_done(resolver_batch *batch);
 
 /* --- binary arrays ------------------------------------------------------- */
 
-/* Element type OIDs (pg_type.h); array_recv insists on the exact one. */
-#define RESOLVER_DB_OID_BOOL 16
-#define RESOLVER_DB_OID_BYTEA 17
-#define RESOLVER_DB_OID_INT8 20
-#define RESOLVER_DB_OID_INT4 23
-#define RESOLVER_DB_OID_TEXT 25
 #define RESOLVER_DB_ARRAY_HEADER 20
 
 int resolver_db_array_init(resolver_db_array *a, uint32_t element_oid, size_t count,
@@ -367,6 +393,53 @@ static void resolver_db_submit(resolver_group *group, resolver_db_array *arrays,
 
 /* --- phase 1: lookups ---------------------------------------------------- */
 
+/* A time column: NULL is "no such fact". */
+static int resolver_db_time(const PGresult *res, int row, int col, int64_t *out) {
+  if (resolver_db_is_null(res, row, col)) {
+    *out = HEALTH_NONE;
+    return 0;
+  }
+  return resolver_db_int(res, row, col, out);
+}
+
+/* The person's colour from the summarised facts and the rule set in force
+ * (health_rules.c), as of the lookup time. */
+static int resolver_db_colour(resolver_item *item, const PGresult *res, int row) {
+  health_summary s;
+  health_rule_set rules;
+  int64_t v[9];
+  int bad = 0;
+  bad |= resolver_db_int(res, row, RESOLVER_DB_COL_FACTS, &v[0]);
+  for (int i = 0; i < 8; i++) bad |= resolver_db_time(res, row, RESOLVER_DB_COL_SUMMARY + i, &v[1 + i]);
+  if (bad) return -1;
+  s.facts = (int)v[0];
+  s.birth_ms = v[1];
+  s.doses = v[2] == HEALTH_NONE ? 0 : (int)v[2];
+  s.boosters = v[3] == HEALTH_NONE ? 0 : (int)v[3];
+  s.antigen_negative_ms = v[4];
+  s.pcr_negative_ms = v[5];
+  s.positive_ms = v[6];
+  s.close_contact_ms = v[7];
+  s.recovered_ms = v[8];
+  /* No rule set in force is a setup fault: answered UNAVAILABLE, not a colour. */
+  rules.scheme = health_scheme_parse(resolver_db_text(res, row, RESOLVER_DB_COL_RULES));
+  int *numbers[8] = {&rules.antigen_valid_hours, &rules.pcr_valid_hours,
+                     &rules.recovered_valid_days, &rules.positive_days, &rules.contact_days,
+                     &rules.contact_pcr_clear_day, &rules.contact_clear_day, &rules.adult_age};
+  for (int i = 0; i < 8; i++) {
+    int64_t n = 0;
+    if (resolver_db_int(res, row, RESOLVER_DB_COL_RULES + 1 + i, &n) != 0 || n < 0 || n > 100000)
+      return -1;
+    *numbers[i] = (int)n;
+  }
+  if (!health_rule_set_valid(&rules)) return -1;
+  /* reg_colour has the numbers of lindung.v1.Status; INVALID (no record) is
+   * STATUS_UNSPECIFIED. */
+  item->facts.status =
+      (Lindung__V1__Status)health_colour(&s, &rules, (int64_t)item->batch->lookup_ms);
+  return 0;
+}
+
 static void resolver_db_scan_facts_row(resolver_item *item, const PGresult *res, int row) {
   resolver_scan_facts *f = &item->facts;
   bool bad = !resolver_db_row_is(res, row);
@@ -375,9 +448,7 @@ static void resolver_db_scan_facts_row(resolver_item *item, const PGresult *res,
     bad |= resolver_db_int(res, row, 1, &f->person_id) != 0;
     f->token_same_partner = resolver_db_bool(res, row, 2);
     f->token_revoked = resolver_db_bool(res, row, 3);
-    const char *status = resolver_db_text(res, row, 4);
-    f->status = LINDUNG__V1__STATUS__STATUS_UNSPECIFIED;
-    if (status) bad |= resolver_status_parse(status, &f->status) != 0;
+    bad |= resolver_db_colour(item, res, row) != 0;
   }
   const char *name = resolver_db_text(res, row, 5);
   f->venue_found = name != NULL;
@@ -450,14 +521,15 @@ static void resolver_db_on_link_facts(void *arg, const PGresult *res, const char
 
 static void resolver_db_lookup_scans(resolver_group *group) {
   size_t n = group->count;
-  resolver_db_array a[4];
+  resolver_db_array a[5];
   memset(a, 0, sizeof a);
   int rc = resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, n, RESOLVER_TOKEN_HASH_BYTES);
   if (rc == 0) rc = resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, n, 16);
   if (rc == 0) rc = resolver_db_array_init(&a[2], RESOLVER_DB_OID_TEXT, n, 16);
   if (rc == 0) rc = resolver_db_array_init(&a[3], RESOLVER_DB_OID_BYTEA, n, 16);
+  if (rc == 0) rc = resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 1, 8);
   if (rc) {
-    for (int i = 0; i < 4; i++) resolver_db_array_free(&a[i]);
+    for (int i = 0; i < 5; i++) resolver_db_array_free(&a[i]);
     resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
     resolver_db_fail_group(group);
     return;
@@ -469,7 +541,9 @@ static void resolver_db_lookup_scans(resolver_group *group) {
     resolver_db_array_put_text(&a[2], req->scan->venue_id);
     resolver_db_array_put(&a[3], req->request_id.data, req->request_id.len);
   }
-  resolver_db_submit(group, a, 4, resolver_db_on_scan_facts);
+  group->batch->lookup_ms = service_now_ms();
+  resolver_db_array_put_int8(&a[4], (int64_t)group->batch->lookup_ms);
+  resolver_db_submit(group, a, 5, resolver_db_on_scan_facts);
 }
 
 static void resolver_db_lookup_links(resolver_group *group) {
@@ -667,14 +741,8 @@ static void resolver_db_finish_dead_letter(resolver_db *r, resolver_item *item, 
   if (rc) resolver_db_note_produce_failure(r, rc);
   uint8_t source_id[16];
   messages_input_id(input, source_id);
-  Lindung__V1__AuditEvent event = LINDUNG__V1__AUDIT_EVENT__INIT;
-  event.stage = LINDUNG__V1__AUDIT_STAGE__AUDIT_STAGE_RESOLVE;
-  event.outcome = LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_DEADLETTERED;
-  event.request_id.data = source_id;
-  event.request_id.len = sizeof source_id;
-  event.detail = (char *)reason;
-  event.handled_at_ms = now_ms;
-  event.service = (char *)RESOLVER_SERVICE_NAME;
+  Lindung__V1__AuditEvent event;
+  resolver_dead_letter_audit_fill(source_id, reason, now_ms, &event);
   resolver_db_audit(r, input, &event);
 }
 

@@ -63,6 +63,13 @@ typedef struct resolver_db_array {
   bool failed; /* out of memory or an element too long */
 } resolver_db_array;
 
+/* Element type OIDs (pg_type.h); array_recv insists on the exact one. */
+#define RESOLVER_DB_OID_BOOL 16
+#define RESOLVER_DB_OID_BYTEA 17
+#define RESOLVER_DB_OID_INT8 20
+#define RESOLVER_DB_OID_INT4 23
+#define RESOLVER_DB_OID_TEXT 25
+
 /* Starts an array of count (>= 1) elements of element_oid (the exact type
  * the statement expects: 16 bool, 17 bytea, 20 int8, 23 int4, 25 text);
  * bytes_per_element sizes the first allocation. 0, -EINVAL, -ENOMEM. */

@@ -3,6 +3,7 @@
 #include "resolver_rules.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "envelope.h"
@@ -368,6 +369,84 @@ void resolver_audit_fill(const Lindung__V1__DecryptedRequest *request,
   }
   out->sent_at_ms = request->sent_at_ms;
   out->received_at_ms = request->received_at_ms;
+  out->handled_at_ms = now_ms;
+  out->service = (char *)RESOLVER_SERVICE_NAME;
+}
+
+static bool resolver_fact_source_valid(const char *s) {
+  if (!s || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9'))) return false;
+  size_t len = strlen(s);
+  if (len > RESOLVER_FACT_SOURCE_MAX) return false;
+  for (size_t i = 1; i < len; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+      return false;
+  }
+  return true;
+}
+
+int resolver_fact_check(const Lindung__V1__HealthFact *m, uint64_t now_ms, resolver_fact *out,
+                        const char **reason) {
+  memset(out, 0, sizeof *out);
+  const char *why = NULL;
+  if (m->version != 1)
+    why = "bad_version";
+  else if (m->fact_id.len != HEALTH_FACT_ID_BYTES)
+    why = "bad_fact_id";
+  else if (m->nik_hash.len != REG_NIK_HASH_BYTES)
+    why = "bad_nik_hash";
+  else if ((int)m->kind < 1 || (int)m->kind > (int)HEALTH_FACT_KIND_MAX)
+    why = "bad_kind";
+  else if (m->at_ms == 0 || m->at_ms > (uint64_t)INT64_MAX ||
+           m->at_ms > now_ms + RESOLVER_FACT_MAX_AHEAD_MS)
+    why = "bad_at";
+  else if (m->until_ms != 0 && (m->until_ms <= m->at_ms || m->until_ms > (uint64_t)INT64_MAX))
+    why = "bad_until";
+  else if (!m->detail || !health_detail_valid(m->detail))
+    why = "bad_detail";
+  else if (!resolver_fact_source_valid(m->source))
+    why = "bad_source";
+  if (why) {
+    *reason = why;
+    return -1;
+  }
+  out->fact.kind = (health_fact_kind)m->kind;
+  out->fact.at_ms = (int64_t)m->at_ms;
+  out->fact.until_ms = m->until_ms ? (int64_t)m->until_ms : HEALTH_NONE;
+  out->fact_id = m->fact_id.data;
+  out->nik_hash = m->nik_hash.data;
+  out->detail = m->detail;
+  out->source = m->source;
+  return 0;
+}
+
+void resolver_fact_audit_fill(const resolver_fact *fact, bool applied, int contacts,
+                              uint64_t now_ms, char *detail_buf, size_t detail_len,
+                              Lindung__V1__AuditEvent *out) {
+  Lindung__V1__AuditEvent init = LINDUNG__V1__AUDIT_EVENT__INIT;
+  *out = init;
+  out->version = 1;
+  out->stage = LINDUNG__V1__AUDIT_STAGE__AUDIT_STAGE_ADMIN;
+  out->outcome = LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_APPLIED;
+  out->request_id.data = (uint8_t *)fact->fact_id;
+  out->request_id.len = HEALTH_FACT_ID_BYTES;
+  snprintf(detail_buf, detail_len, "health_fact %s %s contacts=%d",
+           health_fact_kind_name(fact->fact.kind), applied ? "new" : "repeated", contacts);
+  out->detail = detail_buf;
+  out->actor = (char *)fact->source;
+  out->handled_at_ms = now_ms;
+  out->service = (char *)RESOLVER_SERVICE_NAME;
+}
+
+void resolver_dead_letter_audit_fill(const uint8_t source_id[16], const char *reason,
+                                     uint64_t now_ms, Lindung__V1__AuditEvent *out) {
+  Lindung__V1__AuditEvent init = LINDUNG__V1__AUDIT_EVENT__INIT;
+  *out = init;
+  out->stage = LINDUNG__V1__AUDIT_STAGE__AUDIT_STAGE_RESOLVE;
+  out->outcome = LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_DEADLETTERED;
+  out->request_id.data = (uint8_t *)source_id;
+  out->request_id.len = 16;
+  out->detail = (char *)reason;
   out->handled_at_ms = now_ms;
   out->service = (char *)RESOLVER_SERVICE_NAME;
 }

@@ -6,7 +6,10 @@
  *   resolver_decide     facts about a scan (token, person, venue, an earlier
  *                       answer) -> an error code or a Verdict (STATUS-RULES.md);
  *   resolver_*_response the sealed ScanResponse for the partner;
- *   resolver_audit_fill the AuditEvent of stage RESOLVE.
+ *   resolver_audit_fill the AuditEvent of stage RESOLVE;
+ *   resolver_fact_check a HealthFact from health.facts -> a fact to apply,
+ *                       or the reason it is dead-lettered;
+ *   resolver_fact_audit_fill its AuditEvent.
  *
  * The names stored in check_ins (decision, reason, status) are mapped here
  * too, so the SQL and the protocol enums meet in one place. Prefix resolver_. */
@@ -17,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "health_rules.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "lindung/v1/partner.pb-c.h"
 
@@ -133,5 +137,40 @@ typedef struct resolver_audit_facts {
 void resolver_audit_fill(const Lindung__V1__DecryptedRequest *request,
                          const resolver_audit_facts *facts, uint64_t now_ms,
                          Lindung__V1__AuditEvent *out);
+
+/* The AuditEvent of a dead-lettered input (stage RESOLVE), identified by
+ * its place (messages_input_id); points into source_id and reason. */
+void resolver_dead_letter_audit_fill(const uint8_t source_id[16], const char *reason,
+                                     uint64_t now_ms, Lindung__V1__AuditEvent *out);
+
+/* Facts may be stamped a little ahead of the resolver's clock (clocks
+ * differ), not more. */
+#define RESOLVER_FACT_MAX_AHEAD_MS (10 * 60 * 1000)
+#define RESOLVER_FACT_SOURCE_MAX 64
+
+/* A HealthFact checked for applying: the fact and the texts it points to. */
+typedef struct resolver_fact {
+  health_fact fact;
+  const uint8_t *fact_id;  /* HEALTH_FACT_ID_BYTES */
+  const uint8_t *nik_hash; /* REG_NIK_HASH_BYTES */
+  const char *detail;
+  const char *source;
+} resolver_fact;
+
+/* 0, or -1 with *reason (a dead-letter reason): version 1, a 16-byte id, a
+ * 32-byte NIK hash, a known kind, at in the past (or at most
+ * RESOLVER_FACT_MAX_AHEAD_MS ahead of now), until 0 or after at, detail of
+ * at most 200 bytes without control characters, source [a-z0-9][a-z0-9_.-]
+ * up to 64. */
+int resolver_fact_check(const Lindung__V1__HealthFact *message, uint64_t now_ms,
+                        resolver_fact *out, const char **reason);
+
+/* The AuditEvent of an applied fact (stage ADMIN, outcome APPLIED, request
+ * id the fact id, actor the source, detail "health_fact <kind> new|repeated
+ * contacts=<n>"): never a NIK hash. detail_buf holds the detail text and
+ * must outlive the event. */
+void resolver_fact_audit_fill(const resolver_fact *fact, bool applied, int contacts,
+                              uint64_t now_ms, char *detail_buf, size_t detail_len,
+                              Lindung__V1__AuditEvent *out);
 
 #endif

@@ -18,8 +18,8 @@
 #define DEVBROKER_MAX_TOPICS 256
 
 static const char *const devbroker_core_topics[] = {
-    "scan.accepted", "scan.decrypted", "scan.deadletter",
-    "audit.events",  "audit.log",      "partner.events",
+    "scan.accepted", "scan.decrypted", "scan.deadletter", "audit.events",
+    "audit.log",     "partner.events", "health.facts",
 };
 
 /* Partners onboarded at launch; each has its own request and results topics. */

@@ -1,5 +1,6 @@
-/* lindungctl subject commands: health status of people, keyed by the hash
- * of their NIK. A NIK is hashed as soon as it is read and never printed,
+/* lindungctl subject commands: people and the health facts that give them
+ * a colour under the rule set in force (ctl_store.c), keyed by the hash of
+ * their NIK. Without --birth-date the birth date is the NIK's own. A NIK is hashed as soon as it is read and never printed,
  * not even in an error: errors name the line number instead. */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,76 +29,51 @@ int ctl_cmd_subject_upsert(int argc, char **argv) {
   if (birth && reg_date_parse(birth, &date) != 0)
     return ctl_fail(CTL_USAGE, "subject upsert: invalid birth date (YYYY-MM-DD)");
 
-  uint8_t key[REG_KEY_BYTES], hash[REG_NIK_HASH_BYTES];
+  ctl_subject subject = {.colour = colour, .line = 1};
+  if (birth) {
+    subject.has_birth_date = true;
+    subject.birth_date = date;
+  } else {
+    subject.has_birth_date = ctl_birth_from_nik(nik, &subject.birth_date) == 0;
+  }
+  uint8_t key[REG_KEY_BYTES];
   rc = ctl_read_nik_key(key);
   if (rc) return rc;
-  reg_nik_hash(key, nik, hash);
+  reg_nik_hash(key, nik, subject.nik_hash);
   sodium_memzero(key, sizeof key);
-  char hash_hex[2 * REG_NIK_HASH_BYTES + 1], date_text[16];
-  hex_encode(hash, sizeof hash, hash_hex);
-  if (birth)
-    snprintf(date_text, sizeof date_text, "%04d-%02d-%02d", date.year, date.month, date.day);
+  char hash_hex[2 * REG_NIK_HASH_BYTES + 1];
+  hex_encode(subject.nik_hash, sizeof subject.nik_hash, hash_hex);
 
   int code = CTL_OK;
   PGconn *conn = ctl_connect(NULL, &code);
   if (!conn) return code;
-  /* One statement: person and status change together or not at all. */
-  const char *params[3] = {hash_hex, birth ? date_text : NULL, reg_colour_name(colour)};
-  PGresult *res = PQexecParams(
-      conn,
-      "WITH p AS (INSERT INTO people (nik_hash, birth_date) VALUES (decode($1, 'hex'), $2::date) "
-      "ON CONFLICT (nik_hash) DO UPDATE SET birth_date = COALESCE(EXCLUDED.birth_date, "
-      "people.birth_date) RETURNING person_id, (xmax = 0) AS created) "
-      "INSERT INTO health_status (person_id, status) SELECT person_id, $3 FROM p "
-      "ON CONFLICT (person_id) DO UPDATE SET status = EXCLUDED.status, updated_at = now() "
-      "RETURNING person_id, (SELECT created FROM p)",
-      3, NULL, params, NULL, NULL, 0);
-  if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-    rc = ctl_fail(CTL_RUNTIME, "subject upsert: %s", ctl_result_reason(res));
-  } else {
-    printf("person %s %s: %s\n", PQgetvalue(res, 0, 0),
-           strcmp(PQgetvalue(res, 0, 1), "t") == 0 ? "created" : "updated",
-           reg_colour_name(colour));
-    rc = CTL_OK;
+  /* One transaction: the person and the facts that give the colour change
+   * together or not at all. */
+  const char *params[1] = {hash_hex};
+  const char *who = "SELECT person_id FROM people WHERE nik_hash = decode($1, 'hex')";
+  PGresult *before = NULL, *after = NULL;
+  rc = ctl_exec(conn, "BEGIN", "subject upsert") == 0 ? CTL_OK : CTL_RUNTIME;
+  if (rc == CTL_OK) {
+    before = PQexecParams(conn, who, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(before) != PGRES_TUPLES_OK)
+      rc = ctl_fail(CTL_RUNTIME, "subject upsert: %s", ctl_result_reason(before));
   }
-  PQclear(res);
+  if (rc == CTL_OK && ctl_store_subjects(conn, &subject, 1) != 0) rc = CTL_RUNTIME;
+  if (rc == CTL_OK) {
+    after = PQexecParams(conn, who, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(after) != PGRES_TUPLES_OK || PQntuples(after) != 1)
+      rc = ctl_fail(CTL_RUNTIME, "subject upsert: %s", ctl_result_reason(after));
+  }
+  if (rc == CTL_OK && ctl_exec(conn, "COMMIT", "subject upsert") != 0) rc = CTL_RUNTIME;
+  if (rc == CTL_OK)
+    printf("person %s %s: %s\n", PQgetvalue(after, 0, 0),
+           PQntuples(before) == 0 ? "created" : "updated", reg_colour_name(colour));
+  else
+    ctl_rollback(conn);
+  PQclear(before);
+  PQclear(after);
   PQfinish(conn);
   return rc;
-}
-
-/* Reads a whole file into a NUL-terminated buffer. */
-static char *ctl_read_all(const char *path, size_t *len, int *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    *err = errno;
-    return NULL;
-  }
-  size_t cap = 1 << 16, used = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    if (used + 1 >= cap) {
-      char *bigger = realloc(buf, cap * 2);
-      if (!bigger) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = bigger;
-      cap *= 2;
-    }
-    size_t n = fread(buf + used, 1, cap - used - 1, f);
-    used += n;
-    if (n == 0) break;
-  }
-  *err = !buf ? ENOMEM : ferror(f) ? EIO : 0;
-  fclose(f);
-  if (*err) {
-    free(buf);
-    return NULL;
-  }
-  buf[used] = '\0';
-  *len = used;
-  return buf;
 }
 
 /* Parses every line into subjects; on a bad line prints its number and
@@ -110,14 +86,10 @@ static int ctl_parse_subjects(const char *path, char *text, const uint8_t key[RE
   if (!subjects) return ctl_fail(CTL_RUNTIME, "out of memory");
   size_t count = 0;
   uint32_t number = 0;
-  for (char *line = text; line;) {
-    char *next = strchr(line, '\n');
-    if (next) *next++ = '\0';
-    number++;
-    size_t len = strlen(line);
-    if (len > 0 && line[len - 1] == '\r') line[--len] = '\0';
-    if (len > 0 && strspn(line, " \t") != len &&
-        !(number == 1 && reg_subject_line_is_header(line))) {
+  size_t len = 0;
+  char *cursor = text;
+  for (char *line; (line = ctl_next_line(&cursor, &number, &len));) {
+    if (!(number == 1 && reg_subject_line_is_header(line))) {
       reg_subject_line parsed;
       reg_line_status status = reg_subject_line_parse(line, &parsed);
       if (status != REG_LINE_OK) {
@@ -130,11 +102,11 @@ static int ctl_parse_subjects(const char *path, char *text, const uint8_t key[RE
       s->colour = parsed.colour;
       s->has_birth_date = parsed.has_birth_date;
       s->birth_date = parsed.birth_date;
+      if (!s->has_birth_date) s->has_birth_date = ctl_birth_from_nik(parsed.nik, &s->birth_date) == 0;
       s->line = number;
     }
     /* The clear NIKs leave memory as soon as they are hashed. */
     sodium_memzero(line, len);
-    line = next;
   }
   *out = subjects;
   *out_count = count;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "health_rules.h"
 #include "registry_rules.h"
 
 enum { CTL_OK = 0, CTL_RUNTIME = 1, CTL_USAGE = 2 };
@@ -83,6 +84,15 @@ int ctl_mkdirs(const char *path);
  * Returns 0 or -errno. */
 int ctl_write_file(const char *path, const char *content, unsigned mode, bool exclusive);
 
+/* Reads a whole file into a NUL-terminated buffer (caller frees); NULL
+ * with *err an errno value. */
+char *ctl_read_all(const char *path, size_t *len, int *err);
+
+/* Walks a CSV text (LF or CRLF line ends) in place: the next line that is
+ * not blank, NUL-terminated, with its 1-based number and length (to wipe it
+ * after use); NULL at the end. *cursor starts at the text. */
+char *ctl_next_line(char **cursor, uint32_t *number, size_t *len);
+
 /* Reads the 32-byte NIK key from LINDUNG_NIK_KEY_FILE (64 hex characters,
  * file not readable by group or others). Returns a CTL_* code after
  * printing the reason on failure. */
@@ -97,9 +107,29 @@ typedef struct ctl_subject {
   uint32_t line; /* position in the input; the last occurrence of a NIK wins */
 } ctl_subject;
 
-/* Upserts people and health_status for every subject with COPY, inside the
- * caller's transaction. Returns 0, or -1 after printing the reason. */
+/* The birth date of a NIK (digits 7-12), its century the latest that puts
+ * it before today; -1 when the NIK holds no calendar date. */
+int ctl_birth_from_nik(const char *nik, reg_date *out);
+
+/* Stores, inside the caller's transaction, people and the health facts that
+ * give each subject its colour under the rule set in force (variants by
+ * line, so seed data exercises every rule): a subject's earlier facts
+ * recorded by lindungctl are replaced, facts from labs and centres stay.
+ * Then checks with health_colour() that every subject has its colour; a
+ * fact of another source that overrides it (e.g. a lab's positive) fails
+ * the whole call. Returns 0, or -1 after printing the reason. */
 int ctl_store_subjects(PGconn *conn, const ctl_subject *subjects, size_t count);
+
+/* The rule set in force at now_ms (rule_sets); -1 after printing a reason. */
+int ctl_rule_set_in_force(PGconn *conn, int64_t now_ms, health_rule_set *out);
+
+/* Runs "COPY <table> FROM STDIN" with rows in COPY text format. 0 or -1
+ * after printing the reason with context. */
+int ctl_copy_rows(PGconn *conn, const char *copy_sql, const char *rows, size_t len,
+                  const char *context);
+
+/* Milliseconds since the Unix epoch. */
+int64_t ctl_now_ms(void);
 
 /* Commands, one file per group. */
 int ctl_cmd_db_migrate(int argc, char **argv);
@@ -112,6 +142,11 @@ int ctl_cmd_subject_import(int argc, char **argv);
 int ctl_cmd_venue_add(int argc, char **argv);
 int ctl_cmd_venue_list(int argc, char **argv);
 int ctl_cmd_seed(int argc, char **argv);
+int ctl_cmd_facts_import(int argc, char **argv);
+int ctl_cmd_facts_publish(int argc, char **argv);
+int ctl_cmd_rules_list(int argc, char **argv);
+int ctl_cmd_rules_add(int argc, char **argv);
+int ctl_cmd_rules_region(int argc, char **argv);
 int ctl_cmd_kafka_apply(int argc, char **argv);
 
 /* $LINDUNG_RUN_DIR/partners/<id>: where a partner's local files go. */

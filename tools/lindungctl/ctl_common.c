@@ -1,5 +1,5 @@
 /* lindungctl: what every command needs — one-line errors, option parsing,
- * the database connection, secret files, and storing subjects by COPY. */
+ * the database connection and secret files. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -217,82 +217,54 @@ int ctl_read_nik_key(uint8_t key[REG_KEY_BYTES]) {
   return CTL_OK;
 }
 
-/* COPY text format row: line, \\x<hash>, status, birth date or \N. */
-static size_t ctl_subject_row(const ctl_subject *s, char *out) {
-  char hash_hex[2 * REG_NIK_HASH_BYTES + 1];
-  hex_encode(s->nik_hash, REG_NIK_HASH_BYTES, hash_hex);
-  char date[16] = "\\N";
-  if (s->has_birth_date)
-    snprintf(date, sizeof date, "%04d-%02d-%02d", s->birth_date.year % 10000,
-             s->birth_date.month % 100, s->birth_date.day % 100);
-  return (size_t)sprintf(out, "%u\t\\\\x%s\t%s\t%s\n", s->line, hash_hex,
-                         reg_colour_name(s->colour), date);
+/* Reads a whole file into a NUL-terminated buffer. */
+char *ctl_read_all(const char *path, size_t *len, int *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    *err = errno;
+    return NULL;
+  }
+  size_t cap = 1 << 16, used = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    if (used + 1 >= cap) {
+      char *bigger = realloc(buf, cap * 2);
+      if (!bigger) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = bigger;
+      cap *= 2;
+    }
+    size_t n = fread(buf + used, 1, cap - used - 1, f);
+    used += n;
+    if (n == 0) break;
+  }
+  *err = !buf ? ENOMEM : ferror(f) ? EIO : 0;
+  fclose(f);
+  if (*err) {
+    free(buf);
+    return NULL;
+  }
+  buf[used] = '\0';
+  *len = used;
+  return buf;
 }
 
-int ctl_store_subjects(PGconn *conn, const ctl_subject *subjects, size_t count) {
-  if (ctl_exec(conn,
-               "CREATE TEMP TABLE subject_import (line integer, nik_hash bytea, status text, "
-               "birth_date date) ON COMMIT DROP",
-               "cannot store subjects") != 0)
-    return -1;
-  PGresult *res = PQexec(conn, "COPY subject_import FROM STDIN");
-  if (PQresultStatus(res) != PGRES_COPY_IN) {
-    ctl_fail(CTL_RUNTIME, "cannot store subjects: %s", ctl_result_reason(res));
-    PQclear(res);
-    return -1;
-  }
-  PQclear(res);
-  /* Rows go out in chunks of about 64 KiB. */
-  enum { CHUNK = 65536, ROW_MAX = 160 };
-  char *buf = malloc(CHUNK + ROW_MAX);
-  if (!buf) {
-    PQputCopyEnd(conn, "out of memory");
-    PQclear(PQgetResult(conn));
-    return ctl_fail(CTL_RUNTIME, "out of memory"), -1;
-  }
-  size_t used = 0;
-  bool ok = true;
-  for (size_t i = 0; i < count && ok; i++) {
-    used += ctl_subject_row(&subjects[i], buf + used);
-    if (used >= CHUNK || i + 1 == count) {
-      ok = PQputCopyData(conn, buf, (int)used) == 1;
-      used = 0;
+char *ctl_next_line(char **cursor, uint32_t *number, size_t *len) {
+  while (*cursor) {
+    char *line = *cursor;
+    char *next = strchr(line, '\n');
+    if (next) *next++ = '\0';
+    *cursor = next;
+    (*number)++;
+    size_t n = strlen(line);
+    if (n > 0 && line[n - 1] == '\r') line[--n] = '\0';
+    if (n > 0 && strspn(line, " \t") != n) {
+      *len = n;
+      return line;
     }
   }
-  free(buf);
-  ok = PQputCopyEnd(conn, ok ? NULL : "client error") == 1 && ok;
-  res = PQgetResult(conn);
-  if (!ok || PQresultStatus(res) != PGRES_COMMAND_OK) {
-    ctl_fail(CTL_RUNTIME, "cannot store subjects: %s", ctl_result_reason(res));
-    PQclear(res);
-    while ((res = PQgetResult(conn))) PQclear(res);
-    return -1;
-  }
-  PQclear(res);
-  /* Temporary tables have no statistics; without them the planner guesses
-   * a few rows and picks nested loops for 100k. */
-  if (ctl_exec(conn, "ANALYZE subject_import", "cannot store subjects") != 0) return -1;
-  /* The last line naming a NIK wins (ON CONFLICT cannot touch a row
-   * twice); rows that would not change are left alone, which keeps a
-   * re-import of a large file cheap. */
-  if (ctl_exec(conn,
-               "INSERT INTO people (nik_hash, birth_date) "
-               "SELECT nik_hash, birth_date FROM (SELECT DISTINCT ON (nik_hash) nik_hash, "
-               "birth_date FROM subject_import ORDER BY nik_hash, line DESC) s "
-               "ON CONFLICT (nik_hash) DO UPDATE "
-               "SET birth_date = EXCLUDED.birth_date WHERE EXCLUDED.birth_date IS NOT NULL "
-               "AND people.birth_date IS DISTINCT FROM EXCLUDED.birth_date",
-               "cannot store subjects") != 0)
-    return -1;
-  if (ctl_exec(conn,
-               "INSERT INTO health_status (person_id, status) "
-               "SELECT person_id, status FROM (SELECT DISTINCT ON (s.nik_hash) p.person_id, "
-               "s.status FROM subject_import s JOIN people p USING (nik_hash) "
-               "ORDER BY s.nik_hash, s.line DESC) t "
-               "ON CONFLICT (person_id) DO UPDATE "
-               "SET status = EXCLUDED.status, updated_at = now() "
-               "WHERE health_status.status <> EXCLUDED.status",
-               "cannot store subjects") != 0)
-    return -1;
-  return 0;
+  return NULL;
 }

@@ -41,10 +41,34 @@ const ctl_command ctl_commands[] = {
      "one line per partner: id, status, key ids (revoked ones marked), name; tab-separated"},
     {"subject", "upsert", ctl_cmd_subject_upsert,
      "subject upsert --nik <16 digits> --status green|yellow|red|black [--birth-date YYYY-MM-DD]",
-     "create or update one person's health status (reads LINDUNG_NIK_KEY_FILE)"},
+     "record health facts that give one person this colour under the rule set in force "
+     "(earlier facts lindungctl recorded for the person are replaced; reads "
+     "LINDUNG_NIK_KEY_FILE)"},
     {"subject", "import", ctl_cmd_subject_import, "subject import <file.csv>",
-     "upsert every line nik,status[,birth_date] (optional header) in one transaction; "
-     "a bad line imports nothing"},
+     "like subject upsert for every line nik,status[,birth_date] (optional header) in one "
+     "transaction; a bad line imports nothing"},
+    {"facts", "import", ctl_cmd_facts_import, "facts import <file.csv> [--source <id>]",
+     "apply every line nik,fact,at,until,detail (header optional) in one transaction, each "
+     "fact once, positives flagging their close contacts; every bad line is reported and "
+     "nothing is applied (reads LINDUNG_NIK_KEY_FILE; source default lindungctl)"},
+    {"facts", "publish", ctl_cmd_facts_publish, "facts publish <file.csv> --source <id>",
+     "publish every line as a HealthFact on health.facts (key: the keyed NIK hash), as a "
+     "lab or vaccination centre does; every bad line is reported and nothing is published "
+     "(reads LINDUNG_NIK_KEY_FILE, LINDUNG_KAFKA_BROKERS)"},
+    {"rules", "list", ctl_cmd_rules_list, "rules list",
+     "one line per rule set: id, effective from, scheme, in-force|future|past, its numbers, "
+     "how many region rules; tab-separated"},
+    {"rules", "add", ctl_cmd_rules_add,
+     "rules add <rule_set_id> --from <ISO-8601> --scheme sept2021|jul2022 [--antigen-hours N] "
+     "[--pcr-hours N] [--recovered-days N] [--positive-days N] [--contact-days N] "
+     "[--contact-pcr-day N] [--contact-clear-day N] [--adult-age N] [--source <text>]",
+     "a rule set that is in force from its date until a later one's (numbers default to "
+     "STATUS-RULES.md's); recorded in rule_changes under LINDUNG_ADMIN_ACTOR"},
+    {"rules", "region", ctl_cmd_rules_region,
+     "rules region <rule_set_id> <region> [--ppkm 1-4] [--category <c> --admits "
+     "green|yellow|green,yellow|none]",
+     "under a rule set, a region's PPKM level and/or which colours a venue category admits "
+     "there (region: province code 31, or 31.74 with the regency)"},
     {"venue", "add", ctl_cmd_venue_add,
      "venue add <venue_id> --name <text> --category <category> [--capacity <n>]",
      "register a venue (no --capacity: unlimited)"},
@@ -81,6 +105,7 @@ static const char ctl_environment_help[] =
     "  LINDUNG_ADMIN_CACERT  CA file that an https admin API's certificate must chain to\n"
     "  LINDUNG_ADMIN_TOKEN_FILE  file holding the admin API's bearer token\n"
     "  LINDUNG_ADMIN_ACTOR   name recorded in the audit trail (default $USER)\n"
+    "  LINDUNG_KAFKA_BROKERS Kafka bootstrap servers (facts publish)\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad usage.\n";
 
 static bool ctl_is_help(const char *arg) {

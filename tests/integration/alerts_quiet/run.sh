@@ -3,7 +3,8 @@
 # (Debian's, as deploy/install-tools installs it) scraping every service of
 # the stack each second, stay silent (not even pending) while partners scan
 # as in scripts/demo; and the same Prometheus does see a service go down
-# (LindungServiceDown pending), so the silence is not a blind spot.
+# (LindungServiceDown pending), so the silence is not a blind spot. The
+# venues the scans filled are emptied again for the scenarios after it.
 set -uo pipefail
 : "${LINDUNG_RUN_DIR:?}" "${LINDUNG_BIN_DIR:?}" "${LINDUNG_SOURCE_DIR:?}"
 # shellcheck disable=SC1091
@@ -57,11 +58,21 @@ wait_for "prometheus ready" 30 ready || { cat "$tmp/prometheus.log" >&2; exit 1;
 all_up() { [ "$(query 'count(up == 1)' | jq -r '.[0].value[1] // 0')" = 5 ]; }
 wait_for "all five services scraped" 30 all_up
 
-# Scans, as in scripts/demo.
+# Scans, as in scripts/demo. They fill venues (occupancy, check-ins) that
+# later scenarios of the shared stack scan into: both go back as they were.
 lindung_ensure_seeded
+db() { "$LINDUNG_PG_BIN/psql" "$LINDUNG_DB_URL" -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
+last_check_in=$(db -c "SELECT coalesce(max(id), 0) FROM check_ins")
+db -c "SELECT format('UPDATE venues SET occupancy = %s WHERE venue_id = %L;', occupancy, venue_id) FROM venues" \
+  > "$tmp/occupancy.sql"
+restore_venues() {
+  { echo "BEGIN; DELETE FROM check_ins WHERE id > $last_check_in;"; cat "$tmp/occupancy.sql"; echo "COMMIT;"; } |
+    db > /dev/null || fail "venues not restored"
+}
 "$LINDUNG_BIN_DIR/lindung-loadgen" --people 100 --duration "${ALERTS_QUIET_SECONDS:-20}" --rate 300 --quiet \
   > "$tmp/loadgen.out" 2>&1 || fail "loadgen: $(tail -1 "$tmp/loadgen.out")"
 sleep 3 # a few more evaluations after the last scan
+restore_venues
 
 rate=$(query 'sum(rate(lindung_requests_total{job="lindung-status-resolver"}[1m]))' | jq -r '.[0].value[1] // 0')
 note "status-resolver answered $(printf '%.0f' "$rate") requests/s over the last minute"

@@ -70,9 +70,9 @@ out_is() { if [ "$(cat "$tmp/out")" = "$1" ]; then pass; else fail "stdout '$(ca
 counts() {
   q "SELECT (SELECT count(*) FROM partners) || ' ' || (SELECT count(*) FROM partner_keys) || ' ' ||
      (SELECT count(*) FROM system_keys) || ' ' || (SELECT count(*) FROM people) || ' ' ||
-     (SELECT count(*) FROM health_status) || ' ' || (SELECT count(*) FROM venues) || ' ' ||
+     (SELECT count(*) FROM health_facts) || ' ' || (SELECT count(*) FROM venues) || ' ' ||
      (SELECT version FROM registry_version) || ' ' ||
-     (SELECT COALESCE(md5(string_agg(person_id || status, ',' ORDER BY person_id)), '') FROM health_status)"
+     (SELECT COALESCE(md5(string_agg(fact_id::text, ',' ORDER BY fact_id)), '') FROM health_facts)"
 }
 unchanged() { # what before
   local now
@@ -84,7 +84,9 @@ nik_hash() { # nik -> hex of keyed BLAKE2b-256, computed independently of lindun
   "$py" -c 'import hashlib,sys; k=bytes.fromhex(open(sys.argv[1]).read().strip());
 print(hashlib.blake2b(sys.argv[2].encode(), key=k, digest_size=32).hexdigest())' "$LINDUNG_NIK_KEY_FILE" "$1"
 }
-status_of() { q "SELECT h.status FROM people p JOIN health_status h USING (person_id) WHERE p.nik_hash = '\\x$(nik_hash "$1")'"; }
+# The colour a person's facts give, evaluated by scripts/bench.d/colours.py
+# (STATUS-RULES.md in Python, independent of lindungctl's C rules).
+status_of() { echo "$1" | "$LINDUNG_SOURCE_DIR/scripts/bench.d/colours.py" | cut -d, -f2; }
 birth_of() { q "SELECT birth_date FROM people WHERE nik_hash = '\\x$(nik_hash "$1")'"; }
 partner_pk() { q "SELECT encode(public_key, 'hex') FROM partner_keys WHERE partner_id = '$1' AND key_id = $2 AND status = 'active'"; }
 venue_capacity() { q "SELECT capacity FROM venues WHERE venue_id = '$1'"; }
@@ -98,11 +100,11 @@ sys.exit(0 if bytes(PrivateKey(bytes.fromhex(sys.argv[1])).public_key).hex() == 
 # --- help and usage ---------------------------------------------------------
 run 0 --help
 check "--help prints usage" 'grep -q "Usage: lindungctl" "$tmp/out"'
-for group in db system-key partner subject venue; do
+for group in db system-key partner subject venue facts rules; do
   run 0 "$group" --help
 done
 for cmd in "db migrate" "system-key create" "system-key show" "partner add" "partner list" \
-  "subject upsert" "subject import" "venue add" "venue list" "seed"; do
+  "subject upsert" "subject import" "venue add" "venue list" "seed" "facts import" "facts publish" "rules list" "rules add" "rules region"; do
   # shellcheck disable=SC2086
   run 0 $cmd --help
   check "$cmd --help names the command" 'grep -q "Usage: lindungctl $cmd" "$tmp/out"'

@@ -10,6 +10,7 @@
 
 #include "../../../services/status-resolver/resolver_db.c"
 #include "../../../services/status-resolver/resolver_rules.c"
+#include "hex.h"
 #include "testing.h"
 
 #define IT_ROWS 6
@@ -127,7 +128,7 @@ static void test_arrays_encode(void) {
 }
 
 static void test_scan_facts(void) {
-  resolver_db_array a[4];
+  resolver_db_array a[5];
   uint8_t rid[3][16], unknown_token[32];
   randombytes_buf(unknown_token, sizeof unknown_token);
   const char *venues[3] = {it_venue, "nope{,}\"\\", it_venue};
@@ -143,7 +144,10 @@ static void test_scan_facts(void) {
     resolver_db_array_put_text(&a[2], venues[i]);
     resolver_db_array_put(&a[3], rid[i], 16);
   }
-  PGresult *res = it_exec("resolver_scan_facts", a, 4);
+  /* The lookup time: the rule set in force then (July 2022 from 2022-07-17). */
+  resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 1, 8);
+  resolver_db_array_put_int8(&a[4], (int64_t)time(NULL) * 1000);
+  PGresult *res = it_exec("resolver_scan_facts", a, 5);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
   CHECK_EQ_INT(PQntuples(res), 3);
   CHECK_EQ_INT(PQnfields(res), RESOLVER_DB_SCAN_FACTS_COLUMNS);
@@ -160,7 +164,29 @@ static void test_scan_facts(void) {
     CHECK(resolver_db_is_null(res, 1, 1));  /* unknown token */
     CHECK(resolver_db_is_null(res, 1, 5));  /* unknown venue */
     CHECK_EQ_STR(resolver_db_text(res, 2, 5), "Batch test venue");
+    /* The rule set in force and the person's summarised facts. */
+    CHECK_EQ_STR(resolver_db_text(res, 0, RESOLVER_DB_COL_RULES), "jul2022");
+    CHECK_EQ_STR(resolver_db_text(res, 0, RESOLVER_DB_COL_RULES + 1), "24");
+    CHECK(resolver_db_text(res, 0, RESOLVER_DB_COL_FACTS) != NULL);
+    CHECK_EQ_STR(resolver_db_text(res, 1, RESOLVER_DB_COL_FACTS), "0"); /* nobody */
   }
+  PQclear(res);
+
+  /* A lookup dated in September 2021 sees that rule set. */
+  resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, 1, 32);
+  resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, 1, 8);
+  resolver_db_array_init(&a[2], RESOLVER_DB_OID_TEXT, 1, 8);
+  resolver_db_array_init(&a[3], RESOLVER_DB_OID_BYTEA, 1, 16);
+  resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 1, 8);
+  resolver_db_array_put(&a[0], it_token, 32);
+  resolver_db_array_put_text(&a[1], it_partner);
+  resolver_db_array_put_text(&a[2], it_venue);
+  resolver_db_array_put(&a[3], rid[0], 16);
+  resolver_db_array_put_int8(&a[4], INT64_C(1634000000000)); /* 2021-10-12 */
+  res = it_exec("resolver_scan_facts", a, 5);
+  CHECK_EQ_INT(PQntuples(res), 1);
+  if (PQntuples(res) == 1)
+    CHECK_EQ_STR(resolver_db_text(res, 0, RESOLVER_DB_COL_RULES), "sept2021");
   PQclear(res);
 }
 
@@ -357,6 +383,74 @@ static void test_mismatched_arrays_fail(void) {
   PQclear(res);
 }
 
+/* health_summary() in SQL and health_summarize() in C agree: random facts
+ * (some ended, some not yet begun) for a fresh hash, both summaries at
+ * several moments, and the colour of each under both rule sets. */
+static void test_sql_summary_agrees_with_c(void) {
+  static const char *const kinds[] = {"birth_date",   "dose",     "booster",
+                                      "antigen_negative", "pcr_negative", "positive",
+                                      "close_contact", "recovered"};
+  int64_t now = (int64_t)time(NULL) * 1000;
+  for (int round = 0; round < 40; round++) {
+    uint8_t hash[32];
+    randombytes_buf(hash, sizeof hash);
+    char hash_hex[65];
+    hex_encode(hash, sizeof hash, hash_hex);
+    health_fact facts[12];
+    size_t n = 1 + randombytes_uniform(11);
+    for (size_t i = 0; i < n; i++) {
+      health_fact_kind kind = (health_fact_kind)(1 + randombytes_uniform(8));
+      int64_t at = now - (int64_t)randombytes_uniform(40 * 24) * HEALTH_MS_PER_HOUR +
+                   (int64_t)randombytes_uniform(3) * HEALTH_MS_PER_HOUR;
+      if (kind == HEALTH_FACT_BIRTH_DATE)
+        at = health_days_from_civil(1950 + (int)randombytes_uniform(70), 1 + (int)randombytes_uniform(12), 1) *
+             HEALTH_MS_PER_DAY;
+      int64_t until = randombytes_uniform(3) == 0 ? at + (int64_t)(1 + randombytes_uniform(20 * 24)) * HEALTH_MS_PER_HOUR
+                                                  : HEALTH_NONE;
+      facts[i] = (health_fact){kind, at, until};
+      uint8_t id[16];
+      randombytes_buf(id, sizeof id);
+      char id_hex[33], at_text[24], until_text[24];
+      hex_encode(id, sizeof id, id_hex);
+      snprintf(at_text, sizeof at_text, "%lld", (long long)at);
+      snprintf(until_text, sizeof until_text, "%lld", (long long)until);
+      const char *v[5] = {id_hex, hash_hex, kinds[kind - 1], at_text,
+                          until == HEALTH_NONE ? NULL : until_text};
+      PQclear(it_admin_sql(
+          "INSERT INTO health_facts (fact_id, nik_hash, fact, at, until, source) VALUES ("
+          "decode($1, 'hex'), decode($2, 'hex'), $3,"
+          " timestamptz 'epoch' + $4::bigint * interval '1 millisecond',"
+          " timestamptz 'epoch' + $5::bigint * interval '1 millisecond', 'it-batch')",
+          5, v));
+    }
+    for (int m = 0; m < 3; m++) {
+      int64_t at = now - (int64_t)m * 3 * HEALTH_MS_PER_DAY;
+      char at_text[24];
+      snprintf(at_text, sizeof at_text, "%lld", (long long)at);
+      const char *v[2] = {hash_hex, at_text};
+      PGresult *res = it_admin_sql(
+          "SELECT facts, birth_ms, doses, boosters, antigen_negative_ms, pcr_negative_ms,"
+          " positive_ms, close_contact_ms, recovered_ms"
+          " FROM health_summary(decode($1, 'hex'), $2::bigint)",
+          2, v);
+      health_summary c;
+      health_summarize(facts, n, at, &c);
+      int64_t want[9] = {c.facts, c.birth_ms, c.doses, c.boosters, c.antigen_negative_ms,
+                         c.pcr_negative_ms, c.positive_ms, c.close_contact_ms, c.recovered_ms};
+      for (int col = 0; col < 9 && PQntuples(res) == 1; col++) {
+        int64_t got = HEALTH_NONE;
+        if (!PQgetisnull(res, 0, col)) got = atoll(PQgetvalue(res, 0, col));
+        /* Counts are 0, not "none", when nothing is held. */
+        if ((col == 2 || col == 3) && want[col] == 0 && got == HEALTH_NONE) got = 0;
+        if (got != want[col]) fprintf(stderr, "  round %d moment %d column %d\n", round, m, col);
+        CHECK_EQ_INT(got, want[col]);
+      }
+      CHECK_EQ_INT(PQntuples(res), 1);
+      PQclear(res);
+    }
+  }
+}
+
 int main(void) {
   if (sodium_init() < 0) return 2;
   it_admin = it_connect("LINDUNG_DB_URL");
@@ -408,6 +502,7 @@ int main(void) {
 
   RUN(test_arrays_encode);
   RUN(test_scan_facts);
+  RUN(test_sql_summary_agrees_with_c);
   RUN(test_record_scans);
   RUN(test_issue_tokens);
   RUN(test_mismatched_arrays_fail);

@@ -675,6 +675,84 @@ static void test_audit_link(void) {
   CHECK(memmem(packed, n, fx.nik, 16) == NULL);
 }
 
+/* A HealthFact as a lab sends it. */
+static Lindung__V1__HealthFact fact_ok(uint8_t id[16], uint8_t hash[32]) {
+  Lindung__V1__HealthFact m = LINDUNG__V1__HEALTH_FACT__INIT;
+  memset(id, 7, 16);
+  memset(hash, 9, 32);
+  m.version = 1;
+  m.fact_id = (ProtobufCBinaryData){16, id};
+  m.nik_hash = (ProtobufCBinaryData){32, hash};
+  m.kind = LINDUNG__V1__HEALTH_FACT_KIND__HEALTH_FACT_POSITIVE;
+  m.at_ms = NOW_MS - 1000;
+  m.detail = "PCR";
+  m.source = "lab-rscm";
+  return m;
+}
+
+static void test_fact_check_accepts(void) {
+  uint8_t id[16], hash[32];
+  Lindung__V1__HealthFact m = fact_ok(id, hash);
+  resolver_fact f;
+  const char *reason = NULL;
+  CHECK_EQ_INT(resolver_fact_check(&m, NOW_MS, &f, &reason), 0);
+  CHECK_EQ_INT(f.fact.kind, HEALTH_FACT_POSITIVE);
+  CHECK_EQ_INT(f.fact.at_ms, (int64_t)(NOW_MS - 1000));
+  CHECK_EQ_INT(f.fact.until_ms, HEALTH_NONE);
+  CHECK(f.fact_id == id && f.nik_hash == hash);
+  m.until_ms = NOW_MS + 86400000;
+  CHECK_EQ_INT(resolver_fact_check(&m, NOW_MS, &f, &reason), 0);
+  CHECK_EQ_INT(f.fact.until_ms, (int64_t)(NOW_MS + 86400000));
+  /* A little ahead of our clock is fine (clocks differ). */
+  m.at_ms = NOW_MS + RESOLVER_FACT_MAX_AHEAD_MS;
+  m.until_ms = 0;
+  CHECK_EQ_INT(resolver_fact_check(&m, NOW_MS, &f, &reason), 0);
+}
+
+static void test_fact_check_refuses(void) {
+  uint8_t id[16], hash[32];
+  resolver_fact f;
+  const char *reason;
+  Lindung__V1__HealthFact m;
+#define REFUSED(change, why)                                       \
+  m = fact_ok(id, hash);                                           \
+  change;                                                          \
+  reason = NULL;                                                   \
+  CHECK_EQ_INT(resolver_fact_check(&m, NOW_MS, &f, &reason), -1);  \
+  CHECK_EQ_STR(reason, why)
+  REFUSED(m.version = 2, "bad_version");
+  REFUSED(m.fact_id.len = 15, "bad_fact_id");
+  REFUSED(m.nik_hash.len = 16, "bad_nik_hash");
+  REFUSED(m.kind = 0, "bad_kind");
+  REFUSED(m.kind = 9, "bad_kind");
+  REFUSED(m.at_ms = 0, "bad_at");
+  REFUSED(m.at_ms = NOW_MS + RESOLVER_FACT_MAX_AHEAD_MS + 1, "bad_at");
+  REFUSED(m.until_ms = m.at_ms, "bad_until");
+  REFUSED(m.detail = "line\nbreak", "bad_detail");
+  REFUSED(m.source = "Lab", "bad_source");
+  REFUSED(m.source = "", "bad_source");
+#undef REFUSED
+}
+
+static void test_fact_audit_names_no_person(void) {
+  uint8_t id[16], hash[32];
+  Lindung__V1__HealthFact m = fact_ok(id, hash);
+  resolver_fact f;
+  const char *reason;
+  CHECK_EQ_INT(resolver_fact_check(&m, NOW_MS, &f, &reason), 0);
+  char detail[96];
+  Lindung__V1__AuditEvent e;
+  resolver_fact_audit_fill(&f, true, 3, NOW_MS, detail, sizeof detail, &e);
+  CHECK_EQ_STR(e.detail, "health_fact positive new contacts=3");
+  CHECK_EQ_STR(e.actor, "lab-rscm");
+  CHECK_EQ_INT(e.request_id.len, 16);
+  CHECK_MEM(e.request_id.data, id, 16);
+  CHECK_EQ_INT(e.subject_pseudonym.len, 0);
+  CHECK_EQ_INT(e.stage, LINDUNG__V1__AUDIT_STAGE__AUDIT_STAGE_ADMIN);
+  resolver_fact_audit_fill(&f, false, 0, NOW_MS, detail, sizeof detail, &e);
+  CHECK_EQ_STR(e.detail, "health_fact positive repeated contacts=0");
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   RUN(test_green_admitted_and_not);
@@ -705,5 +783,8 @@ int main(void) {
   RUN(test_audit_scan_verdict);
   RUN(test_audit_scan_error);
   RUN(test_audit_link);
+  RUN(test_fact_check_accepts);
+  RUN(test_fact_check_refuses);
+  RUN(test_fact_audit_names_no_person);
   return testing_summary();
 }

@@ -124,6 +124,8 @@ for (const o of objects.filter((x) => ['Deployment', 'StatefulSet', 'Job'].inclu
 }
 
 // The five services.
+const config = named('ConfigMap', 'lindung-config') || objects.find((o) => o.kind === 'ConfigMap' && /^lindung-config/.test(o.metadata.name));
+const pgSslMode = config && config.data ? config.data['postgres-sslmode'] : undefined;
 const pdbs = byKind('PodDisruptionBudget');
 const policies = byKind('NetworkPolicy');
 const scaledObjects = byKind('ScaledObject');
@@ -144,6 +146,13 @@ for (const name of SERVICES) {
   for (const v of ['LINDUNG_KAFKA_BROKERS', 'LINDUNG_HTTP_ADDR', 'LINDUNG_DB_URL']) if (!env[v]) fail(d, `env ${v} missing`);
   if (env.LINDUNG_HTTP_ADDR && env.LINDUNG_HTTP_ADDR.value !== '0.0.0.0:8080') fail(d, 'LINDUNG_HTTP_ADDR must be 0.0.0.0:8080');
   if (env.LINDUNG_DB_URL && !/passfile=/.test(env.LINDUNG_DB_URL.value || '')) fail(d, 'LINDUNG_DB_URL must use passfile=');
+  // Outside the dev overlay's in-namespace server, PostgreSQL is reached over
+  // TLS with its certificate checked against the CA and the host name.
+  const sslFrom = env.PGSSLMODE && env.PGSSLMODE.valueFrom && env.PGSSLMODE.valueFrom.configMapKeyRef;
+  if (!sslFrom || sslFrom.key !== 'postgres-sslmode') fail(d, 'PGSSLMODE must come from lindung-config postgres-sslmode');
+  if (/sslmode=/.test((env.LINDUNG_DB_URL && env.LINDUNG_DB_URL.value) || '')) fail(d, 'LINDUNG_DB_URL must not override PGSSLMODE');
+  if (!env.PGSSLROOTCERT) fail(d, 'PGSSLROOTCERT missing');
+  if (prod && pgSslMode !== 'verify-full') fail(d, `prod PostgreSQL sslmode must be verify-full (is ${pgSslMode})`);
   if (!pdbs.some((p) => matches(p.spec.selector, pod.metadata.labels))) fail(d, 'no PodDisruptionBudget selects it');
   const np = policies.find((p) => matches(p.spec.podSelector, pod.metadata.labels) && Object.keys(p.spec.podSelector.matchLabels || {}).length);
   if (!np) fail(d, 'no NetworkPolicy selects it');

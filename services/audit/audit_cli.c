@@ -21,7 +21,7 @@
 #define AUDIT_CLI_PAGE 10000
 
 static const char audit_cli_help[] =
-    "usage: lindung-audit verify [--capture FILE] [--public-key HEX]\n"
+    "usage: lindung-audit verify [--capture FILE] [--public-key HEX | --trust-embedded-key]\n"
     "\n"
     "Walks the audit chain and its signed checkpoints. Exit 0 when intact; when a\n"
     "record was edited, deleted or reordered, prints one line naming the first bad\n"
@@ -41,7 +41,10 @@ static const char audit_cli_help[] =
     "  --public-key HEX  the checkpoint signing key to trust (64 hex chars); also\n"
     "                    LINDUNG_AUDIT_PUBLIC_KEY, or derived from the seed in\n"
     "                    LINDUNG_AUDIT_SIGNING_KEY_FILE when that is set. Without\n"
-    "                    one, checkpoints are checked against the key they carry.\n";
+    "                    one, verify refuses to run (exit 2): a key taken from the\n"
+    "                    data it checks proves nothing against whoever wrote it.\n"
+    "  --trust-embedded-key  check checkpoints against the key they carry, with a\n"
+    "                    warning on every run (only the hash chain is then proved).\n";
 
 typedef struct audit_cli_rows {
   audit_row *rows;
@@ -304,6 +307,7 @@ out:
 
 int audit_cli_verify(int argc, char **argv) {
   const char *capture = NULL, *public_key = NULL;
+  bool trust_embedded = false;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(audit_cli_help, stdout);
@@ -312,6 +316,8 @@ int audit_cli_verify(int argc, char **argv) {
       capture = argv[++i];
     } else if (!strcmp(argv[i], "--public-key") && i + 1 < argc) {
       public_key = argv[++i];
+    } else if (!strcmp(argv[i], "--trust-embedded-key")) {
+      trust_embedded = true;
     } else {
       fprintf(stderr, "verify: unexpected argument (see lindung-audit verify --help)\n");
       return 2;
@@ -321,6 +327,15 @@ int audit_cli_verify(int argc, char **argv) {
   uint8_t key[32];
   bool have_key;
   if (audit_cli_trusted_key(public_key, key, &have_key) != 0) return 2;
+  if (!have_key && !trust_embedded) {
+    fprintf(stderr, "verify: no trusted key (--public-key, LINDUNG_AUDIT_PUBLIC_KEY or "
+                    "LINDUNG_AUDIT_SIGNING_KEY_FILE); --trust-embedded-key checks the "
+                    "checkpoints only against the key they carry\n");
+    return 2;
+  }
+  if (!have_key)
+    fprintf(stderr, "verify: WARNING: trusting the signing key embedded in the checkpoints; "
+                    "whoever can rewrite the chain can re-sign it\n");
   return capture ? audit_cli_verify_capture(capture, key, have_key)
                  : audit_cli_verify_db(key, have_key);
 }

@@ -20,6 +20,9 @@ typedef struct decrypt_facts {
   Lindung__V1__RequestKind kind;
   Lindung__V1__Action action;
   const char *venue_id;
+  /* Where the request was read on its partner's topic. */
+  int32_t source_partition;
+  int64_t source_offset;
 } decrypt_facts;
 
 void decrypt_link_key(const char *nik, uint8_t out[32]) {
@@ -47,6 +50,22 @@ static void decrypt_set_audit_identity(decrypt_result *result, const kq_input *i
   result->audit_key_len = 16;
 }
 
+/* A replay's own audit identity: the audit trail keeps one record per
+ * (request id, stage), so a replay keyed by its request id would vanish as a
+ * duplicate of the original. Keyed instead by the place it was read on the
+ * partner's topic, it gets its own record, while a redelivery of the same
+ * record (same place) stays one. */
+static void decrypt_replay_audit_identity(decrypt_result *result, const decrypt_facts *facts) {
+  uint8_t place[16 + 12];
+  memcpy(place, facts->request->request_id.data, 16);
+  uint32_t partition = (uint32_t)facts->source_partition;
+  uint64_t offset = (uint64_t)facts->source_offset;
+  for (int i = 0; i < 4; i++) place[16 + i] = (uint8_t)(partition >> (8 * i));
+  for (int i = 0; i < 8; i++) place[20 + i] = (uint8_t)(offset >> (8 * i));
+  crypto_generichash(result->audit_key, 16, place, sizeof place, (const uint8_t *)"replay", 6);
+  result->audit_key_len = 16;
+}
+
 static int decrypt_pack_audit(decrypt_result *result, const decrypt_facts *facts, bool attributable,
                               Lindung__V1__AuditOutcome outcome, uint64_t now_ms) {
   Lindung__V1__AuditEvent event = LINDUNG__V1__AUDIT_EVENT__INIT;
@@ -66,6 +85,13 @@ static int decrypt_pack_audit(decrypt_result *result, const decrypt_facts *facts
   event.handled_at_ms = now_ms;
   event.service = (char *)DECRYPT_SERVICE_NAME;
   if (result->outcome == DECRYPT_DEAD_LETTERED) event.detail = (char *)result->reason;
+  char replay_detail[64];
+  if (result->outcome == DECRYPT_REJECTED && result->error == LINDUNG__V1__ERROR_CODE__REPLAYED) {
+    char hex[33];
+    sodium_bin2hex(hex, sizeof hex, facts->request->request_id.data, 16);
+    snprintf(replay_detail, sizeof replay_detail, "replay_of=%s", hex);
+    event.detail = replay_detail;
+  }
   result->audit_len = messages_audit_event(&event, result->audit, sizeof(result->audit));
   return result->audit_len ? 0 : -1;
 }
@@ -90,7 +116,10 @@ static int decrypt_reject(decrypt_result *result, const kq_input *input, const d
                                   result->key, &result->key_len, result->value,
                                   sizeof(result->value), &result->value_len))
     return -1;
-  decrypt_set_audit_identity(result, input, request);
+  if (error == LINDUNG__V1__ERROR_CODE__REPLAYED)
+    decrypt_replay_audit_identity(result, facts);
+  else
+    decrypt_set_audit_identity(result, input, request);
   return decrypt_pack_audit(result, facts, true, LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_REJECTED,
                             now_ms);
 }
@@ -228,6 +257,8 @@ int decrypt_process(const decrypt_context *context, uint64_t now_ms, const kq_in
   const Lindung__V1__ScanRequest *request = accepted->request;
   facts.request = request;
   facts.received_at_ms = accepted->received_at_ms;
+  facts.source_partition = accepted->source_partition;
+  facts.source_offset = accepted->source_offset;
 
   uint8_t plain[ENVELOPE_MAX_CIPHERTEXT];
   size_t plain_len = 0;

@@ -11,7 +11,14 @@
 #include <strings.h>
 
 #define ADMIN_HTTP_MAX_HEAD 8192
-#define ADMIN_HTTP_IDLE_MS 30000
+/* The whole request (head and body) must arrive within this time from the
+ * connect, however slowly its bytes trickle in: a deadline, not an idle
+ * timer, so a slowloris client cannot hold a connection by sending a byte
+ * now and then. */
+#define ADMIN_HTTP_REQUEST_DEADLINE_MS 10000
+/* Open connections at most; one more closes the oldest that has not sent a
+ * whole request yet, so unfinished connections cannot lock operators out. */
+#define ADMIN_HTTP_MAX_CONNS 256
 
 struct admin_http {
   uv_loop_t *loop;
@@ -19,7 +26,8 @@ struct admin_http {
   size_t max_body;
   admin_http_fn handler;
   void *ctx;
-  admin_http_conn *conns; /* list of open connections */
+  admin_http_conn *conns; /* list of open connections, newest first */
+  size_t conn_count;
   bool stopping;
   int open_handles; /* listener + connections; freed when 0 after stop */
 };
@@ -29,7 +37,7 @@ enum { HDR_NONE, HDR_AUTH, HDR_ACTOR, HDR_OTHER };
 struct admin_http_conn {
   admin_http *server;
   uv_tcp_t tcp;
-  uv_timer_t idle;
+  uv_timer_t deadline;
   http_parser parser;
   admin_http_request *req; /* being read, or handed to the handler */
   admin_http_conn *next, *prev;
@@ -73,8 +81,9 @@ static void admin_http_close(admin_http_conn *conn) {
   else
     conn->server->conns = conn->next;
   if (conn->next) conn->next->prev = conn->prev;
-  uv_timer_stop(&conn->idle);
-  uv_close((uv_handle_t *)&conn->idle, admin_http_on_conn_closed);
+  conn->server->conn_count--;
+  uv_timer_stop(&conn->deadline);
+  uv_close((uv_handle_t *)&conn->deadline, admin_http_on_conn_closed);
   uv_close((uv_handle_t *)&conn->tcp, admin_http_on_conn_closed);
 }
 
@@ -239,7 +248,7 @@ static int admin_http_on_message_complete(http_parser *p) {
   char *q = strchr(req->path, '?');
   if (q) *q = '\0';
   conn->handed_over = true;
-  uv_timer_stop(&conn->idle);
+  uv_timer_stop(&conn->deadline);
   uv_read_stop((uv_stream_t *)&conn->tcp);
   http_parser_pause(p, 1);
   conn->server->handler(conn->server->ctx, req);
@@ -260,7 +269,6 @@ static void admin_http_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_
     return;
   }
   if (nread == 0 || conn->handed_over || conn->answered) return;
-  uv_timer_again(&conn->idle);
   if (!conn->parser.http_errno && conn->req->method[0] == '\0') {
     conn->head_bytes += (size_t)nread;
   }
@@ -281,14 +289,26 @@ static void admin_http_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_
   }
 }
 
-static void admin_http_on_idle(uv_timer_t *timer) {
+static void admin_http_on_deadline(uv_timer_t *timer) {
   admin_http_conn *conn = timer->data;
   if (!conn->handed_over) admin_http_close(conn);
+}
+
+/* The oldest connection still reading its request, or NULL. */
+static admin_http_conn *admin_http_oldest_unfinished(admin_http *server) {
+  admin_http_conn *oldest = NULL;
+  for (admin_http_conn *c = server->conns; c; c = c->next)
+    if (!c->handed_over && !c->answered && !c->closing) oldest = c;
+  return oldest;
 }
 
 static void admin_http_on_connection(uv_stream_t *listener, int status) {
   admin_http *server = listener->data;
   if (status < 0 || server->stopping) return;
+  if (server->conn_count >= ADMIN_HTTP_MAX_CONNS) {
+    admin_http_conn *oldest = admin_http_oldest_unfinished(server);
+    if (oldest) admin_http_close(oldest);
+  }
   admin_http_conn *conn = calloc(1, sizeof *conn);
   admin_http_request *req = calloc(1, sizeof *req);
   if (!conn || !req) {
@@ -300,10 +320,11 @@ static void admin_http_on_connection(uv_stream_t *listener, int status) {
   conn->req = req;
   req->conn = conn;
   uv_tcp_init(server->loop, &conn->tcp);
-  uv_timer_init(server->loop, &conn->idle);
-  conn->tcp.data = conn->idle.data = conn;
+  uv_timer_init(server->loop, &conn->deadline);
+  conn->tcp.data = conn->deadline.data = conn;
   conn->handles = 2;
   server->open_handles++;
+  server->conn_count++;
   conn->next = server->conns;
   if (server->conns) server->conns->prev = conn;
   server->conns = conn;
@@ -327,7 +348,7 @@ static void admin_http_on_connection(uv_stream_t *listener, int status) {
   }
   http_parser_init(&conn->parser, HTTP_REQUEST);
   conn->parser.data = conn;
-  uv_timer_start(&conn->idle, admin_http_on_idle, ADMIN_HTTP_IDLE_MS, ADMIN_HTTP_IDLE_MS);
+  uv_timer_start(&conn->deadline, admin_http_on_deadline, ADMIN_HTTP_REQUEST_DEADLINE_MS, 0);
   uv_read_start((uv_stream_t *)&conn->tcp, admin_http_alloc, admin_http_on_read);
 }
 

@@ -4,8 +4,10 @@
  * answered later, with admin_http_respond(), because an admin change
  * answers only after PostgreSQL committed it and Kafka acknowledged its
  * events. One request per connection; the connection closes after the
- * answer. Limits: request head 8 KiB (431), body max_body bytes (413), idle
- * connections closed after 30 s. Parsing by Debian's libhttp-parser.
+ * answer. Limits: request head 8 KiB (431), body max_body bytes (413), the
+ * whole request within 10 s of the connect (closed otherwise, however
+ * slowly bytes keep coming), 256 open connections (one more closes the
+ * oldest that has not sent a whole request). Parsing by Debian's libhttp-parser.
  * Prefix admin_http_. Nothing here logs or exits. */
 #ifndef LINDUNG_ADMIN_HTTP_H
 #define LINDUNG_ADMIN_HTTP_H

@@ -30,6 +30,10 @@
 
 #define REVOCATION_MAX_QUEUE 256
 #define REVOCATION_DB_WAIT_MS 100
+/* Failed authentications are summed up in one audit record per interval:
+ * a stranger's flood costs one counter increment each, not a queue place,
+ * a Kafka message and an audit row. */
+#define REVOCATION_UNAUTHORIZED_SUMMARY_MS 2000
 
 typedef struct revocation_job {
   admin_http_request *req;
@@ -68,6 +72,10 @@ typedef struct revocation_app {
   metrics_family *published_total;
   metrics_family *admin_total;
   metrics_family *db_connected;
+  uv_timer_t unauthorized_summary;
+  uint64_t unauthorized_pending;    /* since the last summary record */
+  uint64_t unauthorized_first_ms;   /* when the first of them arrived */
+  char unauthorized_last[144];      /* "METHOD path" of the latest one */
   revocation_job *head, *tail; /* head is the job being worked on */
   size_t queued;
   bool busy;
@@ -173,6 +181,11 @@ static void revocation_acked(revocation_app *a, revocation_job *job) {
 static void revocation_on_delivery(void *ctx, void *opaque, int err) {
   revocation_app *a = ctx;
   revocation_job *job = opaque;
+  if (!job) {
+    /* A summary of failed authentications: no one waits for it. */
+    if (err) LOG_WARN("unauthorized_summary_unpublished", LOG_ID("reason", kq_err2str(err)));
+    return;
+  }
   if (err && !job->delivery_error) job->delivery_error = err;
   if (--job->acks_waiting == 0) revocation_acked(a, job);
 }
@@ -370,8 +383,46 @@ static void revocation_safe_path(const char *path, char *out, size_t out_len) {
   out[n] = '\0';
 }
 
+/* Publishes one audit record for the failed authentications since the last
+ * one, if any. */
+static void revocation_publish_unauthorized(revocation_app *a) {
+  if (!a->unauthorized_pending) return;
+  uint8_t id[16], audit[MESSAGES_MAX_BYTES];
+  char detail[ADMIN_DETAIL_MAX];
+  randombytes_buf(id, sizeof id);
+  snprintf(detail, sizeof detail, "unauthorized attempts=%llu last=%s",
+           (unsigned long long)a->unauthorized_pending, a->unauthorized_last);
+  size_t len = admin_audit_event(id, "", false, "unauthenticated", detail,
+                                 a->unauthorized_first_ms, service_now_ms(), audit, sizeof audit);
+  if (len && kq_produce(a->producer, NULL, "audit.events", id, 16, audit, len, NULL) == 0) {
+    a->unauthorized_pending = 0;
+  }
+}
+
+static void revocation_on_unauthorized_summary(uv_timer_t *timer) {
+  revocation_publish_unauthorized(timer->data);
+}
+
+/* Answers a request without a valid bearer token at once: it never takes a
+ * place in the change queue. */
+static void revocation_refuse_unauthorized(revocation_app *a, admin_http_request *req) {
+  char path[128];
+  revocation_safe_path(req->path, path, sizeof path);
+  if (!a->unauthorized_pending) a->unauthorized_first_ms = service_now_ms();
+  a->unauthorized_pending++;
+  snprintf(a->unauthorized_last, sizeof a->unauthorized_last, "%s %s",
+           req->method[0] ? req->method : "?", path);
+  metrics_add(a->admin_total, "unauthorized", 1);
+  admin_http_respond(req, 401,
+                     "{\"error\":\"unauthorized\",\"message\":\"missing or wrong bearer token\"}");
+}
+
 static void revocation_on_request(void *ctx, admin_http_request *req) {
   revocation_app *a = ctx;
+  if (!admin_authorized(req->authorization, a->token)) {
+    revocation_refuse_unauthorized(a, req);
+    return;
+  }
   if (a->stopping || a->queued >= REVOCATION_MAX_QUEUE) {
     admin_http_respond(req, 503,
                        "{\"error\":\"unavailable\",\"message\":\"too many changes waiting or "
@@ -388,13 +439,7 @@ static void revocation_on_request(void *ctx, admin_http_request *req) {
   randombytes_buf(job->request_id, sizeof job->request_id);
   char path[128];
   revocation_safe_path(req->path, path, sizeof path);
-  if (!admin_authorized(req->authorization, a->token)) {
-    job->refused = true;
-    job->error = (admin_error){401, "unauthorized", "missing or wrong bearer token"};
-    snprintf(job->actor, sizeof job->actor, "unauthenticated");
-    snprintf(job->refused_detail, sizeof job->refused_detail, "unauthorized %s %s",
-             req->method[0] ? req->method : "?", path);
-  } else if (admin_actor(req->actor, job->actor) != 0) {
+  if (admin_actor(req->actor, job->actor) != 0) {
     job->refused = true;
     snprintf(job->actor, sizeof job->actor, "invalid");
     job->error = (admin_error){400, "invalid_actor",
@@ -469,6 +514,8 @@ static void revocation_on_signal(uv_signal_t *handle, int signum) {
   uv_signal_stop(&a->sigint);
   uv_close((uv_handle_t *)&a->sigterm, NULL);
   uv_close((uv_handle_t *)&a->sigint, NULL);
+  revocation_publish_unauthorized(a);
+  uv_close((uv_handle_t *)&a->unauthorized_summary, NULL);
   admin_http_stop(a->admin);
   a->admin = NULL;
   http_server_stop(a->health);
@@ -597,6 +644,10 @@ int main(int argc, char **argv) {
   }
   uv_timer_init(a->loop, &a->settle);
   a->settle.data = a;
+  uv_timer_init(a->loop, &a->unauthorized_summary);
+  a->unauthorized_summary.data = a;
+  uv_timer_start(&a->unauthorized_summary, revocation_on_unauthorized_summary,
+                 REVOCATION_UNAUTHORIZED_SUMMARY_MS, REVOCATION_UNAUTHORIZED_SUMMARY_MS);
   uv_signal_init(a->loop, &a->sigterm);
   uv_signal_init(a->loop, &a->sigint);
   a->sigterm.data = a->sigint.data = a;

@@ -96,6 +96,11 @@ static int ctl_admin_call(const char *what, const char *method, const char *path
   } else {
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* The admin API behind TLS (a terminating proxy or mesh): trust only
+     * the CA the operator names, not the system's whole store. */
+    const char *cacert = ctl_env("LINDUNG_ADMIN_CACERT");
+    if (cacert) curl_easy_setopt(curl, CURLOPT_CAINFO, cacert);
+    if (cacert) curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");

@@ -179,7 +179,8 @@ expect_ok "resolver reads health data" "$resolver" \
   "SELECT (SELECT count(*) FROM people), (SELECT count(*) FROM health_status), (SELECT count(*) FROM venues),
    (SELECT count(*) FROM venue_categories), (SELECT count(*) FROM settings), (SELECT count(*) FROM partners)"
 expect_ok "resolver updates occupancy" "$resolver" "UPDATE venues SET occupancy = occupancy WHERE false"
-expect_ok "resolver writes tokens" "$resolver" "UPDATE tokens SET revoked_at = revoked_at WHERE false"
+# Issuing is INSERT (through resolver_issue_token[s]); ending a token is revocation's.
+expect_denied "resolver updates tokens" "$resolver" "UPDATE tokens SET revoked_at = NULL WHERE false"
 expect_ok "resolver reads check-ins" "$resolver" "SELECT count(*) FROM check_ins"
 expect_ok "resolver may use the check-in sequence" "$resolver" \
   "SELECT has_sequence_privilege('check_ins_id_seq', 'USAGE')"
@@ -203,6 +204,7 @@ expect_ok "revocation revokes tokens" "$revocation" \
 expect_value "revocation may insert partner keys" "$revocation" "SELECT has_table_privilege('partner_keys', 'INSERT')" t
 expect_denied "revocation reads token owners" "$revocation" "SELECT person_id FROM tokens LIMIT 1"
 expect_denied "revocation reads people" "$revocation" "SELECT count(*) FROM people"
+expect_denied "revocation deletes partner keys" "$revocation" "DELETE FROM partner_keys WHERE false"
 expect_denied "revocation reads health status" "$revocation" "SELECT count(*) FROM health_status"
 expect_denied "revocation deletes partners" "$revocation" "DELETE FROM partners WHERE false"
 

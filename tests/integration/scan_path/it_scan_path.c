@@ -16,6 +16,7 @@
 #include "partner_sdk.h"
 #include "testing.h"
 #include "testing_kafka.h"
+#include "testing_partners.h"
 
 #define MAX_CASES 256
 enum { OUTCOME_ANSWER, OUTCOME_DEADLETTER };
@@ -38,11 +39,7 @@ typedef struct expected {
 
 static expected cases[MAX_CASES];
 static size_t case_count;
-static const char *const partner_ids[] = {"gojek", "grab", "tokopedia", "tiketcom", "dana",
-                                          "livin-mandiri", "traveloka", "cinema-xxi", "linkaja",
-                                          "goers", "jaki"};
-#define PARTNERS 11
-static partner_sdk *sdk[PARTNERS];
+static partner_sdk *sdk[TESTING_PARTNERS];
 static partner_kafka *kafka;
 static FILE *secrets_out;
 static const char *run_dir;
@@ -74,9 +71,9 @@ static void on_message(const char *topic, const void *key, size_t key_len, const
     lindung__v1__dead_letter__free_unpacked(letter, NULL);
     return;
   }
-  for (int p = 0; p < PARTNERS; p++) {
+  for (int p = 0; p < TESTING_PARTNERS; p++) {
     char expected_topic[64];
-    snprintf(expected_topic, sizeof expected_topic, "scan.results.%s", partner_ids[p]);
+    snprintf(expected_topic, sizeof expected_topic, "scan.results.%s", testing_partner_ids[p]);
     if (strcmp(topic, expected_topic)) continue;
     for (size_t i = 0; i < case_count; i++) {
       expected *c = &cases[i];
@@ -162,7 +159,7 @@ static expected *send_body(const char *name, int partner, const partner_sdk_requ
   expected *c = add_case(name, partner, OUTCOME_ANSWER, error);
   uint8_t value[PARTNER_SDK_REQUEST_BUFFER];
   size_t len = build(partner, body, c->key, value);
-  partner_kafka_send(kafka, partner_ids[partner], c->key, value, len);
+  partner_kafka_send(kafka, testing_partner_ids[partner], c->key, value, len);
   return c;
 }
 
@@ -244,60 +241,22 @@ static void pick_people(void) {
   }
 }
 
-static void open_partners(void) {
-  const char *system_pk = getenv("LINDUNG_SYSTEM_PUBLIC_KEY");
-  uint32_t system_key_id = (uint32_t)strtoul(getenv("LINDUNG_SYSTEM_KEY_ID"), NULL, 10);
-  for (int p = 0; p < PARTNERS; p++) {
-    char path[4096], key_path[4200], key_id[16] = "1";
-    snprintf(path, sizeof path, "%s/partners/%s/key_id", run_dir, partner_ids[p]);
-    FILE *f = fopen(path, "r");
-    if (f) {
-      if (!fgets(key_id, sizeof key_id, f)) key_id[0] = '1';
-      fclose(f);
-    }
-    snprintf(key_path, sizeof key_path, "%s/partners/%s/secret.key", run_dir, partner_ids[p]);
-    partner_sdk_credentials credentials = {.partner_id = partner_ids[p],
-                                           .partner_key_id = (uint32_t)strtoul(key_id, NULL, 10),
-                                           .system_key_id = system_key_id,
-                                           .system_public_key = system_pk,
-                                           .secret_key_file = key_path};
-    char err[256];
-    if (partner_sdk_open(&credentials, &sdk[p], err, sizeof err)) {
-      fprintf(stderr, "partner %s: %s\n", partner_ids[p], err);
-      exit(1);
-    }
-  }
-}
-
 int main(int argc, char **argv) {
   if (argc != 2 || sodium_init() < 0) return 2;
   run_dir = getenv("LINDUNG_RUN_DIR");
   secrets_out = fopen(argv[1], "w");
   if (!run_dir || !secrets_out) return 2;
   pick_people();
-  open_partners();
-  const char *topics[PARTNERS + 1];
-  char topic_names[PARTNERS][64];
-  for (int p = 0; p < PARTNERS; p++) {
-    snprintf(topic_names[p], sizeof topic_names[p], "scan.results.%s", partner_ids[p]);
-    topics[p] = topic_names[p];
-  }
-  topics[PARTNERS] = "scan.deadletter";
-  char err[512];
-  kafka = partner_kafka_open(getenv("LINDUNG_KAFKA_BROKERS"), testing_kafka_security(), topics,
-                             PARTNERS + 1, err, sizeof err);
-  if (!kafka) {
-    fprintf(stderr, "kafka: %s\n", err);
-    return 1;
-  }
+  testing_open_partner_sdks(run_dir, sdk);
+  kafka = testing_open_results("scan.deadletter");
 
   /* Round 1: links. */
   expected *green = send_link("link green person (gojek)", 0, green_nik, 0);
   expected *yellow = send_link("link yellow person (gojek)", 0, yellow_nik, 0);
   expected *red = send_link("link red person (gojek)", 0, red_nik, 0);
   expected *black = send_link("link black person (gojek)", 0, black_nik, 0);
-  expected *per_partner[PARTNERS];
-  for (int p = 0; p < PARTNERS; p++) per_partner[p] = send_link("link green person through each partner", p, green_nik, 0);
+  expected *per_partner[TESTING_PARTNERS];
+  for (int p = 0; p < TESTING_PARTNERS; p++) per_partner[p] = send_link("link green person through each partner", p, green_nik, 0);
   send_link("NIK of 15 digits is MALFORMED", 0, "317101250989000", 1);
   send_link("NIK not in the registry is UNKNOWN_NIK", 0, "9999999999999999", 12);
   await_and_check();
@@ -324,7 +283,7 @@ int main(int argc, char **argv) {
   send_scan("black at transport: DENY positive or contact", 0, black->token, "QR-TRANSPORT-0001", 1, 0, DENY, 3);
   send_scan("black at cinema: DENY positive or contact", 0, black->token, "QR-CINEMA-0001", 1, 0, DENY, 3);
   send_scan("check-out always accepted", 0, black->token, "QR-MALL-0002", 2, 0, ALLOW, 7);
-  for (int p = 0; p < PARTNERS; p++)
+  for (int p = 0; p < TESTING_PARTNERS; p++)
     send_scan("scan with each partner's own token: ALLOW", p, per_partner[p]->token, "QR-TRANSPORT-0001", 1, 0,
               ALLOW, 1);
   send_scan("token issued to another partner: UNKNOWN_TOKEN", 0, per_partner[1]->token, "QR-MALL-0001", 1, 10, 0, 0);

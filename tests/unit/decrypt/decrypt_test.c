@@ -457,14 +457,27 @@ static void test_replay_window_in_decrypt(void) {
   /* Redelivery: same place, processed again. */
   process(&f, &r);
   check_forwarded();
-  /* The same request from another place: replayed. */
+  /* The same request from another place: replayed, with an audit record of
+   * its own (not keyed by the request id, which the original's record has),
+   * naming the request it replays. */
   r.offset = 501;
   process(&f, &r);
   check_rejected(LINDUNG__V1__ERROR_CODE__REPLAYED, &r);
+  uint8_t replay_key[16];
+  memcpy(replay_key, result.audit_key, 16);
+  CHECK(memcmp(replay_key, r.request_id, 16) != 0);
+  Lindung__V1__AuditEvent *audit = audit_of();
+  CHECK(audit != NULL && audit->detail && !strncmp(audit->detail, "replay_of=", 10));
+  if (audit) lindung__v1__audit_event__free_unpacked(audit, NULL);
+  /* Read again from the same place (a redelivery of the replay): the same
+   * record, which the audit trail keeps once. */
+  process(&f, &r);
+  CHECK_MEM(result.audit_key, replay_key, 16);
   r.partition = 1;
   r.offset = 500;
   process(&f, &r);
   check_rejected(LINDUNG__V1__ERROR_CODE__REPLAYED, &r);
+  CHECK(memcmp(result.audit_key, replay_key, 16) != 0); /* another attempt, another record */
   /* A fresh seal with the same request id is still a replay. */
   test_request again = scan_request(11, "lt1_y", "QR-2", LINDUNG__V1__ACTION__CHECK_IN);
   again.partition = 0;

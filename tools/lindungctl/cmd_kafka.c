@@ -84,7 +84,7 @@ static rd_kafka_event_t *ctl_kafka_wait(rd_kafka_queue_t *queue, const char *wha
 static int ctl_kafka_create_topics(ctl_kafka *k, const ka_row *rows, size_t n, const char *what) {
   rd_kafka_NewTopic_t *topics[CTL_KAFKA_MAX_ROWS];
   size_t count = 0;
-  char errstr[256], retention[24], isr[8];
+  char errstr[256], retention[24], isr[8], segment[24];
   for (size_t i = 0; i < n; i++) {
     if (rows[i].kind != KA_TOPIC) continue;
     rd_kafka_NewTopic_t *t = rd_kafka_NewTopic_new(rows[i].name, rows[i].partitions,
@@ -98,6 +98,10 @@ static int ctl_kafka_create_topics(ctl_kafka *k, const ka_row *rows, size_t n, c
     rd_kafka_NewTopic_set_config(t, "retention.ms", retention);
     rd_kafka_NewTopic_set_config(t, "min.insync.replicas", isr);
     rd_kafka_NewTopic_set_config(t, "cleanup.policy", "delete");
+    if (rows[i].segment_ms > 0) {
+      snprintf(segment, sizeof segment, "%lld", (long long)rows[i].segment_ms);
+      rd_kafka_NewTopic_set_config(t, "segment.ms", segment);
+    }
     topics[count++] = t;
   }
   if (count == 0) return CTL_OK;

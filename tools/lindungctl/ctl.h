@@ -135,6 +135,7 @@ int64_t ctl_now_ms(void);
 int ctl_cmd_db_migrate(int argc, char **argv);
 int ctl_cmd_system_key_create(int argc, char **argv);
 int ctl_cmd_system_key_show(int argc, char **argv);
+int ctl_cmd_inner_key_create(int argc, char **argv);
 int ctl_cmd_partner_add(int argc, char **argv);
 int ctl_cmd_partner_list(int argc, char **argv);
 int ctl_cmd_subject_upsert(int argc, char **argv);

@@ -16,6 +16,11 @@ const ctl_command ctl_commands[] = {
      "$LINDUNG_RUN_DIR/secrets/system-<id>.key, never overwritten); prints <id> <public key>"},
     {"system-key", "show", ctl_cmd_system_key_show, "system-key show [--json]",
      "print <id> <public key hex> of the newest active system key"},
+    {"inner-key", "create", ctl_cmd_inner_key_create, "inner-key create [--dir DIR]",
+     "create the next inner key, DIR/inner-<id>.key (default $LINDUNG_INNER_KEY_DIR, else "
+     "$LINDUNG_RUN_DIR/secrets/inner-keys), which decrypt and the status-resolver alone hold; "
+     "prints <id>. The highest id seals: give it to the resolver before decrypt, and remove the "
+     "previous key once scan.decrypted's retention has passed"},
     {"system-key", "rotate", ctl_cmd_system_key_rotate, "system-key rotate --grace <seconds>",
      "through the admin API: the newest active system key (made with system-key create) "
      "becomes the only active one; older active keys keep opening requests for the grace "

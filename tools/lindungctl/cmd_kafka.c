@@ -81,10 +81,68 @@ static rd_kafka_event_t *ctl_kafka_wait(rd_kafka_queue_t *queue, const char *wha
   return event;
 }
 
+/* A topic row's configuration, the same whether created or altered. */
+static void ctl_kafka_topic_configs(const ka_row *row, char values[4][24], const char *names[4],
+                                   size_t *count) {
+  *count = 0;
+  names[*count] = "retention.ms";
+  snprintf(values[(*count)++], 24, "%lld", (long long)row->retention_ms);
+  names[*count] = "min.insync.replicas";
+  snprintf(values[(*count)++], 24, "%d", row->min_insync_replicas);
+  names[*count] = "cleanup.policy";
+  snprintf(values[(*count)++], 24, "delete");
+  if (row->segment_ms > 0) {
+    names[*count] = "segment.ms";
+    snprintf(values[(*count)++], 24, "%lld", (long long)row->segment_ms);
+  }
+}
+
+/* Topics that exist get the table's configuration too, so a changed
+ * retention reaches a running cluster. AlterConfigs (not incremental, which
+ * librdkafka 2.0 lacks) sets the whole set: the table owns every topic
+ * setting it names, and one it no longer names returns to the default. */
+static int ctl_kafka_alter_topics(ctl_kafka *k, const ka_row *rows, size_t n,
+                                  const bool *existed, const char *what) {
+  rd_kafka_ConfigResource_t *configs[CTL_KAFKA_MAX_ROWS];
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (rows[i].kind != KA_TOPIC || !existed[i]) continue;
+    char values[4][24];
+    const char *names[4];
+    size_t m;
+    ctl_kafka_topic_configs(&rows[i], values, names, &m);
+    configs[count] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, rows[i].name);
+    for (size_t j = 0; j < m; j++)
+      rd_kafka_ConfigResource_set_config(configs[count], names[j], values[j]);
+    count++;
+  }
+  if (count == 0) return CTL_OK;
+  rd_kafka_queue_t *queue = rd_kafka_queue_new(k->rk);
+  rd_kafka_AlterConfigs(k->rk, configs, count, NULL, queue);
+  rd_kafka_event_t *event = ctl_kafka_wait(queue, what);
+  int rc = event ? CTL_OK : CTL_RUNTIME;
+  if (event) {
+    size_t m = 0;
+    const rd_kafka_ConfigResource_t **results =
+        rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(event), &m);
+    for (size_t i = 0; i < m && rc == CTL_OK; i++) {
+      if (rd_kafka_ConfigResource_error(results[i]))
+        rc = ctl_fail(CTL_RUNTIME, "%s: configuration of topic %s: %s", what,
+                      rd_kafka_ConfigResource_name(results[i]),
+                      rd_kafka_ConfigResource_error_string(results[i]));
+    }
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_ConfigResource_destroy_array(configs, count);
+  return rc;
+}
+
 static int ctl_kafka_create_topics(ctl_kafka *k, const ka_row *rows, size_t n, const char *what) {
   rd_kafka_NewTopic_t *topics[CTL_KAFKA_MAX_ROWS];
   size_t count = 0;
-  char errstr[256], retention[24], isr[8], segment[24];
+  char errstr[256];
+  bool existed[CTL_KAFKA_MAX_ROWS] = {false};
   for (size_t i = 0; i < n; i++) {
     if (rows[i].kind != KA_TOPIC) continue;
     rd_kafka_NewTopic_t *t = rd_kafka_NewTopic_new(rows[i].name, rows[i].partitions,
@@ -93,15 +151,11 @@ static int ctl_kafka_create_topics(ctl_kafka *k, const ka_row *rows, size_t n, c
       rd_kafka_NewTopic_destroy_array(topics, count);
       return ctl_fail(CTL_RUNTIME, "%s: topic %s: %s", what, rows[i].name, errstr);
     }
-    snprintf(retention, sizeof retention, "%lld", (long long)rows[i].retention_ms);
-    snprintf(isr, sizeof isr, "%d", rows[i].min_insync_replicas);
-    rd_kafka_NewTopic_set_config(t, "retention.ms", retention);
-    rd_kafka_NewTopic_set_config(t, "min.insync.replicas", isr);
-    rd_kafka_NewTopic_set_config(t, "cleanup.policy", "delete");
-    if (rows[i].segment_ms > 0) {
-      snprintf(segment, sizeof segment, "%lld", (long long)rows[i].segment_ms);
-      rd_kafka_NewTopic_set_config(t, "segment.ms", segment);
-    }
+    char values[4][24];
+    const char *names[4];
+    size_t m;
+    ctl_kafka_topic_configs(&rows[i], values, names, &m);
+    for (size_t j = 0; j < m; j++) rd_kafka_NewTopic_set_config(t, names[j], values[j]);
     topics[count++] = t;
   }
   if (count == 0) return CTL_OK;
@@ -115,8 +169,13 @@ static int ctl_kafka_create_topics(ctl_kafka *k, const ka_row *rows, size_t n, c
         rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &m);
     for (size_t i = 0; i < m && rc == CTL_OK; i++) {
       rd_kafka_resp_err_t code = rd_kafka_topic_result_error(results[i]);
-      /* Applying again leaves existing topics as they are. */
-      if (code && code != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+      /* Applying again keeps existing topics (and their partitions); only
+       * their configuration is set again below. */
+      if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        const char *name = rd_kafka_topic_result_name(results[i]);
+        for (size_t j = 0; j < n; j++)
+          if (rows[j].kind == KA_TOPIC && !strcmp(rows[j].name, name)) existed[j] = true;
+      } else if (code)
         rc = ctl_fail(CTL_RUNTIME, "%s: topic %s: %s", what, rd_kafka_topic_result_name(results[i]),
                       rd_kafka_err2str(code));
     }
@@ -124,6 +183,7 @@ static int ctl_kafka_create_topics(ctl_kafka *k, const ka_row *rows, size_t n, c
   }
   rd_kafka_queue_destroy(queue);
   rd_kafka_NewTopic_destroy_array(topics, count);
+  if (rc == CTL_OK) rc = ctl_kafka_alter_topics(k, rows, n, existed, what);
   return rc;
 }
 

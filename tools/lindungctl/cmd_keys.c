@@ -131,7 +131,8 @@ int ctl_cmd_inner_key_create(int argc, char **argv) {
   if (highest < 0)
     return ctl_fail(CTL_RUNTIME, "inner-key create: cannot read %s: %s", dir,
                     strerror((int)-highest));
-  if (highest == UINT32_MAX) return ctl_fail(CTL_RUNTIME, "inner-key create: key ids are exhausted");
+  if (highest == UINT32_MAX)
+    return ctl_fail(CTL_RUNTIME, "inner-key create: key ids are exhausted");
   uint32_t key_id = (uint32_t)highest + 1;
   char path[4200];
   snprintf(path, sizeof path, "%s/" INNER_SEAL_FILE_PREFIX "-%" PRIu32 ".key", dir, key_id);
@@ -145,7 +146,8 @@ int ctl_cmd_inner_key_create(int argc, char **argv) {
   sodium_memzero(text, sizeof text);
   if (err == -EEXIST)
     return ctl_fail(CTL_RUNTIME, "inner-key create: %s exists; refusing to overwrite", path);
-  if (err) return ctl_fail(CTL_RUNTIME, "inner-key create: cannot write %s: %s", path, strerror(-err));
+  if (err)
+    return ctl_fail(CTL_RUNTIME, "inner-key create: cannot write %s: %s", path, strerror(-err));
   printf("%" PRIu32 "\n", key_id);
   return CTL_OK;
 }

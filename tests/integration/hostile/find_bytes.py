@@ -4,8 +4,8 @@
 PATTERNS holds one hex string per line (a response pad); DIR is the broker's
 data directory (<topic>-<partition>/ folders). Any 32-byte window of a pad is
 enough to recognise it, so its first and its last 32 bytes are searched for
-in every log segment (*.log: the records; indexes hold offsets only). Prints the topics where one was found and exits 1; exits 0
-when none was.
+in every log segment (*.log: the records; indexes hold offsets only).
+Prints the topics where one was found and exits 1; exits 0 when none was.
 """
 import os
 import sys

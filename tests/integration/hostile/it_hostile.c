@@ -25,6 +25,9 @@
  *   it_hostile retention <topic>...
  *       the broker's retention.ms and segment.ms of each topic (Admin
  *       DescribeConfigs): at most an hour, segments rolled within it.
+ *   it_hostile stretch <topic> <retention.ms>
+ *       sets the topic's configuration to that retention alone (Admin
+ *       AlterConfigs), as a stale deployment would have it.
  *
  * Writes every NIK and token it used to the secrets file, so run.sh can
  * look for them everywhere the stack wrote. */
@@ -448,8 +451,8 @@ static void attack_read_decrypted(size_t people) {
   check_sealed_records(niks, people);
 }
 
-/* The broker's own word on a topic's retention (DescribeConfigs). */
-static void check_retention(int count, char **topics) {
+/* An admin client as the stack's admin principal. */
+static rd_kafka_t *open_admin(void) {
   char err[512];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   if (rd_kafka_conf_set(conf, "bootstrap.servers", getenv("LINDUNG_KAFKA_BROKERS"), err,
@@ -458,6 +461,33 @@ static void check_retention(int count, char **topics) {
     exit(2);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) exit(2);
+  return rk;
+}
+
+/* What an operator's mistake (or an old deployment) leaves: the topic keeps
+ * retention_ms and the broker's default segments. */
+static void stretch_retention(const char *topic, const char *retention_ms) {
+  rd_kafka_t *rk = open_admin();
+  rd_kafka_ConfigResource_t *resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+  rd_kafka_ConfigResource_set_config(resource, "retention.ms", retention_ms);
+  rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
+  rd_kafka_AlterConfigs(rk, &resource, 1, NULL, queue);
+  rd_kafka_event_t *event = rd_kafka_queue_poll(queue, 30000);
+  CHECK(event && !rd_kafka_event_error(event));
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t **altered =
+      event ? rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(event), &n)
+            : NULL;
+  CHECK(n == 1 && !rd_kafka_ConfigResource_error(altered[0]));
+  if (event) rd_kafka_event_destroy(event);
+  rd_kafka_ConfigResource_destroy(resource);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_destroy(rk);
+}
+
+/* The broker's own word on a topic's retention (DescribeConfigs). */
+static void check_retention(int count, char **topics) {
+  rd_kafka_t *rk = open_admin();
   rd_kafka_ConfigResource_t *resources[8];
   if (count > 8) exit(2);
   for (int i = 0; i < count; i++)
@@ -498,6 +528,10 @@ int main(int argc, char **argv) {
   if (argc < 3 || sodium_init() < 0) return 2;
   if (!strcmp(argv[1], "retention")) {
     check_retention(argc - 2, argv + 2);
+    return testing_summary();
+  }
+  if (!strcmp(argv[1], "stretch") && argc == 4) {
+    stretch_retention(argv[2], argv[3]);
     return testing_summary();
   }
   bool junk = !strcmp(argv[1], "junk") && argc == 3;

@@ -110,6 +110,20 @@ if "$LINDUNG_TEST_BIN_DIR/it_hostile" retention scan.accepted scan.decrypted; th
 else
   fail "it_hostile retention"
 fi
+# A cluster whose topic predates the table's retention: the check sees it,
+# and `lindungctl kafka apply` brings the topic back to the table.
+"$LINDUNG_TEST_BIN_DIR/it_hostile" stretch scan.decrypted 604800000 > /dev/null || fail "stretch"
+if "$LINDUNG_TEST_BIN_DIR/it_hostile" retention scan.decrypted > /dev/null 2>&1; then
+  fail "a week's retention on scan.decrypted went unnoticed"
+else
+  pass "a week's retention on scan.decrypted is seen"
+fi
+"$bin/lindungctl" kafka apply > /dev/null || fail "lindungctl kafka apply"
+if "$LINDUNG_TEST_BIN_DIR/it_hostile" retention scan.decrypted; then
+  pass "kafka apply set the existing topic's retention back to the table's"
+else
+  fail "kafka apply left scan.decrypted's retention as it was"
+fi
 
 echo "== lindung-audit verify without a trusted key"
 untrusted=(env -u LINDUNG_AUDIT_SIGNING_KEY_FILE -u LINDUNG_AUDIT_PUBLIC_KEY
@@ -190,7 +204,8 @@ elsewhere=$(grep -v "^$data/" <<< "$hits" | head -5)
 # gojek was answered under: byte searches of every topic's segments.
 seeded=$(mktemp)
 cut -d, -f1 "$LINDUNG_RUN_DIR/seed/people.csv" | grep -E '^[0-9]{16}$' > "$seeded"
-nik_topics=$(grep -rlaF -f "$seeded" "$data" 2> /dev/null | sed -n "s|^$data/\(.*\)-[0-9]*/.*|\1|p" | sort -u | tr '\n' ' ')
+nik_topics=$(grep -rlaF -f "$seeded" "$data" 2> /dev/null |
+  sed -n "s|^$data/\(.*\)-[0-9]*/.*|\1|p" | sort -u | tr '\n' ' ')
 [ -z "$nik_topics" ] && pass "none of the $(wc -l < "$seeded") seeded NIKs on any topic" ||
   fail "seeded NIKs in clear on topics: $nik_topics"
 rm -f "$seeded"

@@ -22,6 +22,8 @@
  *       clear, keyed by 32 bytes that are no unkeyed hash of a NIK or token.
  *       Writes each response pad (hex, recomputed from gojek's session key
  *       and the answer's nonce) to the pads file for run.sh's byte search.
+ *       Then junk and a record under an unknown inner key on scan.decrypted:
+ *       each dead-lettered by the resolver with its reason, which answers on.
  *   it_hostile retention <topic>...
  *       the broker's retention.ms and segment.ms of each topic (Admin
  *       DescribeConfigs): at most an hour, segments rolled within it.
@@ -418,6 +420,64 @@ static void check_sealed_records(char niks[][17], size_t people) {
          decrypted_count, unsealed, guessable, clear, key_id);
 }
 
+/* Dead letters of the resolver about scan.decrypted, by reason. */
+static size_t unopened_letters[2];
+static const char *const unopened_reasons[2] = {"sealed_malformed", "sealed_unknown_key"};
+
+static void on_resolver_letter(const char *topic, const void *key, size_t key_len,
+                               const void *value, size_t len) {
+  (void)topic;
+  (void)key;
+  (void)key_len;
+  Lindung__V1__DeadLetter *letter = lindung__v1__dead_letter__unpack(NULL, len, value);
+  if (!letter) return;
+  for (int i = 0; i < 2; i++)
+    if (!strcmp(letter->service, "status-resolver") &&
+        !strcmp(letter->source_topic, "scan.decrypted") &&
+        !strcmp(letter->reason, unopened_reasons[i]))
+      unopened_letters[i]++;
+  lindung__v1__dead_letter__free_unpacked(letter, NULL);
+}
+
+/* Whoever can write scan.decrypted (here the admin principal) and writes
+ * something that is not sealed under a key the resolver holds: it is
+ * dead-lettered with its reason, and the resolver goes on answering. */
+static void attack_write_decrypted(const char *nik) {
+  const char *topics[] = {"scan.deadletter"};
+  char err[512];
+  partner_kafka *letters =
+      partner_kafka_open(getenv("LINDUNG_KAFKA_BROKERS"), testing_kafka_security(), topics, 1,
+                         err, sizeof err);
+  if (!letters) exit(2);
+  uint8_t key[32], junk[200], forged[256];
+  randombytes_buf(key, sizeof key);
+  randombytes_buf(junk, sizeof junk);
+  junk[0] = 0xff; /* field 31, wire type 7: no protobuf message */
+  Lindung__V1__SealedRecord record = LINDUNG__V1__SEALED_RECORD__INIT;
+  record.key_id = 999999;
+  record.nonce.data = junk;
+  record.nonce.len = 24;
+  record.ciphertext.data = junk + 24;
+  record.ciphertext.len = 100;
+  size_t forged_len = lindung__v1__sealed_record__pack(&record, forged);
+  CHECK_EQ_INT(partner_kafka_send_raw(kafka, "scan.decrypted", key, 32, junk, sizeof junk), 0);
+  CHECK_EQ_INT(partner_kafka_send_raw(kafka, "scan.decrypted", key, 32, forged, forged_len), 0);
+  partner_kafka_flush(kafka, 10000);
+  uint64_t until = now_ms() + 60000;
+  while ((!unopened_letters[0] || !unopened_letters[1]) && now_ms() < until)
+    partner_kafka_poll(letters, 50, on_resolver_letter);
+  CHECK_EQ_INT(unopened_letters[0], 1);
+  CHECK_EQ_INT(unopened_letters[1], 1);
+  partner_kafka_close(letters);
+  wait_count = 0;
+  send_link(GOJEK, nik);
+  CHECK(await_all(60000));
+  CHECK_EQ_INT(waits[0].error, 0);
+  printf("figure: junk and a record under an unknown inner key on scan.decrypted: %zu and %zu "
+         "dead letters, the next link answered\n",
+         unopened_letters[0], unopened_letters[1]);
+}
+
 static void attack_read_decrypted(size_t people) {
   char niks[SEALED_MAX_PEOPLE][17];
   if (people == 0 || people > SEALED_MAX_PEOPLE) exit(2);
@@ -551,7 +611,10 @@ int main(int argc, char **argv) {
   if (junk) attack_junk(nik);
   if (spoof) attack_spoof(strtoul(argv[2], NULL, 10), nik);
   if (replay) attack_replay(strtoul(argv[2], NULL, 10), nik);
-  if (sealed) attack_read_decrypted(strtoul(argv[2], NULL, 10));
+  if (sealed) {
+    attack_read_decrypted(strtoul(argv[2], NULL, 10));
+    attack_write_decrypted(nik);
+  }
   if (pads_out) fclose(pads_out);
   partner_kafka_close(kafka);
   for (int p = 0; p < TESTING_PARTNERS; p++) partner_sdk_close(sdk[p]);

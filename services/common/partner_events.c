@@ -23,7 +23,6 @@
  * a load older than this many events is caught by the next poll anyway. */
 #define PARTNER_EVENTS_RECENT 64
 #define PARTNER_EVENTS_TIMER_MS 100
-#define PARTNER_EVENTS_FETCH_WAIT_MS 5
 
 struct partner_events {
   service *svc;
@@ -382,11 +381,10 @@ int partner_events_start(service *svc, registry_pg *loader, partner_events **out
   hex_encode(random, sizeof random, random_hex);
   snprintf(group, sizeof group, "lindung-events-%s-%s-%s", svc->name, svc->instance, random_hex);
   snprintf(client_id, sizeof client_id, "lindung-%s-events", svc->name);
-  /* Events are few: a short fetch wait costs little and keeps an event
-   * ahead of requests produced after it was acknowledged. */
-  unsigned wait = svc->common.fetch_wait_ms;
-  if (wait == 0 || wait > PARTNER_EVENTS_FETCH_WAIT_MS) wait = PARTNER_EVENTS_FETCH_WAIT_MS;
-  snprintf(fetch_wait, sizeof fetch_wait, "%u", wait);
+  /* The service's fetch wait: the broker answers as soon as an event
+   * arrives, so an event stays ahead of requests produced after it was
+   * acknowledged without polling every few ms. */
+  snprintf(fetch_wait, sizeof fetch_wait, "%u", svc->common.fetch_wait_ms);
   const char *props[] = {
       "bootstrap.servers",
       svc->common.brokers,

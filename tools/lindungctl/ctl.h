@@ -98,6 +98,16 @@ char *ctl_next_line(char **cursor, uint32_t *number, size_t *len);
  * printing the reason on failure. */
 int ctl_read_nik_key(uint8_t key[REG_KEY_BYTES]);
 
+/* A NIK is never taken from argv: true (after printing one line that does
+ * not quote it) when argv holds --nik or --nik=... . */
+bool ctl_refuse_nik_argument(const char *what, int argc, char **argv);
+
+/* Reads one NIK (16 digits, one optional line end) from path, or stdin for
+ * "-", into nik (NUL-terminated). Returns a CTL_* code after printing a
+ * reason that never quotes the input; the caller wipes nik after use. */
+#define CTL_NIK_BUFFER 64
+int ctl_read_nik(const char *what, const char *path, char nik[CTL_NIK_BUFFER]);
+
 /* One subject ready to store: only the NIK's hash, never the NIK. */
 typedef struct ctl_subject {
   uint8_t nik_hash[REG_NIK_HASH_BYTES];

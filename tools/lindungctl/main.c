@@ -40,8 +40,9 @@ const ctl_command ctl_commands[] = {
     {"partner", "list", ctl_cmd_partner_list, "partner list [--json]",
      "one line per partner: id, status, key ids (revoked ones marked), name; tab-separated"},
     {"subject", "upsert", ctl_cmd_subject_upsert,
-     "subject upsert --nik <16 digits> --status green|yellow|red|black [--birth-date YYYY-MM-DD]",
-     "record health facts that give one person this colour under the rule set in force "
+     "subject upsert --nik-file <file>|- --status green|yellow|red|black [--birth-date YYYY-MM-DD]",
+     "record health facts that give one person this colour under the rule set in force; "
+     "the NIK (16 digits) is read from the file or, for -, stdin, never from the command line "
      "(earlier facts lindungctl recorded for the person are replaced; reads "
      "LINDUNG_NIK_KEY_FILE)"},
     {"subject", "import", ctl_cmd_subject_import, "subject import <file.csv>",

@@ -236,33 +236,48 @@ unchanged "bad venue add" "$before"
 
 # --- subjects: upsert -----------------------------------------------------------
 nik1=3171014501900$((100 + RANDOM % 900))
-run 0 subject upsert --nik "$nik1" --status green --birth-date 1990-01-05
+# A NIK is read from a file or stdin, never from the command line.
+nikf() { printf '%s\n' "$1" > "$tmp/nik"; echo "$tmp/nik"; }
+run 0 subject upsert --nik-file "$(nikf "$nik1")" --status green --birth-date 1990-01-05
 check "upsert creates" 'grep -qE "^person [0-9]+ created: green$" "$tmp/out"'
 check "stored under the keyed hash" '[ "$(status_of "$nik1")" = green ]'
 check "birth date stored" '[ "$(birth_of "$nik1")" = 1990-01-05 ]'
-run 0 subject upsert --nik "$nik1" --status RED
-check "upsert updates" 'grep -qE "^person [0-9]+ updated: red$" "$tmp/out"'
+run 0 subject upsert --nik-file - --status RED <<< "$nik1"
+check "upsert updates (NIK on stdin)" 'grep -qE "^person [0-9]+ updated: red$" "$tmp/out"'
 check "status now red" '[ "$(status_of "$nik1")" = red ]'
 check "birth date kept" '[ "$(birth_of "$nik1")" = 1990-01-05 ]'
 before=$(counts)
-run 2 subject upsert --nik "${nik1:1}" --status green
+run 2 subject upsert --nik 3201014501900123 --status green
+err_has "never taken on the command line"
+check "a refused --nik is not echoed" '! grep -q 3201014501900123 "$tmp/err"'
+run 2 subject upsert --nik=3201014501900123 --status green
+err_has "never taken on the command line"
+check "a refused --nik= is not echoed" '! grep -q 3201014501900123 "$tmp/err"'
+run 2 subject upsert --nik-file "$(nikf "${nik1:1}")" --status green
 err_has "invalid NIK"
-run 2 subject upsert --nik "${nik1}0" --status green
-run 2 subject upsert --nik "${nik1:0:15}x" --status green
-run 2 subject upsert --nik "$nik1" --status blue
+run 2 subject upsert --nik-file "$(nikf "${nik1}0")" --status green
+run 2 subject upsert --nik-file "$(nikf "${nik1:0:15}x")" --status green
+printf '%s\n%s\n' "$nik1" "$nik1" > "$tmp/two-niks"
+run 2 subject upsert --nik-file "$tmp/two-niks" --status green
+err_has "invalid NIK"
+run 2 subject upsert --nik-file - --status green < /dev/null
+run 1 subject upsert --nik-file "$tmp/no-such-file" --status green
+err_has "cannot read the NIK file"
+run 2 subject upsert --nik-file "$(nikf "$nik1")" --status blue
 err_has "unknown status"
-run 2 subject upsert --nik "$nik1" --status green --birth-date 1990-02-30
+run 2 subject upsert --nik-file "$(nikf "$nik1")" --status green --birth-date 1990-02-30
 err_has "invalid birth date"
-run 2 subject upsert --nik "$nik1"
+run 2 subject upsert --nik-file "$(nikf "$nik1")"
 run 2 subject upsert --status green
-(unset LINDUNG_NIK_KEY_FILE; run 2 subject upsert --nik "$nik1" --status green; echo "$checks $failures" > "$tmp/sub")
+err_has "missing --nik-file"
+(unset LINDUNG_NIK_KEY_FILE; run 2 subject upsert --nik-file "$(nikf "$nik1")" --status green; echo "$checks $failures" > "$tmp/sub")
 read -r checks failures < "$tmp/sub"
 cp "$LINDUNG_NIK_KEY_FILE" "$tmp/open.key"
 chmod 0644 "$tmp/open.key"
-LINDUNG_NIK_KEY_FILE=$tmp/open.key run 1 subject upsert --nik "$nik1" --status green
+LINDUNG_NIK_KEY_FILE=$tmp/open.key run 1 subject upsert --nik-file "$(nikf "$nik1")" --status green
 err_has "must not be readable"
 (umask 077; echo "not hex" > "$tmp/bad.key")
-LINDUNG_NIK_KEY_FILE=$tmp/bad.key run 1 subject upsert --nik "$nik1" --status green
+LINDUNG_NIK_KEY_FILE=$tmp/bad.key run 1 subject upsert --nik-file "$(nikf "$nik1")" --status green
 err_has "64 hex"
 unchanged "bad subject upsert" "$before"
 

@@ -18,6 +18,7 @@
 #include "admin_api.h"
 #include "admin_http.h"
 #include "admin_json.h"
+#include "admin_operators.h"
 #include "config.h"
 #include "hex.h"
 #include "http_server.h"
@@ -58,12 +59,13 @@ typedef struct revocation_job {
 typedef struct revocation_app {
   uv_loop_t *loop;
   service_common common;
-  const char *token_path;
+  const char *operators_path;
+  const char *tls_cert, *tls_key;
   const char *admin_addr;
   uint32_t max_body;
   uint32_t settle_ms;
   uv_timer_t settle; /* delays the answer of the job at the head */
-  char token[130];
+  admin_operators operators;
   pgq_client *db;
   kq_producer *producer;
   http_server *health;
@@ -419,7 +421,11 @@ static void revocation_refuse_unauthorized(revocation_app *a, admin_http_request
 
 static void revocation_on_request(void *ctx, admin_http_request *req) {
   revocation_app *a = ctx;
-  if (!admin_authorized(req->authorization, a->token)) {
+  char err[256];
+  if (admin_operators_refresh(&a->operators, service_now_ms(), err, sizeof err) < 0)
+    LOG_ERROR("admin_operators_refused", LOG_ERRTEXT("reason", err));
+  const admin_operator *who = admin_operators_match(&a->operators, req->authorization);
+  if (!who) {
     revocation_refuse_unauthorized(a, req);
     return;
   }
@@ -439,14 +445,9 @@ static void revocation_on_request(void *ctx, admin_http_request *req) {
   randombytes_buf(job->request_id, sizeof job->request_id);
   char path[128];
   revocation_safe_path(req->path, path, sizeof path);
-  if (admin_actor(req->actor, job->actor) != 0) {
-    job->refused = true;
-    snprintf(job->actor, sizeof job->actor, "invalid");
-    job->error = (admin_error){400, "invalid_actor",
-                               "X-Lindung-Actor must be 1 to 64 characters of A-Z a-z 0-9 . _ @ -"};
-    snprintf(job->refused_detail, sizeof job->refused_detail, "refused=invalid_actor %s %s",
-             req->method, path);
-  } else if (admin_parse(req->method, req->path, req->body, req->body_len, &job->op, &job->error) !=
+  /* The actor is who authenticated, never what the client says. */
+  snprintf(job->actor, sizeof job->actor, "%s", who->name);
+  if (admin_parse(req->method, req->path, req->body, req->body_len, &job->op, &job->error) !=
              0) {
     job->refused = true;
     char partner[sizeof job->op.partner_id];
@@ -536,38 +537,18 @@ static int revocation_parse_addr(const char *addr, char *host, size_t host_len, 
   return 0;
 }
 
-static int revocation_read_token(revocation_app *a) {
-  char err[256];
-  long n = cfg_read_secret(a->token_path, (uint8_t *)a->token, sizeof a->token - 1, true, err,
-                           sizeof err);
-  if (n < 0) {
-    LOG_ERROR("admin_token_unreadable", LOG_ERRTEXT("reason", err));
-    return -1;
-  }
-  a->token[n] = '\0';
-  if (n < 32) {
-    sodium_memzero(a->token, sizeof a->token);
-    LOG_ERROR("admin_token_too_short", LOG_TEXT("expected", "at least 32 characters"));
-    return -1;
-  }
-  for (long i = 0; i < n; i++) {
-    if ((unsigned char)a->token[i] <= 0x20 || (unsigned char)a->token[i] >= 0x7f) {
-      sodium_memzero(a->token, sizeof a->token);
-      LOG_ERROR("admin_token_invalid", LOG_TEXT("expected", "printable characters only"));
-      return -1;
-    }
-  }
-  return 0;
-}
-
 int main(int argc, char **argv) {
   revocation_app *a = &app;
   const cfg_option options[] = {
       CFG_STRING("LINDUNG_ADMIN_ADDR", &a->admin_addr, "127.0.0.1:8081",
-                 "host:port of the admin API (TLS is the deployment's job)"),
-      CFG_STRING("LINDUNG_ADMIN_TOKEN_FILE", &a->token_path, NULL,
-                 "file holding the admin API's bearer token (at least 32 printable characters, "
-                 "mode 0600 or stricter)"),
+                 "host:port of the admin API (a numeric address; plain HTTP on loopback only)"),
+      CFG_STRING("LINDUNG_ADMIN_TLS_CERT_FILE", &a->tls_cert, "",
+                 "PEM certificate (chain) of the admin API: with it the API speaks HTTPS only"),
+      CFG_STRING("LINDUNG_ADMIN_TLS_KEY_FILE", &a->tls_key, "",
+                 "PEM private key of LINDUNG_ADMIN_TLS_CERT_FILE"),
+      CFG_STRING("LINDUNG_ADMIN_OPERATORS_FILE", &a->operators_path, NULL,
+                 "the operators who may use the admin API: one name:<sha256 of the operator's "
+                 "token> per line (lindungctl operator add); re-read when it changes"),
       CFG_UINT("LINDUNG_ADMIN_MAX_BODY", &a->max_body, "16384",
                "largest admin request body in bytes (413 above)"),
       CFG_UINT("LINDUNG_ADMIN_SETTLE_MS", &a->settle_ms, "30",
@@ -590,7 +571,11 @@ int main(int argc, char **argv) {
               LOG_TEXT("expected", "1 to 1048576"));
     return 2;
   }
-  if (revocation_read_token(a)) return 1;
+  char err[256];
+  if (admin_operators_load(&a->operators, a->operators_path, err, sizeof err)) {
+    LOG_ERROR("admin_operators_unreadable", LOG_ERRTEXT("reason", err));
+    return 1;
+  }
   char admin_host[128], health_host[128];
   int admin_port, health_port;
   if (revocation_parse_addr(a->admin_addr, admin_host, sizeof admin_host, &admin_port) ||
@@ -610,7 +595,6 @@ int main(int argc, char **argv) {
                                    "outcome");
   a->db_connected = metrics_gauge(a->metrics, "lindung_postgres_connected",
                                   "1 while the PostgreSQL connection is up.", NULL);
-  char err[256];
   const char *properties[] = {"message.timeout.ms", "10000", "linger.ms", "0", NULL};
   kq_settings kafka = {.brokers = a->common.brokers,
                        .client_id = "lindung-revocation",
@@ -637,8 +621,12 @@ int main(int argc, char **argv) {
     LOG_ERROR("http_listen_failed", LOG_ERRTEXT("reason", err));
     return 1;
   }
-  if (admin_http_start(a->loop, admin_host, admin_port, a->max_body, revocation_on_request, a,
-                       &a->admin, err, sizeof err)) {
+  admin_http_settings admin = {.host = admin_host,
+                               .port = admin_port,
+                               .max_body = a->max_body,
+                               .cert_file = a->tls_cert,
+                               .key_file = a->tls_key};
+  if (admin_http_start(a->loop, &admin, revocation_on_request, a, &a->admin, err, sizeof err)) {
     LOG_ERROR("admin_listen_failed", LOG_ERRTEXT("reason", err));
     return 1;
   }
@@ -654,6 +642,7 @@ int main(int argc, char **argv) {
   uv_signal_start(&a->sigterm, revocation_on_signal, SIGTERM);
   uv_signal_start(&a->sigint, revocation_on_signal, SIGINT);
   LOG_INFO("started", LOG_INT("admin_port", admin_http_port(a->admin)),
+           LOG_BOOL("admin_tls", a->tls_cert[0] != '\0'),
            LOG_INT("http_port", http_server_port(a->health)));
   uv_run(a->loop, UV_RUN_DEFAULT);
   kq_producer_close(a->producer, 10000);
@@ -661,7 +650,6 @@ int main(int argc, char **argv) {
   uv_close((uv_handle_t *)&a->settle, NULL);
   uv_run(a->loop, UV_RUN_DEFAULT);
   metrics_registry_free(a->metrics);
-  sodium_memzero(a->token, sizeof a->token);
   LOG_INFO("stopped");
   uv_loop_close(a->loop);
   return 0;

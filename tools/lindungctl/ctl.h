@@ -174,6 +174,12 @@ int ctl_cmd_partner_quota(int argc, char **argv);
 int ctl_cmd_key_add(int argc, char **argv);
 int ctl_cmd_key_revoke(int argc, char **argv);
 int ctl_cmd_system_key_rotate(int argc, char **argv);
+/* Who may use the admin API (cmd_operator.c). */
+int ctl_cmd_operator_add(int argc, char **argv);
+int ctl_cmd_operator_remove(int argc, char **argv);
+int ctl_cmd_operator_list(int argc, char **argv);
+/* --cacert FILE (any position), else LINDUNG_ADMIN_CACERT; NULL if neither. */
+extern const char *ctl_admin_cacert;
 /* partner add's API half, with validated arguments. */
 int ctl_cmd_partner_add_api(const char *partner_id, const char *name, uint32_t key_id,
                             const char *pk_hex);

@@ -100,11 +100,12 @@ sys.exit(0 if bytes(PrivateKey(bytes.fromhex(sys.argv[1])).public_key).hex() == 
 # --- help and usage ---------------------------------------------------------
 run 0 --help
 check "--help prints usage" 'grep -q "Usage: lindungctl" "$tmp/out"'
-for group in db system-key partner subject venue facts rules; do
+for group in db system-key partner subject venue facts rules operator; do
   run 0 "$group" --help
 done
 for cmd in "db migrate" "system-key create" "system-key show" "partner add" "partner list" \
-  "subject upsert" "subject import" "venue add" "venue list" "seed" "facts import" "facts publish" "rules list" "rules add" "rules region"; do
+  "subject upsert" "subject import" "venue add" "venue list" "seed" "facts import" "facts publish" "rules list" "rules add" "rules region" \
+  "operator add" "operator remove" "operator list"; do
   # shellcheck disable=SC2086
   run 0 $cmd --help
   check "$cmd --help names the command" 'grep -q "Usage: lindungctl $cmd" "$tmp/out"'
@@ -402,6 +403,49 @@ if [ -n "${LINDUNG_SYSTEM_KEY_ID:-}" ]; then out_is "$LINDUNG_SYSTEM_KEY_ID $LIN
 run 0 partner list
 run 0 venue list
 
+# --- operators of the admin API (a scratch operators file) ----------------------
+ops=$tmp/operators
+run 0 operator add rina.ops --token-file "$tmp/rina.token" --operators-file "$ops"
+out_is "operator rina.ops added; their token is in $tmp/rina.token"
+check "token file 0600" '[ "$(stat -c %a "$tmp/rina.token")" = 600 ]'
+check "operators file 0600" '[ "$(stat -c %a "$ops")" = 600 ]'
+# The file holds the token's SHA-256 (as sha256sum prints it), never the token.
+check "operators line is name:sha256(token)" \
+  '[ "$(cat "$ops")" = "rina.ops:$(tr -d "\n" < "$tmp/rina.token" | sha256sum | cut -d" " -f1)" ]'
+check "no token in the operators file" '! grep -qF "$(cat "$tmp/rina.token")" "$ops"'
+LINDUNG_ADMIN_OPERATORS_FILE=$ops run 0 operator add budi --token-file "$tmp/budi.token"
+check "tokens differ" '[ "$(cat "$tmp/rina.token")" != "$(cat "$tmp/budi.token")" ]'
+run 0 operator list --operators-file "$ops"
+out_is "$(printf 'rina.ops\nbudi')"
+run 1 operator add budi --token-file "$tmp/budi2.token" --operators-file "$ops"
+err_has "exists"
+check "no token file for a refused operator" '[ ! -e "$tmp/budi2.token" ]'
+run 1 operator add carla --token-file "$tmp/rina.token" --operators-file "$ops"
+err_has "cannot create the token file"
+check "a refused add leaves the file as it was" '[ "$(grep -c . "$ops")" = 2 ] && ! grep -q carla "$ops"'
+run 2 operator add "rina smith" --token-file "$tmp/x.token" --operators-file "$ops"
+err_has "invalid name"
+run 2 operator add carla --operators-file "$ops"
+err_has "missing --token-file"
+(unset LINDUNG_ADMIN_OPERATORS_FILE; run 2 operator list; echo "$checks $failures" > "$tmp/sub")
+read -r checks failures < "$tmp/sub"
+run 0 operator remove rina.ops --operators-file "$ops"
+check "removed from the file" '! grep -q rina.ops "$ops" && grep -q "^budi:" "$ops"'
+run 1 operator remove rina.ops --operators-file "$ops"
+err_has "no such operator"
+run 1 operator remove budi --operators-file "$ops"
+err_has "last operator"
+printf 'budi:%s\nbad line\n' "$(printf %064d 0)" > "$tmp/bad-ops"
+run 1 operator list --operators-file "$tmp/bad-ops"
+err_has "line 2"
+cat "$tmp/rina.token" "$tmp/budi.token" >> "$tmp/secrets-extra"
+# --cacert goes with the admin API; it needs a file.
+run 2 partner quota gojek --rate 1 --cacert
+err_has "needs a file"
+run 2 --cacert= partner quota gojek --rate 1
+LINDUNG_ADMIN_URL=http://192.0.2.1:8081 run 2 partner quota gojek --rate 1
+err_has "loopback"
+
 # --- nothing sensitive in any output ------------------------------------------
 {
   echo "$nik1"; echo "$n2"; echo "$n3"; echo "$n4"
@@ -410,7 +454,7 @@ run 0 venue list
   cut -d, -f1 "$tmp/big.csv" | tail -n +2
 } > "$tmp/niks"
 check "no NIK in any output ($(wc -l < "$tmp/niks") NIKs checked)" '! grep -qF -f "$tmp/niks" "$tmp/all"'
-cat "$seed"/partners/*/secret.key "$sk_file" "$tmp/keys/sk2" "$LINDUNG_NIK_KEY_FILE" > "$tmp/secrets"
+cat "$seed"/partners/*/secret.key "$sk_file" "$tmp/keys/sk2" "$LINDUNG_NIK_KEY_FILE" "$tmp/secrets-extra" > "$tmp/secrets"
 check "no secret key in any output" '! grep -qiF -f "$tmp/secrets" "$tmp/all"'
 
 echo "lindungctl: $checks checks, $failures failed" >&2

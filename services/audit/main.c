@@ -523,18 +523,19 @@ static bool audit_ready(void *ctx, const char **reason) {
 
 static int audit_load_seed(audit_app *a) {
   uint8_t text[66];
+  (void)sodium_mlock(text, sizeof text); /* never swapped; munlock wipes it */
   char err[256];
   long n = cfg_read_secret(a->signing_key_file, text, sizeof text - 1, true, err, sizeof err);
   if (n != 64) {
     LOG_ERROR("signing_key_unreadable",
               LOG_ERRTEXT("reason", n < 0 ? err : "expected 64 hex characters"));
-    sodium_memzero(text, sizeof text);
+    sodium_munlock(text, sizeof text);
     return -1;
   }
   text[64] = '\0';
   a->seed = sodium_malloc(AUDIT_SEED_BYTES);
   int rc = a->seed ? hex_decode((const char *)text, a->seed, AUDIT_SEED_BYTES) : -1;
-  sodium_memzero(text, sizeof text);
+  sodium_munlock(text, sizeof text);
   if (rc != 0) {
     LOG_ERROR("signing_key_unreadable", LOG_TEXT("reason", "expected 64 hex characters"));
     return -1;

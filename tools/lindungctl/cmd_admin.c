@@ -73,14 +73,20 @@ static int ctl_admin_call(const char *what, const char *method, const char *path
   if (base_len && base[base_len - 1] == '/') base_len--;
   if (snprintf(url, sizeof url, "%.*s%s", (int)base_len, base, path) >= (int)sizeof url)
     return ctl_fail(CTL_USAGE, "LINDUNG_ADMIN_URL is too long"), -2;
-  char token[256];
+  char token[256], auth[300];
+  /* Never swapped while they hold the token; munlock wipes them. */
+  (void)sodium_mlock(token, sizeof token);
+  (void)sodium_mlock(auth, sizeof auth);
   int rc = ctl_admin_token(token, sizeof token);
-  if (rc) return rc == CTL_USAGE ? -2 : -1;
-  char auth[300];
+  if (rc) {
+    sodium_munlock(token, sizeof token);
+    sodium_munlock(auth, sizeof auth);
+    return rc == CTL_USAGE ? -2 : -1;
+  }
   snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-  sodium_memzero(token, sizeof token);
+  sodium_munlock(token, sizeof token);
   struct curl_slist *headers = curl_slist_append(NULL, auth);
-  sodium_memzero(auth, sizeof auth);
+  sodium_munlock(auth, sizeof auth);
   headers = curl_slist_append(headers, "Content-Type: application/json");
   ctl_admin_buffer answer = {malloc(CTL_ADMIN_MAX_RESPONSE + 1), 0, CTL_ADMIN_MAX_RESPONSE};
   CURL *curl = curl_easy_init();

@@ -87,15 +87,18 @@ int ctl_cmd_operator_add(int argc, char **argv) {
 
   uint8_t secret[CTL_OPERATOR_TOKEN_BYTES], digest[32];
   char token[8 + 2 * CTL_OPERATOR_TOKEN_BYTES + 2], digest_hex[65];
+  /* Never swapped while they hold the token; munlock wipes them. */
+  (void)sodium_mlock(secret, sizeof secret);
+  (void)sodium_mlock(token, sizeof token);
   randombytes_buf(secret, sizeof secret);
   memcpy(token, "lop_", 4);
   hex_encode(secret, sizeof secret, token + 4);
-  sodium_memzero(secret, sizeof secret);
+  sodium_munlock(secret, sizeof secret);
   crypto_hash_sha256(digest, (const uint8_t *)token, strlen(token));
   hex_encode(digest, sizeof digest, digest_hex);
   strcat(token, "\n");
   int err = ctl_write_file(token_file, token, 0600, true);
-  sodium_memzero(token, sizeof token);
+  sodium_munlock(token, sizeof token);
   if (err) {
     free(text);
     return ctl_fail(CTL_RUNTIME, "operator add: cannot create the token file %s: %s", token_file,

@@ -58,6 +58,8 @@ const char *ctl_run_dir(void);
  * server with the same credentials. Returns NULL after printing a reason;
  * *code says which exit code to use. */
 PGconn *ctl_connect(const char *dbname, int *code);
+/* The same with another URL (the audit database's owner). */
+PGconn *ctl_connect_url(const char *url, const char *dbname, int *code);
 
 /* Runs sql (no parameters); returns 0, or -1 after printing the server's
  * one-line reason with context prefixed. */

@@ -107,6 +107,10 @@ PGconn *ctl_connect(const char *dbname, int *code) {
     *code = ctl_fail(CTL_USAGE, "LINDUNG_DB_URL is not set");
     return NULL;
   }
+  return ctl_connect_url(url, dbname, code);
+}
+
+PGconn *ctl_connect_url(const char *url, const char *dbname, int *code) {
   /* The URL is expanded first; later keywords override what it says. */
   const char *keys[] = {"dbname", "application_name", dbname ? "dbname" : NULL, NULL};
   const char *values[] = {url, "lindungctl", dbname, NULL};

@@ -122,7 +122,7 @@ err_has "cannot connect"
 
 # --- scratch databases --------------------------------------------------------
 super "CREATE DATABASE $scratch OWNER lindung_admin" > /dev/null || fail "create $scratch"
-super "CREATE DATABASE ${scratch}_audit OWNER lindung_admin" > /dev/null || fail "create ${scratch}_audit"
+super "CREATE DATABASE ${scratch}_audit OWNER lindung_audit_admin" > /dev/null || fail "create ${scratch}_audit"
 export LINDUNG_DB_URL
 LINDUNG_DB_URL=$(url lindung_admin "$scratch")
 export LINDUNG_AUDIT_DB_NAME=${scratch}_audit
@@ -132,6 +132,16 @@ export LINDUNG_NIK_KEY_FILE=$tmp/nik.key
 chmod 0400 "$LINDUNG_NIK_KEY_FILE"
 
 files=$(find "$LINDUNG_SOURCE_DIR/db/migrations" -name '*.sql' | wc -l)
+# Each database is migrated by its own owner.
+(unset LINDUNG_AUDIT_ADMIN_DB_URL; run 2 db migrate; err_has "LINDUNG_AUDIT_ADMIN_DB_URL"; echo "$checks $failures" > "$tmp/sub")
+read -r checks failures < "$tmp/sub"
+# lindung_audit owned by lindung's owner is refused, and nothing is applied to it.
+super "CREATE DATABASE ${scratch}_one OWNER lindung_admin" > /dev/null || fail "create ${scratch}_one"
+LINDUNG_AUDIT_ADMIN_DB_URL=$(url lindung_admin "${scratch}_one") LINDUNG_AUDIT_DB_NAME= run 1 db migrate
+err_has "owned by lindung_admin"
+check "nothing applied to a shared-owner audit database" \
+  '[ "$("$psql_bin" "$(url lindung_admin "${scratch}_one")" -X -tAc "SELECT count(*) FROM schema_migrations")" = 0 ]'
+super "DROP DATABASE ${scratch}_one" > /dev/null
 run 0 db migrate
 check "first migrate applies every file ($files)" 'grep -qx "$files migrations applied" "$tmp/out"' || cat "$tmp/out" >&2
 run 0 db migrate
@@ -445,6 +455,23 @@ err_has "needs a file"
 run 2 --cacert= partner quota gojek --rate 1
 LINDUNG_ADMIN_URL=http://192.0.2.1:8081 run 2 partner quota gojek --rate 1
 err_has "loopback"
+
+# --- one owner per database: no credential reaches both ----------------------
+refused() { # what url
+  if "$psql_bin" "$2" -X -q -tAc "SELECT 1" > /dev/null 2> "$tmp/psql.err"; then
+    fail "$1 connected"
+  elif grep -q "permission denied" "$tmp/psql.err"; then pass; else fail "$1: $(head -1 "$tmp/psql.err")"; fi
+}
+refused "lindung's owner on lindung_audit" "$(url lindung_admin lindung_audit)"
+refused "lindung_audit's owner on lindung" "$(url lindung_audit_admin lindung)"
+for role in lindung_ingest lindung_decrypt lindung_resolver lindung_revocation; do
+  refused "$role on lindung_audit" "$(url "$role" lindung_audit)"
+done
+refused "lindung_audit on lindung" "$(url lindung_audit lindung)"
+check "neither owner may create roles (PostgreSQL 15's CREATEROLE resets any password)" \
+  '[ "$(super "SELECT count(*) FROM pg_roles WHERE rolname IN ('"'lindung_admin'"', '"'lindung_audit_admin'"') AND NOT rolcreaterole AND NOT rolsuper")" = 2 ]'
+check "each database has its own owner" \
+  '[ "$(super "SELECT string_agg(datname || '"'='"' || pg_get_userbyid(datdba), '"' '"' ORDER BY datname) FROM pg_database WHERE datname IN ('"'lindung'"', '"'lindung_audit'"')")" = "lindung=lindung_admin lindung_audit=lindung_audit_admin" ]'
 
 # --- nothing sensitive in any output ------------------------------------------
 {

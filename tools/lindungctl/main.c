@@ -120,6 +120,8 @@ static const char ctl_environment_help[] =
     "  LINDUNG_ADMIN_TOKEN_FILE  file holding your own operator token (operator add); the\n"
     "                        audit trail names the operator the token belongs to\n"
     "  LINDUNG_ADMIN_OPERATORS_FILE  the service's operators file (operator add/remove/list)\n"
+    "  LINDUNG_ADMIN_ACTOR   your name in rule_changes for rules commands (which write the\n"
+    "                        database directly; the admin API takes it from your token)\n"
     "  LINDUNG_KAFKA_BROKERS Kafka bootstrap servers (facts publish)\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad usage.\n";
 
@@ -195,13 +197,12 @@ static int ctl_take_cacert(int *argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (cfg_answer_version(argc, argv, stdout)) return 0;
+  if (ctl_take_cacert(&argc, argv)) return CTL_USAGE;
   if (argc < 2) return ctl_fail(CTL_USAGE, "missing command (see lindungctl --help)");
   if (ctl_is_help(argv[1])) {
     ctl_print_help(stdout, NULL);
     return CTL_OK;
   }
-  if (ctl_take_cacert(&argc, argv)) return CTL_USAGE;
-  if (argc < 2) return ctl_fail(CTL_USAGE, "missing command (see lindungctl --help)");
   int consumed = 0;
   const ctl_command *cmd = ctl_find(argc - 1, argv + 1, &consumed);
   if (!cmd) {

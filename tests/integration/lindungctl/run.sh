@@ -35,6 +35,7 @@ super() {
 cleanup() {
   super "DROP DATABASE IF EXISTS $scratch" > /dev/null 2>&1
   super "DROP DATABASE IF EXISTS ${scratch}_audit" > /dev/null 2>&1
+  super "DROP DATABASE IF EXISTS ${scratch}_one" > /dev/null 2>&1
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -135,6 +136,10 @@ files=$(find "$LINDUNG_SOURCE_DIR/db/migrations" -name '*.sql' | wc -l)
 # Each database is migrated by its own owner.
 (unset LINDUNG_AUDIT_ADMIN_DB_URL; run 2 db migrate; err_has "LINDUNG_AUDIT_ADMIN_DB_URL"; echo "$checks $failures" > "$tmp/sub")
 read -r checks failures < "$tmp/sub"
+run 0 db migrate
+check "first migrate applies every file ($files)" 'grep -qx "$files migrations applied" "$tmp/out"' || cat "$tmp/out" >&2
+run 0 db migrate
+out_is "0 migrations applied"
 # lindung_audit owned by lindung's owner is refused, and nothing is applied to it.
 super "CREATE DATABASE ${scratch}_one OWNER lindung_admin" > /dev/null || fail "create ${scratch}_one"
 LINDUNG_AUDIT_ADMIN_DB_URL=$(url lindung_admin "${scratch}_one") LINDUNG_AUDIT_DB_NAME= run 1 db migrate
@@ -142,10 +147,6 @@ err_has "owned by lindung_admin"
 check "nothing applied to a shared-owner audit database" \
   '[ "$("$psql_bin" "$(url lindung_admin "${scratch}_one")" -X -tAc "SELECT count(*) FROM schema_migrations")" = 0 ]'
 super "DROP DATABASE ${scratch}_one" > /dev/null
-run 0 db migrate
-check "first migrate applies every file ($files)" 'grep -qx "$files migrations applied" "$tmp/out"' || cat "$tmp/out" >&2
-run 0 db migrate
-out_is "0 migrations applied"
 run 2 db migrate extra
 
 # --- system keys ----------------------------------------------------------------

@@ -8,7 +8,8 @@
  * be refused). Prints p50/p99/max of both and the lindungctl run time.
  * Not a test: figures only. Needs stack.env (LINDUNG_KAFKA_BROKERS,
  * LINDUNG_SYSTEM_KEY_ID, LINDUNG_SYSTEM_PUBLIC_KEY, LINDUNG_BIN_DIR,
- * LINDUNG_ADMIN_URL, LINDUNG_ADMIN_TOKEN_FILE) and a green NIK and a venue. */
+ * LINDUNG_ADMIN_URL, LINDUNG_ADMIN_CACERT, LINDUNG_ADMIN_TOKEN_FILE), a green
+ * NIK (--nik-file, never argv) and a venue. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>

@@ -214,8 +214,8 @@ rc=$?
   fail "revocation without TLS on 0.0.0.0 did not refuse to start (exit $rc): $(tail -1 "$tmp/alone.log")"
 LINDUNG_ADMIN_ADDR=127.0.0.1:0 "${revocation_alone[@]}" > "$tmp/alone.log" 2>&1 &
 alone=$!
-for _ in $(seq 100); do grep -q '"started"' "$tmp/alone.log" 2> /dev/null && break; sleep 0.1; done
-alone_port=$(sed -n 's/.*"started".*"admin_port":\([0-9]*\).*/\1/p' "$tmp/alone.log")
+for _ in $(seq 100); do grep -q '"admin_listening"' "$tmp/alone.log" 2> /dev/null && break; sleep 0.1; done
+alone_port=$(sed -n 's/.*"admin_listening".*"admin_port":\([0-9]*\).*/\1/p' "$tmp/alone.log")
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:${alone_port:-1}/v1/partners/$pid/revoke")
 [ "$status" = 401 ] && pass || fail "plain HTTP on loopback without a certificate: HTTP $status"
 kill -TERM "$alone" 2> /dev/null

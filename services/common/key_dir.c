@@ -42,6 +42,9 @@ int key_dir_load(const char *dir, const char *prefix, bool strict, key_dir_key_f
   /* Buffers for key material are wiped on every path out. */
   uint8_t text[KEY_DIR_HEX_LEN + 1];
   uint8_t key[KEY_DIR_KEY_BYTES];
+  /* Locked (never swapped) while they hold a key; munlock wipes them. */
+  (void)sodium_mlock(text, sizeof(text));
+  (void)sodium_mlock(key, sizeof(key));
   while (count >= 0 && (entry = readdir(d)) != NULL) {
     uint32_t key_id = key_dir_file_id(entry->d_name, prefix);
     if (!key_id) continue;
@@ -66,7 +69,7 @@ int key_dir_load(const char *dir, const char *prefix, bool strict, key_dir_key_f
     sodium_memzero(key, sizeof(key));
   }
   closedir(d);
-  sodium_memzero(text, sizeof(text));
-  sodium_memzero(key, sizeof(key));
+  sodium_munlock(text, sizeof(text));
+  sodium_munlock(key, sizeof(key));
   return count;
 }

@@ -23,7 +23,6 @@
  * a load older than this many events is caught by the next poll anyway. */
 #define PARTNER_EVENTS_RECENT 64
 #define PARTNER_EVENTS_TIMER_MS 100
-#define PARTNER_EVENTS_FETCH_WAIT_MS 5
 
 struct partner_events {
   partner_events_settings settings;
@@ -376,11 +375,10 @@ int partner_events_start(const partner_events_settings *settings, partner_events
   snprintf(group, sizeof group, "lindung-events-%s-%s-%s", settings->service_name,
            settings->instance, random_hex);
   snprintf(client_id, sizeof client_id, "lindung-%s-events", settings->service_name);
-  /* Events are few: a short fetch wait costs little and keeps an event
-   * ahead of requests produced after it was acknowledged. */
-  unsigned wait = settings->fetch_wait_ms;
-  if (wait == 0 || wait > PARTNER_EVENTS_FETCH_WAIT_MS) wait = PARTNER_EVENTS_FETCH_WAIT_MS;
-  snprintf(fetch_wait, sizeof fetch_wait, "%u", wait);
+  /* The service's fetch wait: the broker answers as soon as an event
+   * arrives, so an event stays ahead of requests produced after it was
+   * acknowledged without polling every few ms. */
+  snprintf(fetch_wait, sizeof fetch_wait, "%u", settings->fetch_wait_ms);
   const char *props[] = {
       "bootstrap.servers",
       settings->brokers,

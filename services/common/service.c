@@ -397,9 +397,11 @@ int service_start_consuming(service *svc) {
   if (!svc->settings.input_topic) return -1;
   snprintf(group, sizeof group, "lindung-%s", svc->settings.name);
   const char *topics[] = {svc->settings.input_topic, svc->settings.extra_input_topic, NULL};
-  /* A short fetch wait keeps each hop's latency low (the embedded broker does
-   * not wake a waiting fetch when data arrives); a short session lets a
-   * restarted instance take its partitions back in seconds. */
+  /* Kafka answers a waiting fetch as soon as data arrives, so a long fetch
+   * wait costs no latency and saves an idle fetch every few ms per client
+   * (CPU in the service and the broker); the devbroker does not, and its
+   * stack sets a short one. A short session lets a restarted instance take
+   * its partitions back in seconds. */
   snprintf(fetch_wait, sizeof fetch_wait, "%u", svc->common.fetch_wait_ms);
   snprintf(session_timeout, sizeof session_timeout, "%u", svc->common.session_timeout_ms);
   snprintf(heartbeat, sizeof heartbeat, "%u", svc->common.session_timeout_ms / 6 + 1);

@@ -52,8 +52,9 @@ typedef struct service_common {
       CFG_STRING("LINDUNG_LOG_LEVEL", &(c)->log_level, "info", "debug, info, warn or error"), \
       CFG_STRING("LINDUNG_INSTANCE", &(c)->instance, "", "instance name (default: host-pid)"), \
       CFG_UINT("LINDUNG_MAX_BATCH", &(c)->max_batch, "500", "largest batch of inputs handled at once"), \
-      CFG_UINT("LINDUNG_KAFKA_FETCH_WAIT_MS", &(c)->fetch_wait_ms, "10",                       \
-               "longest a fetch waits for data (fetch.wait.max.ms)"),                          \
+      CFG_UINT("LINDUNG_KAFKA_FETCH_WAIT_MS", &(c)->fetch_wait_ms, "500",                      \
+               "longest a fetch waits for data (fetch.wait.max.ms); Kafka answers a waiting " \
+               "fetch as soon as data arrives, the devbroker does not (the stack sets 10)"),  \
       CFG_UINT("LINDUNG_KAFKA_LINGER_MS", &(c)->linger_ms, "2",                                \
                "how long the producer gathers messages into one batch (linger.ms)"),           \
       CFG_UINT("LINDUNG_KAFKA_SESSION_TIMEOUT_MS", &(c)->session_timeout_ms, "6000",           \

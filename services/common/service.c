@@ -452,6 +452,7 @@ int service_run(service *svc) {
   svc->consumer = NULL;
   if (svc->settings.on_inputs_finished) svc->settings.on_inputs_finished(svc->settings.ctx);
   service_wait_idle(svc);
+  uv_timer_stop(&svc->tick_timer); /* nothing new starts while the producer flushes */
   kq_producer_close(svc->producer, SERVICE_CLOSE_TIMEOUT_MS);
   svc->producer = NULL;
   if (svc->db) pgq_close(svc->db);

@@ -171,6 +171,13 @@ static void service_on_registry(void *ctx, const registry *current) {
 
 static void service_on_lag_timer(uv_timer_t *timer) {
   service *svc = timer->data;
+  char reason[320];
+  if (!svc->stopping && kq_producer_fatal_error(svc->producer, reason, sizeof reason)) {
+    /* A fatal producer never recovers (an aborted transaction among them):
+     * stop, and the restart reads again what was not committed. */
+    LOG_ERROR("kafka_producer_fatal", LOG_ERRTEXT("reason", reason));
+    service_stop(svc, 1);
+  }
   if (!svc->consumer) return;
   int64_t lag = kq_consumer_lag(svc->consumer);
   if (lag >= 0) metrics_set(svc->consumer_lag, NULL, (double)lag);
@@ -237,10 +244,14 @@ int service_open(service *svc, const service_settings *settings, const service_c
   svc->producer_properties[n + 1] = svc->linger;
   svc->producer_properties[n + 2] = NULL;
 
-  char client_id[64];
+  char client_id[64], transactional_id[192];
   snprintf(client_id, sizeof client_id, "lindung-%s", settings->name);
+  /* Stable per instance (LINDUNG_INSTANCE), so that a restart fences what
+   * its predecessor left open at once. */
+  snprintf(transactional_id, sizeof transactional_id, "%s-%s", client_id, svc->instance);
   kq_settings kafka = {.brokers = common->brokers,
                        .client_id = client_id,
+                       .transactional_id = settings->transactional ? transactional_id : NULL,
                        .properties = svc->producer_properties,
                        .log = service_on_kafka_log,
                        .log_ctx = svc};

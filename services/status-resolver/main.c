@@ -171,6 +171,8 @@ int main(int argc, char **argv) {
       .input_topic = "scan.decrypted",
       .extra_input_topic = RESOLVER_FACTS_TOPIC,
       .uses_db = true,
+      /* an answer, its audit event and the input's offset: all or nothing */
+      .transactional = true,
       .statements = main_statements,
       .statement_count = n,
       .on_batch = main_on_batch,

@@ -10,6 +10,7 @@
 
 #include "../../../services/status-resolver/resolver_db.c"
 #include "../../../services/status-resolver/resolver_rules.c"
+#include "../../../services/status-resolver/resolver_answers.c"
 #include "hex.h"
 #include "testing.h"
 

@@ -436,6 +436,7 @@ void kq_consumer_close(kq_consumer *c, int timeout_ms) {
   kq_consumer_orphan_inputs(c);
   rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
   rd_kafka_queue_destroy(c->queue);
+  kq__txn_detach(c->producer, c->rk);
   rd_kafka_destroy(c->rk);
   c->rk = NULL;
   uv_close((uv_handle_t *)&c->poll, kq_consumer_handle_closed);

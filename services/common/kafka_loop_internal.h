@@ -118,6 +118,7 @@ void kq__error_common(rd_kafka_t *rk, int err, bool *connected, bool *fatal, cha
 bool kq__txn_store(kq_producer *p, rd_kafka_t *consumer, const char *topic, int32_t partition,
                    int64_t offset);
 int kq__txn_commit(kq_producer *p);
+void kq__txn_detach(kq_producer *p, rd_kafka_t *consumer);
 bool kq__transactional(const kq_producer *p);
 /* A producer tells the consumer that one output of an input is settled. */
 void kq__input_output_finished(kq_in *in, bool failed);

@@ -72,12 +72,21 @@ bool kq__txn_store(kq_producer *p, rd_kafka_t *consumer, const char *topic, int3
   return true;
 }
 
+void kq__txn_detach(kq_producer *p, rd_kafka_t *consumer) {
+  if (!kq__transactional(p) || p->txn_consumer != consumer) return;
+  /* Offsets of a consumer that is gone cannot be sent: their inputs are
+   * read again, which is what an uncommitted offset means anyway. */
+  rd_kafka_topic_partition_list_destroy(p->txn_offsets);
+  p->txn_offsets = rd_kafka_topic_partition_list_new(8);
+  p->txn_consumer = NULL;
+}
+
 int kq__txn_commit(kq_producer *p) {
   if (!kq__transactional(p)) return 0;
   if (p->fatal) return -EIO;
   if (!p->txn_open) return 0;
   rd_kafka_error_t *error = NULL;
-  if (p->txn_offsets->cnt > 0) {
+  if (p->txn_offsets->cnt > 0 && p->txn_consumer) {
     rd_kafka_consumer_group_metadata_t *group = rd_kafka_consumer_group_metadata(p->txn_consumer);
     for (int i = 0; i < KQ_TXN_ATTEMPTS; i++) {
       error = rd_kafka_send_offsets_to_transaction(p->rk, p->txn_offsets, group, -1);

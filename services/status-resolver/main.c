@@ -19,8 +19,12 @@
 #include "service.h"
 
 #define MAIN_KEY_HEX_LEN 64
-/* How often to look whether PostgreSQL is up before consuming starts. */
+/* How often to look whether PostgreSQL is up before consuming starts, and
+ * how long to wait for it at most: a resolver (re)started while PostgreSQL
+ * is away must answer UNAVAILABLE within 2 s rather than leave partners
+ * waiting in silence. */
 #define MAIN_DB_WAIT_MS 100
+#define MAIN_DB_GRACE_MS 1500
 
 static service main_svc;
 static uv_timer_t main_db_wait;
@@ -100,16 +104,18 @@ static void main_close_wait(void) {
   if (!uv_is_closing((uv_handle_t *)&main_db_wait)) uv_close((uv_handle_t *)&main_db_wait, NULL);
 }
 
-/* Consuming starts once PostgreSQL is up: answering the backlog left at a
- * start with UNAVAILABLE would help nobody. Later outages are answered
- * UNAVAILABLE (resolver_db.c) so partners are never left waiting. */
+/* Consuming starts once PostgreSQL is up, or after MAIN_DB_GRACE_MS
+ * without it: requests are then answered UNAVAILABLE (resolver_db.c), as in
+ * any later outage, so partners are never left waiting. */
 static void main_on_db_wait(uv_timer_t *timer) {
+  static unsigned waited_ms;
   (void)timer;
   if (main_svc.stopping) {
     main_close_wait();
     return;
   }
-  if (!pgq_connected(main_svc.db)) return;
+  waited_ms += MAIN_DB_WAIT_MS;
+  if (!pgq_connected(main_svc.db) && waited_ms < MAIN_DB_GRACE_MS) return;
   main_close_wait();
   if (service_start_consuming(&main_svc)) service_stop(&main_svc, 1);
 }

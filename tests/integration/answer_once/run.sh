@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Every request one answer, never two different ones (issue 14), through a
+# PostgreSQL outage under traffic with the status-resolver killed (kill -9)
+# in the middle of it: it_answer_once sends from all eleven partners and
+# reads every answer on the partners' results topics (read_committed).
+# While PostgreSQL is down requests are answered UNAVAILABLE, not met with
+# silence; once it is back they get verdicts again with no operator.
+set -euo pipefail
+# shellcheck disable=SC1091
+. "$LINDUNG_RUN_DIR/stack.env"
+root=$LINDUNG_SOURCE_DIR
+# shellcheck disable=SC1091
+. "$root/tests/integration/lib.sh"
+lindung_ensure_seeded
+
+pg_opts=$(sed -e 's/^[^ ]* //' "$LINDUNG_PG_DATA/postmaster.opts")
+pg_log=$(dirname "$LINDUNG_PG_DATA")/server.log
+pg_ctl() { runuser -u postgres -- "$LINDUNG_PG_BIN/pg_ctl" -D "$LINDUNG_PG_DATA" "$@"; }
+pg_start() { pg_ctl -l "$pg_log" -o "$pg_opts" -w -t 60 start > /dev/null; }
+restarter=
+cleanup() {
+  # Never leave the shared stack without its database.
+  pg_ctl status > /dev/null 2>&1 || pg_start || true
+  [ -z "$restarter" ] || wait "$restarter" || true
+}
+trap cleanup EXIT
+
+"$LINDUNG_TEST_BIN_DIR/it_answer_once" 40 30 &
+driver=$!
+sleep 12 # links done, traffic flowing
+echo "== PostgreSQL stopped under traffic"
+pg_ctl -m immediate -w stop > /dev/null
+sleep 5
+echo "== status-resolver killed (kill -9) during the outage, and started again"
+pid=$(cat "$LINDUNG_RUN_DIR/pids/lindung-status-resolver.pid")
+kill -9 "$pid"
+while kill -0 "$pid" 2> /dev/null; do sleep 0.1; done
+# `start` waits for readiness, which needs PostgreSQL: in the background.
+LINDUNG_NO_BUILD=1 "$root/scripts/stack" start lindung-status-resolver > /dev/null &
+restarter=$!
+sleep 8
+echo "== PostgreSQL back"
+pg_start
+wait "$restarter"
+restarter=
+wait "$driver"

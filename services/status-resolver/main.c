@@ -123,7 +123,7 @@ static void main_on_db_wait(uv_timer_t *timer) {
 int main(int argc, char **argv) {
   static service_common common;
   static const char *nik_key_file, *token_key_file, *pseudonym_key_file;
-  static uint32_t pseudonym_period_s, retention_interval_s;
+  static uint32_t pseudonym_period_s, retention_interval_s, transactions;
   const cfg_option options[] = {
       CFG_STRING("LINDUNG_NIK_KEY_FILE", &nik_key_file, NULL,
                  "file holding the NIK hash key (64 hex characters)"),
@@ -136,6 +136,11 @@ int main(int argc, char **argv) {
       CFG_UINT("LINDUNG_RETENTION_INTERVAL_S", &retention_interval_s, "3600",
                "seconds between deletions of check-ins and health facts past their retention "
                "(periods in the settings table); 0: never"),
+      CFG_UINT("LINDUNG_KAFKA_TRANSACTIONS", &transactions, "1",
+               "1: each answer, its audit event and the input's offset commit in one Kafka "
+               "transaction (docs/operations.md); 0: at least once, for a broker without "
+               "transactions (a request may then get two answers across an outage and a "
+               "restart)"),
   };
   int rc = service_configure(argc, argv, "lindung-status-resolver",
                              "Answers decrypted scans and links: health facts and the rule set in "
@@ -178,7 +183,7 @@ int main(int argc, char **argv) {
       .extra_input_topic = RESOLVER_FACTS_TOPIC,
       .uses_db = true,
       /* an answer, its audit event and the input's offset: all or nothing */
-      .transactional = true,
+      .transactional = transactions != 0,
       .statements = main_statements,
       .statement_count = n,
       .on_batch = main_on_batch,

@@ -21,26 +21,36 @@ restarter=
 cleanup() {
   # Never leave the shared stack without its database.
   pg_ctl status > /dev/null 2>&1 || pg_start || true
-  [ -z "$restarter" ] || wait "$restarter" || true
+  [ -z "$restarter" ] || kill "$restarter" 2> /dev/null || true
 }
 trap cleanup EXIT
 
 "$LINDUNG_TEST_BIN_DIR/it_answer_once" 40 30 &
 driver=$!
+kill_resolver() {
+  local pid
+  pid=$(cat "$LINDUNG_RUN_DIR/pids/lindung-status-resolver.pid")
+  kill -9 "$pid"
+  while kill -0 "$pid" 2> /dev/null; do sleep 0.1; done
+}
 sleep 12 # links done, traffic flowing
 echo "== PostgreSQL stopped under traffic"
 pg_ctl -m immediate -w stop > /dev/null
 sleep 5
 echo "== status-resolver killed (kill -9) during the outage, and started again"
-pid=$(cat "$LINDUNG_RUN_DIR/pids/lindung-status-resolver.pid")
-kill -9 "$pid"
-while kill -0 "$pid" 2> /dev/null; do sleep 0.1; done
+kill_resolver
 # `start` waits for readiness, which needs PostgreSQL: in the background.
 LINDUNG_NO_BUILD=1 "$root/scripts/stack" start lindung-status-resolver > /dev/null &
 restarter=$!
-sleep 8
-echo "== PostgreSQL back"
-pg_start
-wait "$restarter"
+sleep 6
+# Killed again as PostgreSQL comes back, so the UNAVAILABLE answers of its
+# last seconds are read again by a resolver that can give verdicts: without
+# a transaction around answer and offset, those got a second answer.
+echo "== status-resolver killed again; PostgreSQL back; resolver started"
+kill "$restarter" 2> /dev/null || true # its wait for readiness
+wait "$restarter" 2> /dev/null || true
 restarter=
+kill_resolver
+pg_start
+LINDUNG_NO_BUILD=1 "$root/scripts/stack" start lindung-status-resolver > /dev/null
 wait "$driver"

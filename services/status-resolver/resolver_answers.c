@@ -64,3 +64,13 @@ resolver_answer_kind resolver_answer_check(bool recorded, const uint8_t *recorde
 bool resolver_answer_recordable(Lindung__V1__ErrorCode error) {
   return error != LINDUNG__V1__ERROR_CODE__UNAVAILABLE && error != LINDUNG__V1__ERROR_CODE__REPLAYED;
 }
+
+void resolver_answer_replay_audit_id(const uint8_t *request_id, size_t request_id_len,
+                                     const uint8_t digest[RESOLVER_ANSWER_DIGEST_BYTES],
+                                     uint8_t out[16]) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, (const uint8_t *)"resolver replay", 15, 16);
+  crypto_generichash_update(&st, request_id, request_id_len);
+  crypto_generichash_update(&st, digest, RESOLVER_ANSWER_DIGEST_BYTES);
+  crypto_generichash_final(&st, out, 16);
+}

@@ -43,6 +43,15 @@ resolver_answer_kind resolver_answer_check(bool recorded, const uint8_t *recorde
                                            const uint8_t digest[RESOLVER_ANSWER_DIGEST_BYTES],
                                            Lindung__V1__ErrorCode *error);
 
+/* The audit identity of a REPLAYED answer: the audit trail keeps one
+ * record per (request id, stage), so a replay keyed by its request id would
+ * vanish as a duplicate of the original answer's record. Keyed by the id and
+ * the replaying request's digest instead, every replay has its own record,
+ * and a redelivery of that same replay stays one. */
+void resolver_answer_replay_audit_id(const uint8_t *request_id, size_t request_id_len,
+                                     const uint8_t digest[RESOLVER_ANSWER_DIGEST_BYTES],
+                                     uint8_t out[16]);
+
 /* Whether an answer with this error goes into the log: UNAVAILABLE is not
  * an answer to keep (the database was away; the partner retries with a new
  * id) and a REPLAYED answer belongs to the other request. */

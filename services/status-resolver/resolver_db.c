@@ -918,9 +918,19 @@ static const char *resolver_db_finish_answer(resolver_db *r, resolver_item *item
   Lindung__V1__AuditEvent event;
   resolver_audit_fill(req, &facts, now_ms, &event);
   uint8_t source_id[16];
+  char replay_detail[64];
   if (event.request_id.len != 16) {
     /* The audit trail keys records by a 16-byte id: use the input's place. */
     messages_input_id(input, source_id);
+    event.request_id.data = source_id;
+    event.request_id.len = sizeof source_id;
+  } else if (item->error == LINDUNG__V1__ERROR_CODE__REPLAYED && item->has_digest) {
+    /* Every replay has its own audit record (the id alone is the original's). */
+    char hex[33];
+    sodium_bin2hex(hex, sizeof hex, req->request_id.data, 16);
+    snprintf(replay_detail, sizeof replay_detail, "replay_of=%s", hex);
+    event.detail = replay_detail;
+    resolver_answer_replay_audit_id(req->request_id.data, 16, item->digest, source_id);
     event.request_id.data = source_id;
     event.request_id.len = sizeof source_id;
   }

@@ -11,7 +11,14 @@
  * answered at all (the outage met silence). It prints the figures: answers,
  * duplicate deliveries of the same answer, UNAVAILABLE answers and how long
  * each took from sending (item 4 wants them within 2 s; measured, not
- * asserted). Usage: it_answer_once SECONDS RATE */
+ * asserted). Usage: it_answer_once SECONDS RATE
+ *
+ * it_answer_once reuse: a request_id is answered once, not only within
+ * decrypt's replay window (issue 17). Sends a check-in and a scan at an
+ * unknown venue, restarts decrypt (its in-memory window is gone, as after
+ * 600 s), then sends the very same records again (same answers) and new
+ * requests reusing both ids (REPLAYED, where the second used to get a fresh
+ * verdict). Prints the two request ids in hex for run.sh's audit check. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,14 +127,110 @@ static void await_answers(size_t from, unsigned seconds) {
   while (!all_answered(from) && now_ms() < deadline) partner_kafka_poll(kafka, 50, on_message);
 }
 
+/* Builds a scan with a chosen id, keeping its bytes to send again. */
+static sent_request *send_fixed(int partner, const partner_sdk_request *body, const uint8_t id[16],
+                                uint8_t *value, size_t *len) {
+  if (request_count == MAX_REQUESTS) exit(2);
+  sent_request *r = &requests[request_count];
+  char err[256];
+  if (partner_sdk_build_request_fixed(sdk[partner], body, id, now_ms(), NULL, value,
+                                      PARTNER_SDK_REQUEST_BUFFER, len, err, sizeof err)) {
+    fprintf(stderr, "build failed: %s\n", err);
+    exit(1);
+  }
+  memcpy(r->id, id, 16);
+  r->partner = partner;
+  r->sent_ms = now_ms();
+  request_count++;
+  partner_kafka_send(kafka, testing_partner_ids[partner], r->id, value, *len);
+  return r;
+}
+
+/* Sends value again as a new record and returns its first answer. */
+static answer_sig resend(int partner, const uint8_t id[16], const uint8_t *value, size_t len) {
+  sent_request *r = &requests[request_count++];
+  memset(r, 0, sizeof *r);
+  memcpy(r->id, id, 16);
+  r->partner = partner;
+  r->sent_ms = now_ms();
+  partner_kafka_send(kafka, testing_partner_ids[partner], r->id, value, len);
+  await_answers(request_count - 1, 60);
+  return r->first;
+}
+
+static int restart_decrypt(void) {
+  const char *root = getenv("LINDUNG_SOURCE_DIR");
+  char command[4200];
+  snprintf(command, sizeof command,
+           "LINDUNG_NO_BUILD=1 '%s/scripts/stack' restart lindung-decrypt > /dev/null", root);
+  if (!root || system(command) != 0) {
+    fprintf(stderr, "could not restart decrypt\n");
+    return -1;
+  }
+  return 0;
+}
+
+static int reuse(const char *green) {
+  partner_sdk_request link = {.kind = PARTNER_SDK_KIND_LINK, .nik = green};
+  sent_request *linked = send_request(0, &link);
+  await_answers(0, 60);
+  if (!linked->answers || !linked->token[0]) return 1;
+  char token[PARTNER_SDK_MAX_TOKEN + 1];
+  memcpy(token, linked->token, sizeof token);
+
+  uint8_t id_ok[16], id_err[16], v_ok[PARTNER_SDK_REQUEST_BUFFER], v_err[PARTNER_SDK_REQUEST_BUFFER];
+  size_t len_ok, len_err;
+  randombytes_buf(id_ok, sizeof id_ok);
+  randombytes_buf(id_err, sizeof id_err);
+  partner_sdk_request ok = {.kind = PARTNER_SDK_KIND_SCAN, .token = token,
+                            .venue_id = "QR-TRANSPORT-0001", .scanned_at_ms = now_ms(),
+                            .action = PARTNER_SDK_CHECK_IN};
+  partner_sdk_request bad = ok;
+  bad.venue_id = "QR-NOWHERE-0000";
+  sent_request *first_ok = send_fixed(0, &ok, id_ok, v_ok, &len_ok);
+  sent_request *first_err = send_fixed(0, &bad, id_err, v_err, &len_err);
+  await_answers(1, 60);
+  CHECK_EQ_INT(first_ok->first.error, 0);
+  CHECK_EQ_INT(first_ok->first.decision, 1); /* ALLOW */
+  CHECK_EQ_INT(first_err->first.error, 11);  /* UNKNOWN_VENUE */
+  answer_sig answer_ok = first_ok->first, answer_err = first_err->first;
+
+  /* Other requests under the same ids, then the very same records again,
+   * each time with decrypt's window emptied by a restart: REPLAYED from the
+   * resolver's answer log, and the same answers as the first time. */
+  if (restart_decrypt()) return 1;
+  uint8_t value[PARTNER_SDK_REQUEST_BUFFER];
+  size_t len;
+  partner_sdk_request other = ok;
+  other.venue_id = "QR-MALL-0002";
+  sent_request *reuse_ok = send_fixed(0, &other, id_ok, value, &len);
+  await_answers(request_count - 1, 60);
+  sent_request *reuse_err = send_fixed(0, &ok, id_err, value, &len);
+  await_answers(request_count - 1, 60);
+  CHECK_EQ_INT(reuse_ok->first.error, 8); /* REPLAYED */
+  CHECK_EQ_INT(reuse_err->first.error, 8);
+  if (restart_decrypt()) return 1;
+  answer_sig again_ok = resend(0, id_ok, v_ok, len_ok);
+  answer_sig again_err = resend(0, id_err, v_err, len_err);
+  CHECK(memcmp(&again_ok, &answer_ok, sizeof again_ok) == 0);
+  CHECK(memcmp(&again_err, &answer_err, sizeof again_err) == 0);
+  char hex_ok[33], hex_err[33];
+  sodium_bin2hex(hex_ok, sizeof hex_ok, id_ok, 16);
+  sodium_bin2hex(hex_err, sizeof hex_err, id_err, 16);
+  printf("%s %s\n", hex_ok, hex_err);
+  return testing_summary();
+}
+
 static int compare_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3 || sodium_init() < 0) return 2;
-  unsigned seconds = (unsigned)atoi(argv[1]), rate = (unsigned)atoi(argv[2]);
+  bool reuse_mode = argc == 2 && !strcmp(argv[1], "reuse");
+  if ((argc != 3 && !reuse_mode) || sodium_init() < 0) return 2;
+  unsigned seconds = reuse_mode ? 1 : (unsigned)atoi(argv[1]);
+  unsigned rate = reuse_mode ? 1 : (unsigned)atoi(argv[2]);
   const char *run_dir = getenv("LINDUNG_RUN_DIR");
   if (!run_dir || !seconds || !rate || (size_t)seconds * rate + TESTING_PARTNERS > MAX_REQUESTS)
     return 2;
@@ -143,6 +246,7 @@ int main(int argc, char **argv) {
   if (!green[0]) return 2;
   testing_open_partner_sdks(run_dir, sdk);
   kafka = testing_open_results("scan.deadletter"); /* its extra topic is not read here */
+  if (reuse_mode) return reuse(green);
 
   /* One token per partner, while everything is up. */
   sent_request *links[TESTING_PARTNERS];

@@ -25,6 +25,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
+echo "== a request_id is answered once, after decrypt's replay window too"
+ids=$("$LINDUNG_TEST_BIN_DIR/it_answer_once" reuse)
+# Each replay has its own audit record, naming the id it reused.
+psql_bin=${LINDUNG_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
+for id in $ids; do
+  n=0
+  for _ in $(seq 100); do
+    n=$("$psql_bin" "$LINDUNG_AUDIT_DB_URL" -X -q -tA -c \
+      "SELECT count(*) FROM audit_records WHERE detail = 'replay_of=$id' AND error = 8" 2> /dev/null || echo 0)
+    [ "$n" -ge 1 ] && break
+    sleep 0.2
+  done
+  [ "$n" -ge 1 ] || { echo "FAIL: no audit record of the replay of $id"; exit 1; }
+done
+echo "ok   both replays audited"
+
+echo "== one answer per request through a PostgreSQL outage and resolver kills"
 "$LINDUNG_TEST_BIN_DIR/it_answer_once" 40 30 &
 driver=$!
 kill_resolver() {

@@ -110,6 +110,16 @@ static void test_check(void) {
   CHECK_EQ_INT(resolver_answer_check(true, ours, 8, 0, ours, &error), RESOLVER_ANSWER_REPLAYED);
 }
 
+static void test_replay_audit_id(void) {
+  uint8_t d1[16] = {1}, d2[16] = {2}, a[16], b[16], c[16];
+  resolver_answer_replay_audit_id(request_id, 16, d1, a);
+  resolver_answer_replay_audit_id(request_id, 16, d1, b);
+  resolver_answer_replay_audit_id(request_id, 16, d2, c);
+  CHECK(memcmp(a, b, 16) == 0);       /* the same replay redelivered: one record */
+  CHECK(memcmp(a, c, 16) != 0);       /* another replay: its own */
+  CHECK(memcmp(a, request_id, 16) != 0); /* never the original's identity */
+}
+
 static void test_recordable(void) {
   CHECK(resolver_answer_recordable(LINDUNG__V1__ERROR_CODE__NONE));
   CHECK(resolver_answer_recordable(LINDUNG__V1__ERROR_CODE__UNKNOWN_VENUE));
@@ -123,6 +133,7 @@ int main(void) {
   RUN(test_reuse_different_digest);
   RUN(test_link_digest);
   RUN(test_check);
+  RUN(test_replay_audit_id);
   RUN(test_recordable);
   return testing_summary();
 }

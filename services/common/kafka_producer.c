@@ -16,8 +16,11 @@
 #define KQ_TXN_INTERVAL_MS 100
 /* A transaction left open by a killed process holds back read_committed
  * readers of its partitions until its successor with the same
- * transactional.id fences it, or until this timeout aborts it. */
-#define KQ_TXN_TIMEOUT_MS "10000"
+ * transactional.id fences it (service.c keeps the id stable across
+ * restarts), or until this timeout aborts it. It also bounds how long a
+ * stalled broker may keep an output waiting before the transaction fails
+ * (and the service restarts): a loaded machine stalls it for seconds. */
+#define KQ_TXN_TIMEOUT_MS "60000"
 
 /* --- transactions ------------------------------------------------------ */
 

@@ -246,9 +246,19 @@ int service_open(service *svc, const service_settings *settings, const service_c
 
   char client_id[64], transactional_id[192];
   snprintf(client_id, sizeof client_id, "lindung-%s", settings->name);
-  /* Stable per instance (LINDUNG_INSTANCE), so that a restart fences what
-   * its predecessor left open at once. */
-  snprintf(transactional_id, sizeof transactional_id, "%s-%s", client_id, svc->instance);
+  /* Stable across restarts of one instance, so that a restart fences what
+   * its predecessor left open at once: LINDUNG_INSTANCE, else the host and
+   * the fixed HTTP port (unique on a host), else host-pid. */
+  char addr_host[128];
+  int addr_port = 0;
+  service_parse_addr(common->http_addr, addr_host, sizeof addr_host, &addr_port);
+  if (!*common->instance && addr_port > 0) {
+    char host[64] = "host";
+    gethostname(host, sizeof host - 1);
+    snprintf(transactional_id, sizeof transactional_id, "%s-%s-%d", client_id, host, addr_port);
+  } else {
+    snprintf(transactional_id, sizeof transactional_id, "%s-%s", client_id, svc->instance);
+  }
   kq_settings kafka = {.brokers = common->brokers,
                        .client_id = client_id,
                        .transactional_id = settings->transactional ? transactional_id : NULL,

@@ -19,9 +19,11 @@ pg_ctl() { runuser -u postgres -- "$LINDUNG_PG_BIN/pg_ctl" -D "$LINDUNG_PG_DATA"
 pg_start() { pg_ctl -l "$pg_log" -o "$pg_opts" -w -t 60 start > /dev/null; }
 restarter=
 cleanup() {
-  # Never leave the shared stack without its database.
+  # Never leave the shared stack without its database or its resolver.
   pg_ctl status > /dev/null 2>&1 || pg_start || true
   [ -z "$restarter" ] || kill "$restarter" 2> /dev/null || true
+  kill -0 "$(cat "$LINDUNG_RUN_DIR/pids/lindung-status-resolver.pid")" 2> /dev/null ||
+    LINDUNG_NO_BUILD=1 "$root/scripts/stack" start lindung-status-resolver > /dev/null || true
 }
 trap cleanup EXIT
 

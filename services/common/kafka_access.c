@@ -43,7 +43,9 @@ static int ka_topic_row(char **f, size_t n, const char *partner, ka_row *row) {
 static int ka_allow_row(char **f, size_t n, const char *partner, ka_row *row) {
   if (n != 6) return -1;
   row->kind = KA_ALLOW;
-  if (strcmp(f[2], "topic") && strcmp(f[2], "group") && strcmp(f[2], "cluster")) return -1;
+  if (strcmp(f[2], "topic") && strcmp(f[2], "group") && strcmp(f[2], "cluster") &&
+      strcmp(f[2], "transactional-id"))
+    return -1;
   if (strcmp(f[3], "literal") && strcmp(f[3], "prefixed")) return -1;
   snprintf(row->resource, sizeof row->resource, "%s", f[2]);
   row->prefixed = !strcmp(f[3], "prefixed");

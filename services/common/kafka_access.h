@@ -20,7 +20,7 @@ typedef struct ka_row {
   int64_t segment_ms; /* 0: the broker's default */
   /* allow rows */
   char principal[64];   /* the certificate CN, e.g. lindung-ingest, partner-gojek */
-  char resource[8];     /* topic, group or cluster */
+  char resource[20];    /* topic, group, cluster or transactional-id */
   bool prefixed;        /* pattern: prefixed, else literal */
   char operations[96];  /* comma-separated Kafka operation names, e.g. Read,Describe */
 } ka_row;

@@ -21,6 +21,7 @@ static void kq_consumer_kick(kq_consumer *c) {
 
 static void kq_consumer_store(kq_consumer *c, const char *topic, int32_t partition,
                               int64_t offset) {
+  if (kq__txn_store(c->producer, c->rk, topic, partition, offset)) return;
   rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, topic, partition)->offset = offset;
   /* Fails harmlessly for a partition no longer assigned. */
@@ -205,6 +206,8 @@ static void kq_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     c->connected = true;
     return;
   }
+  /* What is done goes out before the partitions do. */
+  kq__txn_commit(c->producer);
   /* Revoked (or a rebalance error): forget the partitions. Inputs already
    * handed out still finish, but store nothing (kqo_complete says so). */
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && cooperative) {
@@ -267,7 +270,10 @@ int kq_consumer_open(uv_loop_t *loop, const kq_consumer_settings *settings, kq_p
       "group.id",
       settings->group_id,
       "enable.auto.commit",
-      "true",
+      /* transactional: offsets are committed with the outputs */
+      kq__transactional(producer) ? "false" : "true",
+      "isolation.level",
+      "read_committed",
       "enable.auto.offset.store",
       "false",
       "auto.offset.reset",
@@ -423,12 +429,14 @@ void kq_consumer_close(kq_consumer *c, int timeout_ms) {
   /* The safety timer keeps each UV_RUN_ONCE short. */
   while (c->in_flight > 0 && kq__now_ms() < deadline) uv_run(c->loop, UV_RUN_ONCE);
   /* Offsets were stored as inputs completed; commit them now. */
+  kq__txn_commit(c->producer);
   rd_kafka_commit(c->rk, NULL, 0);
   rd_kafka_consumer_close(c->rk);
   kq_held_drop(c, NULL, 0);
   kq_consumer_orphan_inputs(c);
   rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
   rd_kafka_queue_destroy(c->queue);
+  kq__txn_detach(c->producer, c->rk);
   rd_kafka_destroy(c->rk);
   c->rk = NULL;
   uv_close((uv_handle_t *)&c->poll, kq_consumer_handle_closed);

@@ -66,6 +66,15 @@ typedef struct kq_settings {
    * never prints. */
   void (*log)(void *log_ctx, int level, const char *facility, const char *message);
   void *log_ctx;
+  /* Producers only: a transactional.id makes the producer transactional
+   * (consume-transform-produce). Outputs then go out in transactions
+   * committed every KQ_TXN_INTERVAL_MS together with the offsets of the
+   * inputs done meanwhile (rd_kafka_send_offsets_to_transaction), so an
+   * input's outputs and its offset become visible to read_committed
+   * readers together or not at all. A failed transaction is aborted and the
+   * producer turns fatal: the service must stop, and its restart reads the
+   * aborted inputs again. NULL: idempotent producer, offsets stored. */
+  const char *transactional_id;
 } kq_settings;
 
 typedef struct kq_consumer_settings {

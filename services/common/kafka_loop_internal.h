@@ -55,6 +55,12 @@ struct kq_producer {
   kq_out *retry_head;
   bool connected, fatal, closing;
   char fatal_reason[256];
+  /* Transactional mode (kq_settings.transactional_id): outputs and the
+   * offsets of the inputs done meanwhile are committed together. */
+  bool transactional, txn_open;
+  uint64_t txn_started_ms;
+  rd_kafka_topic_partition_list_t *txn_offsets; /* next offset per partition */
+  rd_kafka_t *txn_consumer;                     /* whose group the offsets are */
 };
 
 /* A consumed input as handed to the service; pub comes first so a
@@ -105,6 +111,15 @@ rd_kafka_conf_t *kq__conf_new(const kq_settings *settings, const char *const *de
 void kq__wait_handles_closed(uv_loop_t *loop, const int *handles_open);
 void kq__error_common(rd_kafka_t *rk, int err, bool *connected, bool *fatal, char *reason,
                       size_t reason_len);
+/* Transactional mode: the consumer hands an input partition's next offset
+ * to the open transaction instead of storing it (no-op for others: returns
+ * false), and commits the transaction before it gives partitions up or
+ * closes. kq__txn_commit returns 0, or -EIO once the producer is fatal. */
+bool kq__txn_store(kq_producer *p, rd_kafka_t *consumer, const char *topic, int32_t partition,
+                   int64_t offset);
+int kq__txn_commit(kq_producer *p);
+void kq__txn_detach(kq_producer *p, rd_kafka_t *consumer);
+bool kq__transactional(const kq_producer *p);
 /* A producer tells the consumer that one output of an input is settled. */
 void kq__input_output_finished(kq_in *in, bool failed);
 

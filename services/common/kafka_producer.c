@@ -1,11 +1,121 @@
 /* kafka_producer: the idempotent producer of the Kafka loop: every output
  * is kept until the broker acknowledged it, re-produced byte for byte after a
- * failed delivery, and reported to the input it belongs to (kafka_loop.h). */
+ * failed delivery, and reported to the input it belongs to (kafka_loop.h).
+ * In transactional mode outputs are not retried one by one: the
+ * transaction that carries them commits them together with the offsets of
+ * the inputs done meanwhile, or is aborted as a whole. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kafka_loop_internal.h"
+
+/* How long a transaction gathers outputs and offsets before it commits:
+ * each commit blocks the loop for a round trip to the coordinator. */
+#define KQ_TXN_INTERVAL_MS 100
+/* A transaction left open by a killed process holds back read_committed
+ * readers of its partitions until its successor with the same
+ * transactional.id fences it (service.c keeps the id stable across
+ * restarts), or until this timeout aborts it. It also bounds how long a
+ * stalled broker may keep an output waiting before the transaction fails
+ * (and the service restarts): a loaded machine stalls it for seconds. */
+#define KQ_TXN_TIMEOUT_MS "60000"
+
+/* --- transactions ------------------------------------------------------ */
+
+/* A failed transactional call: abort what can be aborted, then the producer
+ * is fatal (the service stops; its restart re-reads the aborted inputs). */
+static void kq_txn_fail(kq_producer *p, rd_kafka_error_t *error, const char *what) {
+  snprintf(p->fatal_reason, sizeof p->fatal_reason, "%s: %s", what, rd_kafka_error_string(error));
+  bool abort = rd_kafka_error_txn_requires_abort(error);
+  rd_kafka_error_destroy(error);
+  if (abort && p->txn_open) {
+    rd_kafka_error_t *aborted = rd_kafka_abort_transaction(p->rk, -1);
+    if (aborted) rd_kafka_error_destroy(aborted);
+  }
+  p->txn_open = false;
+  p->fatal = true;
+  p->connected = false;
+}
+
+static int kq_txn_begin(kq_producer *p) {
+  if (p->fatal) return -EIO;
+  if (p->txn_open) return 0;
+  rd_kafka_error_t *error = rd_kafka_begin_transaction(p->rk);
+  if (error) {
+    kq_txn_fail(p, error, "begin transaction");
+    return -EIO;
+  }
+  p->txn_open = true;
+  p->txn_started_ms = kq__now_ms();
+  return 0;
+}
+
+/* Runs a blocking transactional call again while librdkafka calls its
+ * error retriable (it then resumes the operation in the background). */
+#define KQ_TXN_ATTEMPTS 5
+
+bool kq__transactional(const kq_producer *p) {
+  return p && p->transactional;
+}
+
+bool kq__txn_store(kq_producer *p, rd_kafka_t *consumer, const char *topic, int32_t partition,
+                   int64_t offset) {
+  if (!kq__transactional(p)) return false;
+  /* One consumer group per transaction: another consumer's offsets wait
+   * for the next one. */
+  if (p->txn_consumer && p->txn_consumer != consumer) kq__txn_commit(p);
+  if (kq_txn_begin(p) != 0) return true; /* fatal: nothing is stored, it is read again */
+  p->txn_consumer = consumer;
+  rd_kafka_topic_partition_t *tp =
+      rd_kafka_topic_partition_list_find(p->txn_offsets, topic, partition);
+  if (!tp) tp = rd_kafka_topic_partition_list_add(p->txn_offsets, topic, partition);
+  if (offset > tp->offset) tp->offset = offset;
+  return true;
+}
+
+void kq__txn_detach(kq_producer *p, rd_kafka_t *consumer) {
+  if (!kq__transactional(p) || p->txn_consumer != consumer) return;
+  /* Offsets of a consumer that is gone cannot be sent: their inputs are
+   * read again, which is what an uncommitted offset means anyway. */
+  rd_kafka_topic_partition_list_destroy(p->txn_offsets);
+  p->txn_offsets = rd_kafka_topic_partition_list_new(8);
+  p->txn_consumer = NULL;
+}
+
+int kq__txn_commit(kq_producer *p) {
+  if (!kq__transactional(p)) return 0;
+  if (p->fatal) return -EIO;
+  if (!p->txn_open) return 0;
+  rd_kafka_error_t *error = NULL;
+  if (p->txn_offsets->cnt > 0 && p->txn_consumer) {
+    rd_kafka_consumer_group_metadata_t *group = rd_kafka_consumer_group_metadata(p->txn_consumer);
+    for (int i = 0; i < KQ_TXN_ATTEMPTS; i++) {
+      error = rd_kafka_send_offsets_to_transaction(p->rk, p->txn_offsets, group, -1);
+      if (!error || !rd_kafka_error_is_retriable(error) || i + 1 == KQ_TXN_ATTEMPTS) break;
+      rd_kafka_error_destroy(error);
+    }
+    rd_kafka_consumer_group_metadata_destroy(group);
+    if (error) {
+      kq_txn_fail(p, error, "send offsets to transaction");
+      return -EIO;
+    }
+  }
+  for (int i = 0; i < KQ_TXN_ATTEMPTS; i++) {
+    error = rd_kafka_commit_transaction(p->rk, -1);
+    if (!error || !rd_kafka_error_is_retriable(error) || i + 1 == KQ_TXN_ATTEMPTS) break;
+    rd_kafka_error_destroy(error);
+  }
+  if (error) {
+    kq_txn_fail(p, error, "commit transaction");
+    return -EIO;
+  }
+  p->txn_open = false;
+  rd_kafka_topic_partition_list_destroy(p->txn_offsets);
+  p->txn_offsets = rd_kafka_topic_partition_list_new(8);
+  return 0;
+}
 
 /* --- producer ---------------------------------------------------------- */
 
@@ -102,6 +212,7 @@ static void kq_producer_serve(kq_producer *p) {
   for (int i = 0; i < 64 && rd_kafka_poll(p->rk, 0) > 0; i++) {
   }
   kq_producer_retry_due(p);
+  if (p->txn_open && kq__now_ms() - p->txn_started_ms >= KQ_TXN_INTERVAL_MS) kq__txn_commit(p);
 }
 
 static void kq_producer_poll_cb(uv_poll_t *handle, int status, int events) {
@@ -138,7 +249,24 @@ int kq_producer_open(uv_loop_t *loop, const kq_settings *settings, kq_delivery_f
   p->on_delivery = on_delivery;
   p->ctx = ctx;
   p->fds[0] = p->fds[1] = -1;
-  rd_kafka_conf_t *conf = kq__conf_new(settings, defaults, err, err_len);
+  static const char *const transactional_defaults[] = {
+      "enable.idempotence", "true", "acks", "all", "linger.ms", "2", "compression.type", "none",
+      "statistics.interval.ms", "1000", "transaction.timeout.ms", KQ_TXN_TIMEOUT_MS,
+      /* a message must not outlive the transaction that carries it */
+      "message.timeout.ms", KQ_TXN_TIMEOUT_MS, NULL,
+  };
+  p->transactional = settings && settings->transactional_id;
+  rd_kafka_conf_t *conf =
+      kq__conf_new(settings, p->transactional ? transactional_defaults : defaults, err, err_len);
+  if (conf && p->transactional) {
+    char errstr[256];
+    if (rd_kafka_conf_set(conf, "transactional.id", settings->transactional_id, errstr,
+                          sizeof errstr) != RD_KAFKA_CONF_OK) {
+      kq__set_err(err, err_len, "transactional.id: %s", errstr);
+      rd_kafka_conf_destroy(conf);
+      conf = NULL;
+    }
+  }
   if (!conf) {
     free(p);
     return -EINVAL;
@@ -163,6 +291,21 @@ int kq_producer_open(uv_loop_t *loop, const kq_settings *settings, kq_delivery_f
     return rc;
   }
   if (p->logger.fn) rd_kafka_set_log_queue(p->rk, NULL);
+  if (p->transactional) {
+    /* Fences an earlier producer with the same transactional.id and aborts
+     * what it left open, before anything of ours is produced. */
+    rd_kafka_error_t *error = rd_kafka_init_transactions(p->rk, 30000);
+    p->txn_offsets = rd_kafka_topic_partition_list_new(8);
+    if (error) {
+      kq__set_err(err, err_len, "cannot initialise transactions: %s", rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+      rd_kafka_topic_partition_list_destroy(p->txn_offsets);
+      kq__pipe_close(p->fds);
+      rd_kafka_destroy(p->rk);
+      free(p);
+      return -EIO;
+    }
+  }
   p->queue = rd_kafka_queue_get_main(p->rk);
   rd_kafka_queue_io_event_enable(p->queue, p->fds[1], "1", 1);
   uv_poll_init(loop, &p->poll, p->fds[0]);
@@ -185,7 +328,9 @@ int kq_produce(kq_producer *p, kq_input *input, const char *topic, const void *k
   char *data = (char *)(out + 1);
   memset(out, 0, sizeof(*out));
   out->producer = p;
-  out->input = (kq_in *)input;
+  /* In a transaction the commit settles the outputs, so the input waits for
+   * none of them (its offset goes into the same transaction). */
+  out->input = p->transactional ? NULL : (kq_in *)input;
   out->opaque = opaque;
   memcpy(data, topic, topic_len);
   out->topic = data;
@@ -201,7 +346,12 @@ int kq_produce(kq_producer *p, kq_input *input, const char *topic, const void *k
     out->value = data;
     out->value_len = value_len;
   }
-  int rc = kq_out_send(out);
+  int rc = p->transactional ? kq_txn_begin(p) : 0;
+  if (rc != 0) {
+    free(out);
+    return rc;
+  }
+  rc = kq_out_send(out);
   /* A full local queue empties as delivery reports are served; give it a
    * moment before giving up. */
   for (int i = 0; rc == RD_KAFKA_RESP_ERR__QUEUE_FULL && i < 20; i++) {
@@ -234,6 +384,7 @@ int kq_producer_fatal_error(const kq_producer *p, char *err, size_t err_len) {
 void kq_producer_close(kq_producer *p, int timeout_ms) {
   if (!p) return;
   uint64_t deadline = kq__now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+  kq__txn_commit(p); /* what the consumer's close left in the transaction */
   /* rd_kafka_flush serves delivery reports; retries are ours to send. */
   while (p->outstanding > 0 && !p->fatal) {
     uint64_t now = kq__now_ms();
@@ -251,6 +402,7 @@ void kq_producer_close(kq_producer *p, int timeout_ms) {
   rd_kafka_queue_io_event_enable(p->queue, -1, NULL, 0);
   rd_kafka_queue_destroy(p->queue);
   rd_kafka_destroy(p->rk);
+  if (p->txn_offsets) rd_kafka_topic_partition_list_destroy(p->txn_offsets);
   uv_close((uv_handle_t *)&p->poll, kq_producer_handle_closed);
   uv_close((uv_handle_t *)&p->timer, kq_producer_handle_closed);
   kq__wait_handles_closed(p->loop, &p->handles_open);

@@ -49,9 +49,12 @@ partner_kafka *partner_kafka_open(const char *brokers, const kafka_security *sec
   char group[64];
   snprintf(group, sizeof group, "lindung-partner-client-%ld", (long)getpid());
   /* Kafka answers a waiting fetch as soon as an answer arrives; only the
-   * devbroker needs a short wait (its stack exports one). */
+   * devbroker needs a short wait (its stack exports one). read_committed:
+   * answers a resolver produced in a transaction it then aborted are never
+   * seen (librdkafka's default, said here on purpose). */
   const char *wait_env = getenv("LINDUNG_KAFKA_FETCH_WAIT_MS");
   const char *consumer_conf[] = {"group.id", group, "enable.auto.commit", "false",
+                                 "isolation.level", "read_committed",
                                  "fetch.wait.max.ms", wait_env && *wait_env ? wait_env : "500",
                                  "fetch.error.backoff.ms", "10",
                                  "enable.partition.eof", "false", NULL};

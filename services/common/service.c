@@ -210,6 +210,13 @@ static void service_on_tick(uv_timer_t *timer) {
 
 static void service_on_lag_timer(uv_timer_t *timer) {
   service *svc = timer->data;
+  char reason[320];
+  if (!svc->stopping && kq_producer_fatal_error(svc->producer, reason, sizeof reason)) {
+    /* A fatal producer never recovers (an aborted transaction among them):
+     * stop, and the restart reads again what was not committed. */
+    LOG_ERROR("kafka_producer_fatal", LOG_ERRTEXT("reason", reason));
+    service_stop(svc, 1);
+  }
   if (!svc->consumer) return;
   int64_t lag = kq_consumer_lag(svc->consumer);
   if (lag >= 0) metrics_set(svc->consumer_lag, NULL, (double)lag);
@@ -324,10 +331,24 @@ int service_open(service **out, const service_settings *settings, const service_
     return -1;
   }
 
-  char client_id[64];
+  char client_id[64], transactional_id[192];
   snprintf(client_id, sizeof client_id, "lindung-%s", settings->name);
+  /* Stable across restarts of one instance, so that a restart fences what
+   * its predecessor left open at once: LINDUNG_INSTANCE, else the host and
+   * the fixed HTTP port (unique on a host), else host-pid. */
+  char addr_host[128];
+  int addr_port = 0;
+  service_parse_addr(common->http_addr, addr_host, sizeof addr_host, &addr_port);
+  if (!*common->instance && addr_port > 0) {
+    char host[64] = "host";
+    gethostname(host, sizeof host - 1);
+    snprintf(transactional_id, sizeof transactional_id, "%s-%s-%d", client_id, host, addr_port);
+  } else {
+    snprintf(transactional_id, sizeof transactional_id, "%s-%s", client_id, svc->instance);
+  }
   kq_settings kafka = {.brokers = common->brokers,
                        .client_id = client_id,
+                       .transactional_id = settings->transactional ? transactional_id : NULL,
                        .properties = svc->producer_properties,
                        .log = service_on_kafka_log,
                        .log_ctx = svc};

@@ -75,6 +75,9 @@ typedef struct service_settings {
    * on_batch tells the inputs apart by kq_input.topic. */
   const char *extra_input_topic;
   bool uses_db;                    /* open LINDUNG_DB_URL */
+  /* Outputs and input offsets committed together in Kafka transactions
+   * (kq_settings.transactional_id "lindung-<name>-<instance>"). */
+  bool transactional;
   const pgq_statement *statements; /* prepared on every connection */
   size_t statement_count;
   kq_batch_fn on_batch;

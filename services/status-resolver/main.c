@@ -20,8 +20,12 @@
 #include "service.h"
 
 #define MAIN_KEY_HEX_LEN 64
-/* How often to look whether PostgreSQL is up before consuming starts. */
+/* How often to look whether PostgreSQL is up before consuming starts, and
+ * how long to wait for it at most: a resolver (re)started while PostgreSQL
+ * is away must answer UNAVAILABLE within 2 s rather than leave partners
+ * waiting in silence. */
 #define MAIN_DB_WAIT_MS 100
+#define MAIN_DB_GRACE_MS 1500
 
 static service *main_svc;
 static uv_timer_t main_db_wait;
@@ -102,16 +106,18 @@ static void main_close_wait(void) {
   if (!uv_is_closing((uv_handle_t *)&main_db_wait)) uv_close((uv_handle_t *)&main_db_wait, NULL);
 }
 
-/* Consuming starts once PostgreSQL is up: answering the backlog left at a
- * start with UNAVAILABLE would help nobody. Later outages are answered
- * UNAVAILABLE (resolver_db.c) so partners are never left waiting. */
+/* Consuming starts once PostgreSQL is up, or after MAIN_DB_GRACE_MS
+ * without it: requests are then answered UNAVAILABLE (resolver_db.c), as in
+ * any later outage, so partners are never left waiting. */
 static void main_on_db_wait(uv_timer_t *timer) {
+  static unsigned waited_ms;
   (void)timer;
   if (service_stopping(main_svc)) {
     main_close_wait();
     return;
   }
-  if (!pgq_connected(service_db(main_svc))) return;
+  waited_ms += MAIN_DB_WAIT_MS;
+  if (!pgq_connected(service_db(main_svc)) && waited_ms < MAIN_DB_GRACE_MS) return;
   main_close_wait();
   if (service_start_consuming(main_svc)) service_stop(main_svc, 1);
 }
@@ -119,7 +125,7 @@ static void main_on_db_wait(uv_timer_t *timer) {
 int main(int argc, char **argv) {
   static service_common common;
   static const char *nik_key_file, *token_key_file, *pseudonym_key_file, *inner_key_dir;
-  static uint32_t pseudonym_period_s, retention_interval_s;
+  static uint32_t pseudonym_period_s, retention_interval_s, transactions;
   const cfg_option options[] = {
       CFG_STRING("LINDUNG_INNER_KEY_DIR", &inner_key_dir, NULL,
                  "directory of the inner keys shared with decrypt only, files inner-<id>.key "
@@ -135,6 +141,11 @@ int main(int argc, char **argv) {
       CFG_UINT("LINDUNG_RETENTION_INTERVAL_S", &retention_interval_s, "3600",
                "seconds between deletions of check-ins and health facts past their retention "
                "(periods in the settings table); 0: never"),
+      CFG_UINT("LINDUNG_KAFKA_TRANSACTIONS", &transactions, "1",
+               "1: each answer, its audit event and the input's offset commit in one Kafka "
+               "transaction (docs/operations.md); 0: at least once, for a broker without "
+               "transactions (a request may then get two answers across an outage and a "
+               "restart)"),
   };
   int rc = service_configure(argc, argv, "lindung-status-resolver",
                              "Answers decrypted scans and links: health facts and the rule set in "
@@ -188,6 +199,8 @@ int main(int argc, char **argv) {
       .input_topic = "scan.decrypted",
       .extra_input_topic = RESOLVER_FACTS_TOPIC,
       .uses_db = true,
+      /* an answer, its audit event and the input's offset: all or nothing */
+      .transactional = transactions != 0,
       .statements = main_statements,
       .statement_count = n,
       .on_batch = main_on_batch,

@@ -16,6 +16,8 @@
 #include "messages.h"
 #include "registry_rules.h"
 #include "proto_limits.h"
+#include "hex.h"
+#include "resolver_answers.h"
 #include "resolver_rules.h"
 #include "token.h"
 
@@ -27,6 +29,14 @@
  * in element order. Lookups by key are LATERAL (... LIMIT 1) (the keys are
  * unique anyway) so that no plan, not even a generic one cached while the
  * tables were small, scans a whole table per batch. */
+
+/* Phase 1, both kinds: an earlier answer to this partner's request id
+ * (0500_answer_log.sql), as two trailing columns: its digest in hex and the
+ * error code answered. */
+#define RESOLVER_DB_ANSWER_JOIN                                                       \
+  " LEFT JOIN LATERAL (SELECT x.digest, x.error_code FROM resolver_answers x"         \
+  "                     WHERE x.partner_id = q.partner_id AND x.request_id = q.request_id" \
+  "                     LIMIT 1) ra ON true"
 
 /* Phase 1, scan: everything the verdict needs, one row per scan whatever
  * exists, led by the scan's position (1-based). $1 token hashes, $2 partner
@@ -53,7 +63,8 @@ static const char resolver_db_scan_facts_sql[] =
     " hs.doses, hs.boosters, hs.antigen_negative_ms, hs.pcr_negative_ms, hs.positive_ms,"
     " hs.close_contact_ms, hs.recovered_ms,"
     " r.scheme, r.antigen_valid_hours, r.pcr_valid_hours, r.recovered_valid_days,"
-    " r.positive_days, r.contact_days, r.contact_pcr_clear_day, r.contact_clear_day, r.adult_age"
+    " r.positive_days, r.contact_days, r.contact_pcr_clear_day, r.contact_clear_day, r.adult_age,"
+    " encode(ra.digest, 'hex'), ra.error_code"
     " FROM unnest($1::bytea[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY"
     "      AS q (token_hash, partner_id, venue_id, request_id, i)"
     " LEFT JOIN LATERAL (SELECT * FROM rule_sets x"
@@ -82,8 +93,10 @@ static const char resolver_db_scan_facts_sql[] =
     " LEFT JOIN LATERAL (SELECT * FROM check_ins x"
     "                     WHERE x.partner_id = q.partner_id AND x.request_id = q.request_id"
     "                     LIMIT 1) ci ON true"
+    RESOLVER_DB_ANSWER_JOIN
     " ORDER BY q.i";
-#define RESOLVER_DB_SCAN_FACTS_COLUMNS 32
+#define RESOLVER_DB_SCAN_FACTS_COLUMNS 34
+#define RESOLVER_DB_SCAN_COL_ANSWER 32
 /* Where the health summary and the rule set start in a scan facts row. */
 #define RESOLVER_DB_COL_FACTS 4
 #define RESOLVER_DB_COL_SUMMARY 15
@@ -91,7 +104,8 @@ static const char resolver_db_scan_facts_sql[] =
 
 /* Phase 1, link: $1 NIK hashes, $2 partner ids, $3 request ids. */
 static const char resolver_db_link_facts_sql[] =
-    "SELECT q.i, p.person_id, (extract(epoch FROM t.issued_at) * 1000)::bigint"
+    "SELECT q.i, p.person_id, (extract(epoch FROM t.issued_at) * 1000)::bigint,"
+    " encode(ra.digest, 'hex'), ra.error_code"
     " FROM unnest($1::bytea[], $2::text[], $3::bytea[]) WITH ORDINALITY"
     "      AS q (nik_hash, partner_id, request_id, i)"
     " LEFT JOIN LATERAL (SELECT x.person_id FROM people x WHERE x.nik_hash = q.nik_hash LIMIT 1) p"
@@ -99,8 +113,10 @@ static const char resolver_db_link_facts_sql[] =
     " LEFT JOIN LATERAL (SELECT x.issued_at FROM tokens x"
     "                     WHERE x.partner_id = q.partner_id AND x.request_id = q.request_id"
     "                     LIMIT 1) t ON true"
+    RESOLVER_DB_ANSWER_JOIN
     " ORDER BY q.i";
-#define RESOLVER_DB_LINK_FACTS_COLUMNS 3
+#define RESOLVER_DB_LINK_FACTS_COLUMNS 5
+#define RESOLVER_DB_LINK_COL_ANSWER 3
 
 /* Phase 2 (functions of db/migrations/lindung/0101_resolver_batch.sql). */
 static const char resolver_db_record_scans_sql[] =
@@ -110,12 +126,18 @@ static const char resolver_db_record_scans_sql[] =
 static const char resolver_db_issue_tokens_sql[] =
     "SELECT o_issued_at_ms FROM resolver_issue_tokens("
     "$1::bytea[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[])";
+/* Phase 2, every answer worth keeping (0500_answer_log.sql): $1 partner ids,
+ * $2 request ids, $3 digests, $4 error codes, $5 the time (array of one). */
+static const char resolver_db_record_answers_sql[] =
+    "SELECT encode(o_digest, 'hex'), o_error FROM resolver_record_answers("
+    "$1::text[], $2::bytea[], $3::bytea[], $4::integer[], $5::bigint[])";
 
 const pgq_statement resolver_db_statements[] = {
     {"resolver_scan_facts", resolver_db_scan_facts_sql, 5},
     {"resolver_link_facts", resolver_db_link_facts_sql, 3},
     {"resolver_record_scans", resolver_db_record_scans_sql, 11},
     {"resolver_issue_tokens", resolver_db_issue_tokens_sql, 5},
+    {"resolver_record_answers", resolver_db_record_answers_sql, 5},
 };
 const size_t resolver_db_statement_count =
     sizeof resolver_db_statements / sizeof resolver_db_statements[0];
@@ -139,6 +161,9 @@ typedef struct resolver_item {
   resolver_route route;
   Lindung__V1__ErrorCode error; /* an error answer (NONE: answered by a body) */
   bool needs_write;
+  /* answer log: the request's digest, and whether an answer is on record */
+  bool has_digest, answer_on_record;
+  uint8_t digest[RESOLVER_ANSWER_DIGEST_BYTES];
   /* scan */
   resolver_scan_facts facts;
   resolver_scan_outcome outcome;
@@ -165,7 +190,7 @@ struct resolver_batch {
   int phase;
   double started_s;
   uint64_t lookup_ms; /* "now" of the colour rules for this batch */
-  resolver_group scans, links;
+  resolver_group scans, links, answers;
   resolver_item items[];
 };
 
@@ -393,6 +418,36 @@ static void resolver_db_submit(resolver_group *group, resolver_db_array *arrays,
 
 /* --- phase 1: lookups ---------------------------------------------------- */
 
+/* The answer log's two columns of a lookup row (digest in hex, error code):
+ * an answer on record is repeated, or the request is a REPLAYED reuse of
+ * the id, whatever the facts say now. */
+static void resolver_db_answer_row(resolver_item *item, const PGresult *res, int row, int col) {
+  bool recorded = !resolver_db_is_null(res, row, col);
+  uint8_t recorded_digest[RESOLVER_ANSWER_DIGEST_BYTES];
+  int64_t recorded_error = 0;
+  if (recorded) {
+    const char *hex = resolver_db_text(res, row, col);
+    if (strlen(hex) != 2 * sizeof recorded_digest ||
+        hex_decode(hex, recorded_digest, sizeof recorded_digest) != 0 ||
+        resolver_db_int(res, row, col + 1, &recorded_error) != 0 || recorded_error < 0 ||
+        recorded_error > INT32_MAX) {
+      resolver_db_row_bad(item, "resolver_answers");
+      return;
+    }
+  }
+  if (!item->has_digest) return;
+  Lindung__V1__ErrorCode error = item->error;
+  if (resolver_answer_check(recorded, recorded_digest, sizeof recorded_digest,
+                            (int32_t)recorded_error, item->digest,
+                            &error) == RESOLVER_ANSWER_NEW)
+    return;
+  item->answer_on_record = true;
+  if (error != item->error) {
+    item->error = error;
+    item->needs_write = false;
+  }
+}
+
 /* A time column: NULL is "no such fact". */
 static int resolver_db_time(const PGresult *res, int row, int col, int64_t *out) {
   if (resolver_db_is_null(res, row, col)) {
@@ -478,7 +533,10 @@ static void resolver_db_scan_facts_row(resolver_item *item, const PGresult *res,
     bad |= resolver_db_int(res, row, 14, &at_ms) != 0 || at_ms < 0;
     v->checked_at_ms = (uint64_t)at_ms;
   }
-  if (bad) resolver_db_row_bad(item, "resolver_scan_facts");
+  if (bad)
+    resolver_db_row_bad(item, "resolver_scan_facts");
+  else
+    resolver_db_answer_row(item, res, row, RESOLVER_DB_SCAN_COL_ANSWER);
 }
 
 static void resolver_db_on_scan_facts(void *arg, const PGresult *res, const char *error) {
@@ -508,6 +566,7 @@ static void resolver_db_link_facts_row(resolver_item *item, const PGresult *res,
   } else if (item->issued_at_ms == 0) {
     item->needs_write = true;
   }
+  if (!bad) resolver_db_answer_row(item, res, row, RESOLVER_DB_LINK_COL_ANSWER);
 }
 
 static void resolver_db_on_link_facts(void *arg, const PGresult *res, const char *error) {
@@ -535,7 +594,9 @@ static void resolver_db_lookup_scans(resolver_group *group) {
     return;
   }
   for (size_t i = 0; i < n; i++) {
-    const Lindung__V1__DecryptedRequest *req = group->items[i]->request;
+    resolver_item *item = group->items[i];
+    const Lindung__V1__DecryptedRequest *req = item->request;
+    item->has_digest = resolver_request_digest(req, NULL, 0, item->digest) == 0;
     resolver_db_array_put(&a[0], req->scan->token_hash.data, req->scan->token_hash.len);
     resolver_db_array_put_text(&a[1], req->partner_id);
     resolver_db_array_put_text(&a[2], req->scan->venue_id);
@@ -560,6 +621,9 @@ static void resolver_db_lookup_links(resolver_group *group) {
       uint8_t nik_hash[REG_NIK_HASH_BYTES];
       /* The NIK was checked when the batch was routed; this cannot fail. */
       if (reg_nik_hash(group->batch->resolver->keys->nik, nik, nik_hash) != 0) rc = -EINVAL;
+      resolver_item *item = group->items[i];
+      item->has_digest =
+          resolver_request_digest(req, nik_hash, sizeof nik_hash, item->digest) == 0;
       resolver_db_array_put(&a[0], nik_hash, sizeof nik_hash);
       sodium_memzero(nik_hash, sizeof nik_hash);
       resolver_db_array_put_text(&a[1], req->partner_id);
@@ -695,6 +759,44 @@ static void resolver_db_write_links(resolver_group *group, uint64_t now_ms) {
   }
   resolver_db_submit(group, a, 5, resolver_db_on_issue_tokens);
 }
+static void resolver_db_on_record_answers(void *arg, const PGresult *res, const char *error) {
+  resolver_group *group = arg;
+  if (resolver_db_result_ok(group, res, error, 2)) {
+    /* What is on record now: ours, or (a race with another delivery) the
+     * answer that was first. */
+    for (size_t i = 0; i < group->count; i++) resolver_db_answer_row(group->items[i], res, (int)i, 0);
+  }
+  resolver_db_release(group->batch);
+}
+
+/* Every answer worth keeping goes into the answer log, in the same
+ * pipeline sync (one transaction) as the verdicts and tokens it stands for. */
+static void resolver_db_write_answers(resolver_group *group, uint64_t now_ms) {
+  size_t n = group->count;
+  resolver_db_array a[5];
+  memset(a, 0, sizeof a);
+  int rc = resolver_db_array_init(&a[0], RESOLVER_DB_OID_TEXT, n, 16);
+  if (rc == 0) rc = resolver_db_array_init(&a[1], RESOLVER_DB_OID_BYTEA, n, 16);
+  if (rc == 0) rc = resolver_db_array_init(&a[2], RESOLVER_DB_OID_BYTEA, n, 16);
+  if (rc == 0) rc = resolver_db_array_init(&a[3], RESOLVER_DB_OID_INT4, n, 4);
+  if (rc == 0) rc = resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 1, 8);
+  if (rc) {
+    for (int i = 0; i < 5; i++) resolver_db_array_free(&a[i]);
+    resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
+    resolver_db_fail_group(group);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const resolver_item *item = group->items[i];
+    resolver_db_array_put_text(&a[0], item->request->partner_id);
+    resolver_db_array_put(&a[1], item->request->request_id.data, item->request->request_id.len);
+    resolver_db_array_put(&a[2], item->digest, sizeof item->digest);
+    resolver_db_array_put_int4(&a[3], (int32_t)item->error);
+  }
+  resolver_db_array_put_int8(&a[4], (int64_t)now_ms);
+  resolver_db_submit(group, a, 5, resolver_db_on_record_answers);
+}
+
 static void resolver_db_start_writes(resolver_batch *batch) {
   uint64_t now_ms = service_now_ms();
   batch->scans.count = 0;
@@ -710,10 +812,19 @@ static void resolver_db_start_writes(resolver_batch *batch) {
     resolver_group *group = item->route.kind == RESOLVER_ROUTE_SCAN ? &batch->scans : &batch->links;
     group->items[group->count++] = item;
   }
+  batch->answers.count = 0;
+  for (size_t i = 0; i < batch->count; i++) {
+    resolver_item *item = &batch->items[i];
+    if (item->request && item->has_digest && !item->answer_on_record &&
+        resolver_answer_recordable(item->error))
+      batch->answers.items[batch->answers.count++] = item;
+  }
   batch->scans.statement = "resolver_record_scans";
   batch->links.statement = "resolver_issue_tokens";
+  batch->answers.statement = "resolver_record_answers";
   if (batch->scans.count) resolver_db_write_scans(&batch->scans);
   if (batch->links.count) resolver_db_write_links(&batch->links, now_ms);
+  if (batch->answers.count) resolver_db_write_answers(&batch->answers, now_ms);
 }
 
 /* --- outputs ------------------------------------------------------------- */
@@ -807,9 +918,19 @@ static const char *resolver_db_finish_answer(resolver_db *r, resolver_item *item
   Lindung__V1__AuditEvent event;
   resolver_audit_fill(req, &facts, now_ms, &event);
   uint8_t source_id[16];
+  char replay_detail[64];
   if (event.request_id.len != 16) {
     /* The audit trail keys records by a 16-byte id: use the input's place. */
     messages_input_id(input, source_id);
+    event.request_id.data = source_id;
+    event.request_id.len = sizeof source_id;
+  } else if (item->error == LINDUNG__V1__ERROR_CODE__REPLAYED && item->has_digest) {
+    /* Every replay has its own audit record (the id alone is the original's). */
+    char hex[33];
+    sodium_bin2hex(hex, sizeof hex, req->request_id.data, 16);
+    snprintf(replay_detail, sizeof replay_detail, "replay_of=%s", hex);
+    event.detail = replay_detail;
+    resolver_answer_replay_audit_id(req->request_id.data, 16, item->digest, source_id);
     event.request_id.data = source_id;
     event.request_id.len = sizeof source_id;
   }
@@ -864,7 +985,7 @@ void resolver_db_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
   resolver_db *r = ctx;
   if (count == 0) return;
   resolver_batch *batch = calloc(
-      1, sizeof *batch + count * sizeof batch->items[0] + 2 * count * sizeof(resolver_item *));
+      1, sizeof *batch + count * sizeof batch->items[0] + 3 * count * sizeof(resolver_item *));
   if (!batch) {
     /* Without memory nothing can be answered; leaving the inputs incomplete
      * keeps their offsets, so they are redelivered after a restart. */
@@ -876,6 +997,7 @@ void resolver_db_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
   batch->scans =
       (resolver_group){batch, "resolver_scan_facts", (resolver_item **)(batch->items + count), 0};
   batch->links = (resolver_group){batch, "resolver_link_facts", batch->scans.items + count, 0};
+  batch->answers = (resolver_group){batch, "resolver_record_answers", batch->links.items + count, 0};
   batch->started_s = service_monotonic_s();
   batch->phase = 1;
   batch->pending = 1;

@@ -48,6 +48,9 @@ static rd_kafka_t *pcli_reader_kafka(const char *brokers, const kafka_security *
       "false",
       "enable.partition.eof",
       "true",
+      /* never an answer of an aborted transaction (librdkafka's default) */
+      "isolation.level",
+      "read_committed",
       "fetch.wait.max.ms",
       fetch_wait,
       NULL,

@@ -10,6 +10,7 @@
 
 #include "../../../services/status-resolver/resolver_db.c"
 #include "../../../services/status-resolver/resolver_rules.c"
+#include "../../../services/status-resolver/resolver_answers.c"
 #include "hex.h"
 #include "testing.h"
 
@@ -451,6 +452,91 @@ static void test_sql_summary_agrees_with_c(void) {
   }
 }
 
+/* resolver_record_answers (0500): the first answer of a request stands, the
+ * log deletes what is past retention as it writes, and the resolver can
+ * never rewrite an answer. */
+static PGresult *it_record_answers(int n, const uint8_t ids[][16], const uint8_t digests[][16],
+                                   const int32_t *errors, int64_t at_ms) {
+  resolver_db_array a[5];
+  CHECK_EQ_INT(resolver_db_array_init(&a[0], RESOLVER_DB_OID_TEXT, (size_t)n, 16), 0);
+  CHECK_EQ_INT(resolver_db_array_init(&a[1], RESOLVER_DB_OID_BYTEA, (size_t)n, 16), 0);
+  CHECK_EQ_INT(resolver_db_array_init(&a[2], RESOLVER_DB_OID_BYTEA, (size_t)n, 16), 0);
+  CHECK_EQ_INT(resolver_db_array_init(&a[3], RESOLVER_DB_OID_INT4, (size_t)n, 4), 0);
+  CHECK_EQ_INT(resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 1, 8), 0);
+  for (int i = 0; i < n; i++) {
+    resolver_db_array_put_text(&a[0], it_partner);
+    resolver_db_array_put(&a[1], ids[i], 16);
+    resolver_db_array_put(&a[2], digests[i], 16);
+    resolver_db_array_put_int4(&a[3], errors[i]);
+  }
+  resolver_db_array_put_int8(&a[4], at_ms);
+  return it_exec("resolver_record_answers", a, 5);
+}
+
+static void test_record_answers(void) {
+  uint8_t ids[3][16], digests[3][16], other[3][16];
+  for (int i = 0; i < 3; i++) {
+    it_request_id(ids[i], 200 + i);
+    randombytes_buf(digests[i], 16);
+    randombytes_buf(other[i], 16);
+  }
+  int32_t errors[3] = {0, 11, 0}, other_errors[3] = {10, 0, 0};
+  int64_t now = (int64_t)service_now_ms();
+  /* Row 3 repeats row 1's id in the same batch: the first stands. */
+  memcpy(ids[2], ids[0], 16);
+  PGresult *res = it_record_answers(3, (const uint8_t(*)[16])ids, (const uint8_t(*)[16])digests,
+                                    errors, now);
+  CHECK_EQ_INT(PQntuples(res), 3);
+  char want[33];
+  if (PQntuples(res) == 3) {
+    sodium_bin2hex(want, sizeof want, digests[0], 16);
+    CHECK_EQ_STR(PQgetvalue(res, 0, 0), want);
+    CHECK_EQ_STR(PQgetvalue(res, 1, 1), "11");
+    CHECK_EQ_STR(PQgetvalue(res, 2, 0), want); /* row 3: row 1's answer */
+  }
+  PQclear(res);
+  /* A later write under the same ids changes nothing. */
+  res = it_record_answers(2, (const uint8_t(*)[16])ids, (const uint8_t(*)[16])other, other_errors,
+                          now + 1000);
+  if (PQntuples(res) == 2) {
+    CHECK_EQ_STR(PQgetvalue(res, 0, 0), want);
+    CHECK_EQ_STR(PQgetvalue(res, 0, 1), "0");
+    CHECK_EQ_STR(PQgetvalue(res, 1, 1), "11");
+  } else {
+    CHECK(false);
+  }
+  PQclear(res);
+  /* The resolver may not rewrite an answer. */
+  res = PQexec(it_resolver, "UPDATE resolver_answers SET error_code = 0 WHERE false");
+  CHECK(PQresultStatus(res) == PGRES_FATAL_ERROR);
+  PQclear(res);
+  /* Retention: a write 15 days on (past retention_check_in_days, 14 by
+   * default) deletes the oldest 2,000 rows past it as it goes; rolled back,
+   * so that the shared stack keeps its answers. */
+  uint8_t late_id[1][16], late_digest[1][16];
+  int32_t late_error[1] = {0};
+  it_request_id(late_id[0], 210);
+  randombytes_buf(late_digest[0], 16);
+  char cutoff[32];
+  snprintf(cutoff, sizeof cutoff, "%lld", (long long)(now + 86400LL * 1000));
+  const char *v[1] = {cutoff};
+  static const char count_sql[] =
+      "SELECT count(*) FROM resolver_answers"
+      " WHERE answered_at < timestamptz 'epoch' + $1::bigint * interval '1 millisecond'";
+  PQclear(PQexec(it_resolver, "BEGIN"));
+  res = PQexecParams(it_resolver, count_sql, 1, NULL, v, NULL, NULL, 0);
+  long long before = PQresultStatus(res) == PGRES_TUPLES_OK ? atoll(PQgetvalue(res, 0, 0)) : -1;
+  PQclear(res);
+  PQclear(it_record_answers(1, (const uint8_t(*)[16])late_id, (const uint8_t(*)[16])late_digest,
+                            late_error, now + 15LL * 86400 * 1000));
+  res = PQexecParams(it_resolver, count_sql, 1, NULL, v, NULL, NULL, 0);
+  long long after = PQresultStatus(res) == PGRES_TUPLES_OK ? atoll(PQgetvalue(res, 0, 0)) : -1;
+  PQclear(res);
+  PQclear(PQexec(it_resolver, "ROLLBACK"));
+  CHECK(before >= 2);
+  CHECK_EQ_INT(after, before > 2000 ? before - 2000 : 0);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 2;
   it_admin = it_connect("LINDUNG_DB_URL");
@@ -506,6 +592,7 @@ int main(void) {
   RUN(test_record_scans);
   RUN(test_issue_tokens);
   RUN(test_mismatched_arrays_fail);
+  RUN(test_record_answers);
 
   /* Leave the shared stack as found. */
   const char *cleanup[2] = {it_venue, it_partner};

@@ -16,19 +16,13 @@
 #     in PostgreSQL's files or in any log; scan.decrypted is the one known
 #     exception until item 3 (sealed inside) lands, and is asserted as such.
 set -uo pipefail
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 root=$LINDUNG_SOURCE_DIR
 bin=$LINDUNG_BIN_DIR
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck disable=SC1091
-. "$root/tests/integration/lib.sh"
 lindung_ensure_seeded
 
-failures=0
-checks=0
-pass() { checks=$((checks + 1)); echo "ok   $*"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
 q() { psql "$LINDUNG_DB_URL" -X -q -tA -c "$1"; }
 aq() { psql "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q -tA -c "$1"; }
 secrets=$(mktemp)
@@ -174,5 +168,4 @@ elsewhere=$(grep -v "^$data/" <<< "$hits" | head -5)
 [ "$topics_hit" = "scan.decrypted " ] && pass "only scan.decrypted holds a NIK in clear (known, item 3)" ||
   fail "NIKs or tokens in clear on topics: '$topics_hit' (expected only scan.decrypted until item 3)"
 
-echo "hostile: $checks checks, $failures failed" >&2
-[ "$failures" -eq 0 ]
+it_done

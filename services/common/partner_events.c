@@ -18,6 +18,7 @@
 #include "log.h"
 #include "messages.h"
 #include "proto_limits.h"
+#include "topics.h"
 
 /* Events remembered for re-application over a stale load. Changes are rare;
  * a load older than this many events is caught by the next poll anyway. */
@@ -221,13 +222,13 @@ static void partner_events_dead_letter(partner_events *pe, const rd_kafka_messag
                                        const char *reason) {
   service *svc = pe->svc;
   uint8_t out[MESSAGES_DEAD_LETTER_MAX_BYTES];
-  size_t len = messages_dead_letter(svc->name, reason, "partner.events", m->partition, m->offset,
+  size_t len = messages_dead_letter(svc->name, reason, TOPIC_PARTNER_EVENTS, m->partition, m->offset,
                                     m->key, m->key_len, m->payload, m->len, service_now_ms(), out,
                                     sizeof out);
   int rc =
-      len ? kq_produce(svc->producer, NULL, "scan.deadletter", NULL, 0, out, len, NULL) : -EMSGSIZE;
+      len ? kq_produce(svc->producer, NULL, TOPIC_SCAN_DEADLETTER, NULL, 0, out, len, NULL) : -EMSGSIZE;
   metrics_add(svc->dead_letters_total, reason, 1);
-  if (rc) LOG_ERROR("dead_letter_failed", LOG_ID("topic", "partner.events"), LOG_INT("rc", rc));
+  if (rc) LOG_ERROR("dead_letter_failed", LOG_ID("topic", TOPIC_PARTNER_EVENTS), LOG_INT("rc", rc));
   LOG_WARN("partner_event_refused", LOG_ID("reason", reason), LOG_INT("partition", m->partition),
            LOG_INT("offset", m->offset));
 }
@@ -449,7 +450,7 @@ int partner_events_start(service *svc, registry_pg *loader, partner_events **out
   }
   rd_kafka_queue_io_event_enable(pe->queue, pe->pipe_fds[1], "1", 1);
   rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, "partner.events", RD_KAFKA_PARTITION_UA);
+  rd_kafka_topic_partition_list_add(topics, TOPIC_PARTNER_EVENTS, RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t err = rd_kafka_subscribe(pe->rk, topics);
   rd_kafka_topic_partition_list_destroy(topics);
   if (err) {

@@ -12,6 +12,7 @@
 #include "proto_limits.h"
 #include "registry_rules.h"
 #include "token.h"
+#include "topics.h"
 
 /* What the audit event says about the request, filled in as it is known. */
 typedef struct decrypt_facts {
@@ -205,7 +206,7 @@ static int decrypt_forward(decrypt_result *result, const kq_input *input,
 
   result->outcome = DECRYPT_FORWARDED;
   result->metric_label = "forwarded";
-  snprintf(result->topic, sizeof(result->topic), "%s", DECRYPT_OUTPUT_TOPIC);
+  snprintf(result->topic, sizeof(result->topic), "%s", TOPIC_SCAN_DECRYPTED);
   decrypt_set_audit_identity(result, input, request);
   rc = decrypt_pack_audit(result, facts, true, LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_FORWARDED,
                           now_ms);

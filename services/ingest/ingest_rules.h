@@ -33,13 +33,9 @@
 #include "messages.h"
 #include "quota.h"
 #include "registry.h"
+#include "topics.h"
 
 #define INGEST_SERVICE_NAME "ingest"
-#define INGEST_ACCEPTED_TOPIC "scan.accepted"
-/* Every partner's request topic is this prefix and its partner id. */
-#define INGEST_REQUESTS_PREFIX "scan.requests."
-/* The subscription: a partner added at run time is picked up without a restart. */
-#define INGEST_REQUESTS_PATTERN "^scan[.]requests[.].+"
 #define INGEST_MAX_CLOCK_SKEW_MS 300000u
 /* "scan.results." + 32 characters of partner id. */
 #define INGEST_TOPIC_MAX 64

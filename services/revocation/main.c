@@ -21,12 +21,14 @@
 #include "config.h"
 #include "hex.h"
 #include "http_server.h"
+#include "json_write.h"
 #include "kafka_loop.h"
 #include "log.h"
 #include "messages.h"
 #include "metrics.h"
 #include "pg_client.h"
 #include "service.h"
+#include "topics.h"
 
 #define REVOCATION_MAX_QUEUE 256
 #define REVOCATION_DB_WAIT_MS 100
@@ -108,7 +110,7 @@ static void revocation_next(revocation_app *a);
 
 static void revocation_error_json(const admin_error *error, char *out, size_t out_len) {
   char message[400];
-  if (admin_json_escape(error->message, message, sizeof message) < 0) message[0] = '\0';
+  if (json_write_escaped(error->message, message, sizeof message) < 0) message[0] = '\0';
   snprintf(out, out_len, "{\"error\":\"%s\",\"message\":\"%s\"}", error->code, message);
 }
 
@@ -231,7 +233,7 @@ static void revocation_publish(revocation_app *a, revocation_job *job) {
   if (job->db_ok) {
     const char *key = admin_event_key(&job->op);
     int rc =
-        kq_produce(a->producer, NULL, "partner.events", key, strlen(key), event, event_len, job);
+        kq_produce(a->producer, NULL, TOPIC_PARTNER_EVENTS, key, strlen(key), event, event_len, job);
     if (rc) {
       job->acks_waiting--;
       job->delivery_error = -rc;
@@ -240,7 +242,7 @@ static void revocation_publish(revocation_app *a, revocation_job *job) {
     }
   }
   int rc =
-      kq_produce(a->producer, NULL, "audit.events", job->request_id, 16, audit, audit_len, job);
+      kq_produce(a->producer, NULL, TOPIC_AUDIT_EVENTS, job->request_id, 16, audit, audit_len, job);
   if (rc) {
     job->acks_waiting--;
     if (!job->delivery_error) job->delivery_error = -rc;
@@ -394,7 +396,7 @@ static void revocation_publish_unauthorized(revocation_app *a) {
            (unsigned long long)a->unauthorized_pending, a->unauthorized_last);
   size_t len = admin_audit_event(id, "", false, "unauthenticated", detail,
                                  a->unauthorized_first_ms, service_now_ms(), audit, sizeof audit);
-  if (len && kq_produce(a->producer, NULL, "audit.events", id, 16, audit, len, NULL) == 0) {
+  if (len && kq_produce(a->producer, NULL, TOPIC_AUDIT_EVENTS, id, 16, audit, len, NULL) == 0) {
     a->unauthorized_pending = 0;
   }
 }

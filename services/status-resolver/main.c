@@ -17,6 +17,7 @@
 #include "resolver_facts.h"
 #include "resolver_retention.h"
 #include "service.h"
+#include "topics.h"
 
 #define MAIN_KEY_HEX_LEN 64
 /* How often to look whether PostgreSQL is up before consuming starts. */
@@ -53,7 +54,7 @@ static void main_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
   }
   size_t n_scans = 0, n_facts = 0;
   for (size_t i = 0; i < count; i++) {
-    if (strcmp(inputs[i]->topic, RESOLVER_FACTS_TOPIC) == 0)
+    if (strcmp(inputs[i]->topic, TOPIC_HEALTH_FACTS) == 0)
       facts[n_facts++] = inputs[i];
     else
       scans[n_scans++] = inputs[i];
@@ -168,8 +169,8 @@ int main(int argc, char **argv) {
   n = main_add_statements(n, resolver_retention_statements, resolver_retention_statement_count);
   service_settings settings = {
       .name = "status-resolver",
-      .input_topic = "scan.decrypted",
-      .extra_input_topic = RESOLVER_FACTS_TOPIC,
+      .input_topic = TOPIC_SCAN_DECRYPTED,
+      .extra_input_topic = TOPIC_HEALTH_FACTS,
       .uses_db = true,
       .statements = main_statements,
       .statement_count = n,

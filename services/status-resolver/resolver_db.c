@@ -18,6 +18,7 @@
 #include "proto_limits.h"
 #include "resolver_rules.h"
 #include "token.h"
+#include "topics.h"
 
 /* At most one log line per this many milliseconds about failing queries. */
 #define RESOLVER_DB_LOG_INTERVAL_MS 10000
@@ -603,7 +604,7 @@ static void resolver_db_audit(resolver_db *r, kq_input *input, Lindung__V1__Audi
   uint8_t out[MESSAGES_MAX_BYTES];
   size_t len = messages_audit_event(event, out, sizeof out);
   if (!len) return;
-  resolver_db_produce(r, input, "audit.events", event->request_id.data, event->request_id.len, out,
+  resolver_db_produce(r, input, TOPIC_AUDIT_EVENTS, event->request_id.data, event->request_id.len, out,
                       len);
 }
 
@@ -668,7 +669,7 @@ static const char *resolver_db_finish_answer(resolver_db *r, resolver_item *item
 
   char topic[64];
   size_t key_len = req->request_id.len <= 16 ? req->request_id.len : 0;
-  if (len && messages_results_topic(req->partner_id, topic, sizeof topic) == 0)
+  if (len && topics_scan_results(req->partner_id, topic, sizeof topic) == 0)
     resolver_db_produce(r, input, topic, req->request_id.data, key_len, out, len);
 
   uint8_t pseudonym[16];

@@ -11,6 +11,7 @@
 #include "proto_limits.h"
 #include "resolver_db.h"
 #include "resolver_rules.h"
+#include "topics.h"
 
 #define RESOLVER_FACTS_RETRY_MS 1000
 #define RESOLVER_FACTS_LOG_INTERVAL_MS 10000
@@ -64,7 +65,7 @@ static void resolver_facts_produce(resolver_facts *f, kq_input *input, const voi
   uint8_t out[MESSAGES_MAX_BYTES];
   size_t len = messages_audit_event(event, out, sizeof out);
   if (!len) return;
-  int rc = service_produce(f->svc, input, "audit.events", key, key_len, out, len);
+  int rc = service_produce(f->svc, input, TOPIC_AUDIT_EVENTS, key, key_len, out, len);
   if (rc) resolver_facts_note(f, "produce_failed", strerror(-rc));
 }
 

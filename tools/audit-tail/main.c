@@ -18,12 +18,12 @@
 
 #include "config.h"
 #include "hex.h"
+#include "json_write.h"
 #include "kafka_security.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "messages.h"
 #include "proto_limits.h"
-
-#define TAIL_TOPIC "audit.log"
+#include "topics.h"
 
 static const char tail_help[] =
     "usage: lindung-audit-tail [options]\n"
@@ -142,20 +142,6 @@ static int tail_parse_time(const char *text, int64_t *out) {
   return 0;
 }
 
-static void tail_json_string(FILE *out, const char *s) {
-  fputc('"', out);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      fprintf(out, "\\%c", c);
-    else if (c < 0x20)
-      fprintf(out, "\\u%04x", c);
-    else
-      fputc(c, out);
-  }
-  fputc('"', out);
-}
-
 static void tail_json_hex(FILE *out, const uint8_t *data, size_t len) {
   char pair[3];
   fputc('"', out);
@@ -205,7 +191,7 @@ static void tail_print_record(FILE *out, const Lindung__V1__AuditRecord *r) {
   tail_json_hex(out, e->request_id.data, e->request_id.len);
   if (*e->partner_id) {
     fputs(",\"partner_id\":", out);
-    tail_json_string(out, e->partner_id);
+    json_write_fstring(out, e->partner_id);
   }
   if (e->kind)
     fprintf(out, ",\"kind\":\"%s\"",
@@ -216,7 +202,7 @@ static void tail_print_record(FILE *out, const Lindung__V1__AuditRecord *r) {
             tail_enum_name(&lindung__v1__action__descriptor, e->action, "", b1, sizeof b1));
   if (*e->venue_id) {
     fputs(",\"venue_id\":", out);
-    tail_json_string(out, e->venue_id);
+    json_write_fstring(out, e->venue_id);
   }
   if (e->decision)
     fprintf(out, ",\"decision\":\"%s\"",
@@ -230,14 +216,14 @@ static void tail_print_record(FILE *out, const Lindung__V1__AuditRecord *r) {
   if (e->received_at_ms) fprintf(out, ",\"received_at_ms\":%" PRIu64, e->received_at_ms);
   if (e->handled_at_ms) fprintf(out, ",\"handled_at_ms\":%" PRIu64, e->handled_at_ms);
   fputs(",\"service\":", out);
-  tail_json_string(out, e->service);
+  json_write_fstring(out, e->service);
   if (*e->detail) {
     fputs(",\"detail\":", out);
-    tail_json_string(out, e->detail);
+    json_write_fstring(out, e->detail);
   }
   if (*e->actor) {
     fputs(",\"actor\":", out);
-    tail_json_string(out, e->actor);
+    json_write_fstring(out, e->actor);
   }
   fputs(",\"appended_at\":", out);
   tail_iso(out, (int64_t)r->appended_at_us);
@@ -474,11 +460,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lindung-audit-tail: %s\n", err);
     return 1;
   }
-  rd_kafka_topic_t *topic = rd_kafka_topic_new(rk, TAIL_TOPIC, NULL);
+  rd_kafka_topic_t *topic = rd_kafka_topic_new(rk, TOPIC_AUDIT_LOG, NULL);
   const struct rd_kafka_metadata *md = NULL;
   rd_kafka_resp_err_t rerr = rd_kafka_metadata(rk, 0, topic, &md, 10000);
   if (rerr || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0) {
-    fprintf(stderr, "lindung-audit-tail: cannot read the partitions of %s: %s\n", TAIL_TOPIC,
+    fprintf(stderr, "lindung-audit-tail: cannot read the partitions of %s: %s\n", TOPIC_AUDIT_LOG,
             rd_kafka_err2str(rerr ? rerr
                                   : (md && md->topic_cnt ? md->topics[0].err
                                                          : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)));
@@ -490,7 +476,7 @@ int main(int argc, char **argv) {
   int partitions = md->topics[0].partition_cnt;
   rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(partitions);
   for (int p = 0; p < partitions; p++)
-    rd_kafka_topic_partition_list_add(list, TAIL_TOPIC, md->topics[0].partitions[p].id)->offset =
+    rd_kafka_topic_partition_list_add(list, TOPIC_AUDIT_LOG, md->topics[0].partitions[p].id)->offset =
         o->from_end ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
   rd_kafka_metadata_destroy(md);
   rd_kafka_topic_destroy(topic);

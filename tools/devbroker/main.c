@@ -14,12 +14,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "topics.h"
 
 #define DEVBROKER_MAX_TOPICS 256
 
 static const char *const devbroker_core_topics[] = {
-    "scan.accepted", "scan.decrypted", "scan.deadletter", "audit.events",
-    "audit.log",     "partner.events", "health.facts",
+    TOPIC_SCAN_ACCEPTED, TOPIC_SCAN_DECRYPTED, TOPIC_SCAN_DEADLETTER, TOPIC_AUDIT_EVENTS,
+    TOPIC_AUDIT_LOG,     TOPIC_PARTNER_EVENTS, TOPIC_HEALTH_FACTS,
 };
 
 /* Partners onboarded at launch; each has its own request and results topics. */
@@ -122,10 +123,9 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof(devbroker_core_topics) / sizeof(devbroker_core_topics[0]); i++)
     devbroker_add_topic(topics, &topic_count, devbroker_core_topics[i]);
   for (size_t i = 0; i < sizeof(devbroker_partners) / sizeof(devbroker_partners[0]); i++) {
-    snprintf(request_topics[i], sizeof(request_topics[i]), "scan.requests.%s",
-             devbroker_partners[i]);
+    topics_scan_requests(devbroker_partners[i], request_topics[i], sizeof(request_topics[i]));
     devbroker_add_topic(topics, &topic_count, request_topics[i]);
-    snprintf(result_topics[i], sizeof(result_topics[i]), "scan.results.%s", devbroker_partners[i]);
+    topics_scan_results(devbroker_partners[i], result_topics[i], sizeof(result_topics[i]));
     devbroker_add_topic(topics, &topic_count, result_topics[i]);
   }
   if ((env = getenv("LINDUNG_DEVBROKER_EXTRA_TOPICS")) && *env) {

@@ -26,6 +26,7 @@
 #include "partner_kafka.h"
 #include "loadgen_pending.h"
 #include "partner_sdk.h"
+#include "topics.h"
 
 #define MAX_PARTNERS 64
 #define MAX_SECONDS 3600
@@ -230,7 +231,7 @@ static void add_partner(const char *id) {
   if (read_small_file(path, key_id, sizeof key_id)) die("cannot read a partner's key_id");
   snprintf(path, sizeof path, "%s/secret.key", dir);
   snprintf(p->id, sizeof p->id, "%s", id);
-  snprintf(p->topic, sizeof p->topic, "scan.results.%s", id);
+  topics_scan_results(id, p->topic, sizeof p->topic);
   partner_sdk_credentials credentials = {.partner_id = p->id,
                                          .partner_key_id = (uint32_t)strtoul(key_id, NULL, 10),
                                          .system_key_id = opt.system_key_id,

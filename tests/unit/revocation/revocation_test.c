@@ -87,13 +87,6 @@ static void test_json_refuses_everything_else(void) {
   CHECK_EQ_INT(parse(many, &o), -1);
 }
 
-static void test_json_escape(void) {
-  char out[64];
-  CHECK_EQ_INT(admin_json_escape("a\"b\\c\n\x01", out, sizeof out), 15);
-  CHECK_EQ_STR(out, "a\\\"b\\\\c\\n\\u0001");
-  CHECK_EQ_INT(admin_json_escape("abcdef", out, 4), -1);
-}
-
 static void test_bearer(void) {
   const char *token = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   char header[128];
@@ -478,7 +471,6 @@ int main(void) {
   if (sodium_init() < 0) return 1;
   RUN(test_json_accepts_flat_objects);
   RUN(test_json_refuses_everything_else);
-  RUN(test_json_escape);
   RUN(test_bearer);
   RUN(test_actor);
   RUN(test_parse_routes);

@@ -26,7 +26,7 @@ int request_checks_error_answer(const Lindung__V1__ScanRequest *request, Lindung
                                 size_t *key_len, uint8_t *value, size_t value_cap,
                                 size_t *value_len) {
   if (topics_scan_results(request->partner_id, topic, topic_len) != 0) return -1;
-  /* Echo the request id as sent when it can be one (PARTNER-PROTOCOL). */
+  /* Echo the request id as sent when it can be one (docs/partner-protocol.md). */
   size_t id_len = request->request_id.len <= ENVELOPE_REQUEST_ID_BYTES ? request->request_id.len : 0;
   if (id_len) memcpy(key, request->request_id.data, id_len);
   *key_len = id_len;

@@ -3,7 +3,7 @@
  * the registry snapshot, the quota table and the time come in, the outputs
  * come out packed and ready to produce.
  *
- * Checks, in this order (SCANPATH.md, PARTNER-PROTOCOL.md):
+ * Checks, in this order (docs/architecture.md, docs/partner-protocol.md):
  *   not a ScanRequest (empty, too large, not protobuf)   -> dead letter
  *   topic not scan.requests.<valid partner id>            -> dead letter
  *   partner_id other than the topic's owner               -> dead letter

@@ -1,4 +1,4 @@
-/* lindung-partner: the reference partner client of PARTNER-PROTOCOL.md.
+/* lindung-partner: the reference partner client of docs/partner-protocol.md.
  *
  * Commands: keygen (a key pair for registration), link (a NIK in, a token
  * out), scan (a token and a venue in, a verdict out) and results (the

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # integration.kafka_roundtrip: kafka_loop end to end against the stack's
 # devbroker (see it_kafka_roundtrip.c for what is checked).
 set -eu

@@ -26,10 +26,12 @@ static int ka_number(const char *text, int64_t min, int64_t max, int64_t *out) {
 }
 
 static int ka_topic_row(char **f, size_t n, const char *partner, ka_row *row) {
-  int64_t partitions, replicas, retention, isr;
-  if (n != 6 || ka_number(f[2], 1, 10000, &partitions) || ka_number(f[3], 1, 100, &replicas) ||
-      ka_number(f[4], -1, INT64_MAX, &retention) || ka_number(f[5], 1, replicas, &isr))
+  int64_t partitions, replicas, retention, isr, segment = 0;
+  if ((n != 6 && n != 7) || ka_number(f[2], 1, 10000, &partitions) ||
+      ka_number(f[3], 1, 100, &replicas) || ka_number(f[4], -1, INT64_MAX, &retention) ||
+      ka_number(f[5], 1, replicas, &isr) || (n == 7 && ka_number(f[6], 1, INT64_MAX, &segment)))
     return -1;
+  row->segment_ms = segment;
   row->kind = KA_TOPIC;
   row->partitions = (int)partitions;
   row->replicas = (int)replicas;

@@ -17,6 +17,7 @@ typedef struct ka_row {
   /* topic rows */
   int partitions, replicas, min_insync_replicas;
   int64_t retention_ms;
+  int64_t segment_ms; /* 0: the broker's default */
   /* allow rows */
   char principal[64];   /* the certificate CN, e.g. lindung-ingest, partner-gojek */
   char resource[8];     /* topic, group or cluster */

@@ -26,13 +26,11 @@ typedef struct decrypt_facts {
   int64_t source_offset;
 } decrypt_facts;
 
-void decrypt_link_key(const char *nik, uint8_t out[32]) {
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, NULL, 0, 32);
-  crypto_generichash_update(&state, (const uint8_t *)"nik:", 4);
-  crypto_generichash_update(&state, (const uint8_t *)nik, strlen(nik));
-  crypto_generichash_final(&state, out, 32);
-  sodium_memzero(&state, sizeof(state));
+int decrypt_person_key(const inner_seal_keys *inner, const Lindung__V1__RequestBody *body,
+                       const uint8_t token_digest[32], uint8_t out[32]) {
+  if (body->kind_case == LINDUNG__V1__REQUEST_BODY__KIND_LINK)
+    return inner_seal_partition_hash(inner, "nik", body->link->nik, strlen(body->link->nik), out);
+  return inner_seal_partition_hash(inner, "token", token_digest, 32, out);
 }
 
 void decrypt_result_wipe(decrypt_result *result) {
@@ -159,11 +157,14 @@ static Lindung__V1__ErrorCode decrypt_check_body(const Lindung__V1__RequestBody 
   return LINDUNG__V1__ERROR_CODE__MALFORMED;
 }
 
-static int decrypt_forward(decrypt_result *result, const kq_input *input,
-                           const decrypt_facts *facts, const Lindung__V1__RequestBody *body,
-                           const envelope_session *session, uint64_t now_ms) {
+static int decrypt_forward(const decrypt_context *context, decrypt_result *result,
+                           const kq_input *input, const decrypt_facts *facts,
+                           const Lindung__V1__RequestBody *body, const envelope_session *session,
+                           uint64_t now_ms) {
   const Lindung__V1__ScanRequest *request = facts->request;
-  uint8_t token_digest[TOKEN_HASH_BYTES];
+  uint8_t plain[MESSAGES_MAX_BYTES - INNER_SEAL_OVERHEAD];
+  size_t plain_len = 0;
+  uint8_t token_digest[TOKEN_HASH_BYTES] = {0};
   uint8_t response_nonce[ENVELOPE_NONCE_BYTES];
   uint8_t pad[ENVELOPE_PAD_BYTES];
   int rc = -1;
@@ -186,23 +187,26 @@ static int decrypt_forward(decrypt_result *result, const kq_input *input,
     scan.action = body->scan->action;
     out.kind_case = LINDUNG__V1__DECRYPTED_REQUEST__KIND_SCAN;
     out.scan = &scan;
-    /* Per-person order: every scan with this token lands on one partition. */
-    memcpy(result->key, token_digest, sizeof(token_digest));
-    result->key_len = sizeof(token_digest);
   } else {
     link.nik = body->link->nik;
     out.kind_case = LINDUNG__V1__DECRYPTED_REQUEST__KIND_LINK;
     out.link = &link;
-    decrypt_link_key(body->link->nik, result->key);
-    result->key_len = 32;
   }
+  /* Per-person order: every scan with this token, every link of this NIK,
+   * lands on one partition. */
+  if (decrypt_person_key(context->inner, body, token_digest, result->key) != 0) goto wipe;
+  result->key_len = 32;
   if (envelope_pad_make(session->tx, response_nonce, pad) != 0) goto wipe;
   out.response_nonce.data = response_nonce;
   out.response_nonce.len = sizeof(response_nonce);
   out.response_pad.data = pad;
   out.response_pad.len = sizeof(pad);
-  if (lindung__v1__decrypted_request__get_packed_size(&out) > sizeof(result->value)) goto wipe;
-  result->value_len = lindung__v1__decrypted_request__pack(&out, result->value);
+  /* Packed in clear only here, then sealed to the resolver. */
+  if (lindung__v1__decrypted_request__get_packed_size(&out) > sizeof(plain)) goto wipe;
+  plain_len = lindung__v1__decrypted_request__pack(&out, plain);
+  result->value_len = inner_seal(context->inner, TOPIC_SCAN_DECRYPTED, plain, plain_len,
+                                 result->value, sizeof(result->value));
+  if (result->value_len == 0) goto wipe;
 
   result->outcome = DECRYPT_FORWARDED;
   result->metric_label = "forwarded";
@@ -211,6 +215,7 @@ static int decrypt_forward(decrypt_result *result, const kq_input *input,
   rc = decrypt_pack_audit(result, facts, true, LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_FORWARDED,
                           now_ms);
 wipe:
+  sodium_memzero(plain, plain_len);
   sodium_memzero(pad, sizeof(pad));
   sodium_memzero(token_digest, sizeof(token_digest));
   return rc;
@@ -242,7 +247,7 @@ int decrypt_process(const decrypt_context *context, uint64_t now_ms, const kq_in
   result->topic[0] = '\0';
   result->key_len = result->value_len = result->audit_key_len = result->audit_len = 0;
   if (!context || !context->registry || !context->keys || !context->sessions || !context->replays ||
-      !input) {
+      !inner_seal_current_id(context->inner) || !input) {
     return -1;
   }
 
@@ -339,7 +344,7 @@ int decrypt_process(const decrypt_context *context, uint64_t now_ms, const kq_in
   if (error != LINDUNG__V1__ERROR_CODE__NONE) {
     rc = decrypt_reject(result, input, &facts, error, now_ms);
   } else {
-    rc = decrypt_forward(result, input, &facts, body, session, now_ms);
+    rc = decrypt_forward(context, result, input, &facts, body, session, now_ms);
   }
 
 done:

@@ -14,7 +14,8 @@
  *   Scan with an empty token                               -> UNKNOWN_TOKEN
  *   request id seen at another source place within 600 s   -> REPLAYED
  *   else DecryptedRequest to scan.decrypted, with the token only as its
- *   hash and a one-time response pad for the resolver.
+ *   hash and a one-time response pad for the resolver, sealed to the
+ *   resolver (inner_seal.h) and keyed by a keyed hash of the person.
  * Errors are answered with an error ScanResponse (never sealed).
  * Prefix decrypt_. */
 #ifndef LINDUNG_DECRYPT_RULES_H
@@ -24,6 +25,7 @@
 #include <stdint.h>
 
 #include "envelope.h"
+#include "inner_seal.h"
 #include "kafka_loop.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "lindung/v1/partner.pb-c.h"
@@ -48,6 +50,7 @@ typedef struct decrypt_context {
   const system_keys *keys;
   envelope_cache *sessions;
   replay_window *replays;
+  const inner_seal_keys *inner; /* seals what goes to scan.decrypted */
 } decrypt_context;
 
 typedef struct decrypt_result {
@@ -56,8 +59,8 @@ typedef struct decrypt_result {
   const char *reason;           /* DECRYPT_DEAD_LETTERED */
   const char *metric_label;     /* "forwarded", an error name, or "deadletter" */
 
-  /* The output (FORWARDED, REJECTED). A forwarded value holds a NIK or a
-   * response pad: wipe it with decrypt_result_wipe() once produced. */
+  /* The output (FORWARDED, REJECTED). A forwarded value is sealed; it is
+   * wiped all the same with decrypt_result_wipe() once produced. */
   char topic[DECRYPT_TOPIC_MAX];
   uint8_t key[DECRYPT_KEY_MAX];
   size_t key_len;
@@ -79,9 +82,11 @@ int decrypt_process(const decrypt_context *context, uint64_t now_ms, const kq_in
 /* Wipes the output value (it may hold a NIK and a response pad). */
 void decrypt_result_wipe(decrypt_result *result);
 
-/* The Kafka key of a Link on scan.decrypted: BLAKE2b-256 of "nik:" || nik.
- * It only spreads people over partitions consistently; the value it keys
- * carries the NIK anyway. */
-void decrypt_link_key(const char *nik, uint8_t out[32]);
+/* The Kafka key of a forwarded request on scan.decrypted: the inner key's
+ * partition hash of "nik" and the NIK (a link) or of "token" and the token
+ * hash (a scan), so that one person's requests share a partition and a
+ * reader of the topic cannot confirm a guessed NIK. 0, or -1 without a key. */
+int decrypt_person_key(const inner_seal_keys *inner, const Lindung__V1__RequestBody *body,
+                       const uint8_t token_digest[32], uint8_t out[32]);
 
 #endif

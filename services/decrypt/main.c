@@ -1,13 +1,15 @@
 /* lindung-decrypt: the only process holding the system secret keys. Reads
  * accepted requests from scan.accepted, opens them, and forwards what the
  * resolver needs to scan.decrypted (the token only as its hash, plus a
- * one-time response pad), or answers an error code on the partner's topic.
+ * one-time response pad, all sealed to the resolver with the inner key), or
+ * answers an error code on the partner's topic.
  * The rules are in decrypt_rules.c, the replay window in replay_window.c,
  * the key store in system_keys.c; this file only wires them. */
 #include <sodium.h>
 #include <stdlib.h>
 
 #include "decrypt_rules.h"
+#include "inner_seal.h"
 #include "log.h"
 #include "replay_window.h"
 #include "service.h"
@@ -18,6 +20,7 @@ typedef struct decrypt_service {
   service *svc;
   const char *key_dir;
   system_keys *keys;
+  inner_seal_keys *inner;
   envelope_cache *sessions;
   replay_window *replays;
   decrypt_result result; /* reused for every input: no allocation per message */
@@ -63,6 +66,7 @@ static void decrypt_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
       .keys = s->keys,
       .sessions = s->sessions,
       .replays = s->replays,
+      .inner = s->inner,
   };
   for (size_t i = 0; i < count && !service_stopping(s->svc); i++) decrypt_handle(s, &context, inputs[i]);
 }
@@ -102,16 +106,21 @@ static void decrypt_free(decrypt_service *s) {
   replay_window_free(s->replays);
   envelope_cache_free(s->sessions);
   system_keys_free(s->keys);
+  inner_seal_keys_free(s->inner);
 }
 
 int main(int argc, char **argv) {
   static service_common common;
-  static const char *key_dir;
+  static const char *key_dir, *inner_key_dir;
   static uint32_t poll_ms, replay_capacity, replay_ttl_s, session_cache;
   const cfg_option options[] = {
       CFG_STRING("LINDUNG_SYSTEM_KEY_DIR", &key_dir, NULL,
                  "directory of the system secret keys, files system-<id>.key (64 hex "
                  "characters, mode 0600 or stricter)"),
+      CFG_STRING("LINDUNG_INNER_KEY_DIR", &inner_key_dir, NULL,
+                 "directory of the inner keys shared with the status-resolver only, files "
+                 "inner-<id>.key (64 hex characters, mode 0600 or stricter); the highest id "
+                 "seals"),
       CFG_UINT("LINDUNG_REGISTRY_POLL_MS", &poll_ms, "500",
                "how often to look for registry changes in PostgreSQL"),
       CFG_UINT("LINDUNG_REPLAY_CAPACITY", &replay_capacity, "2000000",
@@ -141,9 +150,10 @@ int main(int argc, char **argv) {
   decrypt_service *s = &main_decrypt;
   s->key_dir = key_dir;
   s->keys = system_keys_new();
+  s->inner = inner_seal_keys_new();
   s->sessions = envelope_cache_new(session_cache);
   s->replays = replay_window_new(replay_capacity, (uint64_t)replay_ttl_s * 1000u);
-  if (!s->keys || !s->sessions || !s->replays) {
+  if (!s->keys || !s->inner || !s->sessions || !s->replays) {
     LOG_ERROR("out_of_memory");
     decrypt_free(s);
     return 1;
@@ -160,6 +170,18 @@ int main(int argc, char **argv) {
     return 1;
   }
   LOG_INFO("system_keys_loaded", LOG_INT("count", held));
+  int inner = inner_seal_keys_load_dir(s->inner, inner_key_dir, true, err, sizeof err);
+  if (inner <= 0) {
+    if (inner < 0) {
+      LOG_ERROR("inner_keys_unreadable", LOG_ERRTEXT("reason", err));
+    } else {
+      LOG_ERROR("no_inner_keys", LOG_TEXT("expected", "a file inner-<id>.key"));
+    }
+    decrypt_free(s);
+    return 1;
+  }
+  LOG_INFO("inner_keys_loaded", LOG_INT("count", inner),
+           LOG_INT("sealing_key_id", inner_seal_current_id(s->inner)));
 
   service_settings settings = {
       .name = "decrypt",

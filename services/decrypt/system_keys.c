@@ -3,16 +3,13 @@
  * so the per-message check against the registry is one comparison. */
 #include "system_keys.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "hex.h"
+#include "key_dir.h"
 
 typedef struct system_key_secret {
   uint32_t key_id;
@@ -61,67 +58,21 @@ int system_keys_add(system_keys *keys, uint32_t key_id, const uint8_t secret_key
   return 0;
 }
 
-/* "system-<id>.key" with a decimal id 1..UINT32_MAX; 0 otherwise. */
-static uint32_t system_keys_file_id(const char *name) {
-  static const char prefix[] = "system-", suffix[] = ".key";
-  size_t len = strlen(name), pre = sizeof(prefix) - 1, suf = sizeof(suffix) - 1;
-  if (len <= pre + suf || strncmp(name, prefix, pre) != 0 ||
-      strcmp(name + len - suf, suffix) != 0) {
-    return 0;
-  }
-  uint64_t id = 0;
-  for (size_t i = pre; i < len - suf; i++) {
-    if (name[i] < '0' || name[i] > '9' || i - pre >= 10) return 0;
-    id = id * 10 + (uint64_t)(name[i] - '0');
-  }
-  return id <= UINT32_MAX ? (uint32_t)id : 0;
+static int system_keys_on_file(void *ctx, uint32_t key_id, const uint8_t key[KEY_DIR_KEY_BYTES],
+                               char *err, size_t err_len) {
+  if (system_keys_add(ctx, key_id, key) == 0) return 0;
+  snprintf(err, err_len, "too many system keys (at most %d)", SYSTEM_KEYS_MAX);
+  return -1;
 }
 
 int system_keys_load_dir(system_keys *keys, const char *dir, bool strict, char *err,
                          size_t err_len) {
-  if (!keys || !dir || !*dir) {
-    snprintf(err, err_len, "no system key directory given");
+  if (!keys) {
+    snprintf(err, err_len, "no system key store");
     return -1;
   }
-  DIR *d = opendir(dir);
-  if (!d) {
-    snprintf(err, err_len, "cannot open system key directory %s: %s", dir, strerror(errno));
-    return -1;
-  }
-  int rc = 0;
-  struct dirent *entry;
-  /* Buffers for key material are wiped on every path out. */
-  uint8_t text[65];
-  uint8_t secret[32];
-  while (rc == 0 && (entry = readdir(d)) != NULL) {
-    uint32_t key_id = system_keys_file_id(entry->d_name);
-    if (!key_id) continue;
-    char path[4096];
-    if (snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name) >= (int)sizeof(path)) {
-      snprintf(err, err_len, "system key path too long in %s", dir);
-      rc = -1;
-      break;
-    }
-    long len = cfg_read_secret(path, text, 64, strict, err, err_len);
-    if (len < 0) {
-      rc = -1;
-      break;
-    }
-    text[len] = '\0';
-    if (len != 64 || hex_decode((const char *)text, secret, 32) != 0) {
-      snprintf(err, err_len, "system key file %s does not hold 64 hex characters", path);
-      rc = -1;
-      break;
-    }
-    if (system_keys_add(keys, key_id, secret) != 0) {
-      snprintf(err, err_len, "too many system keys in %s (at most %d)", dir, SYSTEM_KEYS_MAX);
-      rc = -1;
-    }
-  }
-  closedir(d);
-  sodium_memzero(text, sizeof(text));
-  sodium_memzero(secret, sizeof(secret));
-  return rc == 0 ? (int)keys->count : -1;
+  if (key_dir_load(dir, "system", strict, system_keys_on_file, keys, err, err_len) < 0) return -1;
+  return (int)keys->count;
 }
 
 const uint8_t *system_keys_secret(const system_keys *keys, uint32_t key_id,

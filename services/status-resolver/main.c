@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "hex.h"
+#include "inner_seal.h"
 #include "log.h"
 #include "resolver_db.h"
 #include "resolver_facts.h"
@@ -74,6 +75,7 @@ static void main_on_stop(void *ctx) {
 /* Reads a key file of 64 hex characters into 32 bytes. */
 static int main_read_key(const char *variable, const char *path, uint8_t out[32]) {
   uint8_t text[MAIN_KEY_HEX_LEN + 2];
+  (void)sodium_mlock(text, sizeof text); /* never swapped; munlock wipes it */
   char err[256];
   long n = cfg_read_secret(path, text, sizeof text - 1, true, err, sizeof err);
   int rc = 0;
@@ -92,7 +94,7 @@ static int main_read_key(const char *variable, const char *path, uint8_t out[32]
       rc = -1;
     }
   }
-  sodium_memzero(text, sizeof text);
+  sodium_munlock(text, sizeof text);
   return rc;
 }
 
@@ -117,9 +119,12 @@ static void main_on_db_wait(uv_timer_t *timer) {
 
 int main(int argc, char **argv) {
   static service_common common;
-  static const char *nik_key_file, *token_key_file, *pseudonym_key_file;
+  static const char *nik_key_file, *token_key_file, *pseudonym_key_file, *inner_key_dir;
   static uint32_t pseudonym_period_s, retention_interval_s;
   const cfg_option options[] = {
+      CFG_STRING("LINDUNG_INNER_KEY_DIR", &inner_key_dir, NULL,
+                 "directory of the inner keys shared with decrypt only, files inner-<id>.key "
+                 "(64 hex characters, mode 0600 or stricter); every key held opens"),
       CFG_STRING("LINDUNG_NIK_KEY_FILE", &nik_key_file, NULL,
                  "file holding the NIK hash key (64 hex characters)"),
       CFG_STRING("LINDUNG_TOKEN_KEY_FILE", &token_key_file, NULL,
@@ -148,11 +153,31 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  resolver_db_keys keys;
+  /* What decrypt sealed to the resolver opens with these; a rotation adds
+   * the new key here before decrypt seals with it. */
+  static inner_seal_keys *inner;
+  inner = inner_seal_keys_new();
+  char err[512];
+  int held = inner ? inner_seal_keys_load_dir(inner, inner_key_dir, true, err, sizeof err) : -1;
+  if (held <= 0) {
+    if (!inner)
+      LOG_ERROR("out_of_memory");
+    else if (held < 0)
+      LOG_ERROR("inner_keys_unreadable", LOG_ERRTEXT("reason", err));
+    else
+      LOG_ERROR("no_inner_keys", LOG_TEXT("expected", "a file inner-<id>.key"));
+    inner_seal_keys_free(inner);
+    return 1;
+  }
+  LOG_INFO("inner_keys_loaded", LOG_INT("count", held));
+
+  resolver_db_keys keys = {.inner = inner};
+  (void)sodium_mlock(&keys, sizeof keys); /* until resolver_db_new copies them to locked memory */
   if (main_read_key("LINDUNG_NIK_KEY_FILE", nik_key_file, keys.nik) ||
       main_read_key("LINDUNG_TOKEN_KEY_FILE", token_key_file, keys.token) ||
       main_read_key("LINDUNG_PSEUDONYM_KEY_FILE", pseudonym_key_file, keys.pseudonym)) {
-    sodium_memzero(&keys, sizeof keys);
+    sodium_munlock(&keys, sizeof keys);
+    inner_seal_keys_free(inner);
     return 1;
   }
   static main_parts parts;
@@ -172,7 +197,7 @@ int main(int argc, char **argv) {
   };
   int opened = service_open(&main_svc, &settings, &common);
   resolver_db *resolver = opened ? NULL : resolver_db_new(main_svc, &keys, pseudonym_period_s);
-  sodium_memzero(&keys, sizeof keys);
+  sodium_munlock(&keys, sizeof keys);
   if (opened) return 1;
   parts.scans = resolver;
   parts.facts = resolver_facts_new(main_svc);
@@ -187,5 +212,6 @@ int main(int argc, char **argv) {
   resolver_facts_free(parts.facts);
   resolver_retention_free(parts.retention);
   resolver_db_free(resolver);
+  inner_seal_keys_free(inner);
   return status;
 }

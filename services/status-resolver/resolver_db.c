@@ -131,7 +131,7 @@ typedef struct resolver_item {
   resolver_batch *batch;
   kq_input *input;
   Lindung__V1__DecryptedRequest *request; /* NULL when not decodable */
-  proto_decode_status decode_status;
+  const char *unreadable;                  /* why request is NULL */
   resolver_route route;
   Lindung__V1__ErrorCode error; /* an error answer (NONE: answered by a body) */
   bool needs_write;
@@ -701,7 +701,7 @@ static void resolver_db_finish(resolver_batch *batch) {
     resolver_item *item = &batch->items[i];
     const char *outcome;
     if (!item->request) {
-      resolver_db_finish_dead_letter(r, item, proto_decode_reason(item->decode_status), now_ms);
+      resolver_db_finish_dead_letter(r, item, item->unreadable, now_ms);
       outcome = "deadletter";
     } else if (item->route.kind == RESOLVER_ROUTE_DEAD_LETTER) {
       resolver_db_finish_dead_letter(r, item, item->route.dead_letter_reason, now_ms);
@@ -760,12 +760,9 @@ void resolver_db_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
     resolver_item *item = &batch->items[i];
     item->batch = batch;
     item->input = inputs[i];
-    ProtobufCMessage *message = NULL;
-    item->decode_status =
-        proto_decode(&lindung__v1__decrypted_request__descriptor, inputs[i]->value,
-                     inputs[i]->value_len, PROTO_MAX_MESSAGE_BYTES, &message);
-    if (item->decode_status != PROTO_DECODE_OK) continue;
-    item->request = (Lindung__V1__DecryptedRequest *)message;
+    item->unreadable = resolver_open_request(r->keys->inner, inputs[i]->value,
+                                             inputs[i]->value_len, &item->request);
+    if (item->unreadable) continue;
     resolver_route_request(item->request, &item->route);
     if (item->route.kind == RESOLVER_ROUTE_ERROR)
       item->error = item->route.error;

@@ -23,12 +23,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inner_seal.h"
 #include "kafka_loop.h"
 #include "pg_client.h"
 #include "service.h"
 
 /* Key material, each 32 bytes (from the *_KEY_FILE files). */
 typedef struct resolver_db_keys {
+  const inner_seal_keys *inner; /* opens scan.decrypted; owned by the caller */
   uint8_t nik[32];       /* people.nik_hash = keyed BLAKE2b of the NIK */
   uint8_t token[32];     /* derives the per-partner tokens */
   uint8_t pseudonym[32]; /* audit pseudonyms */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "envelope.h"
+#include "proto_limits.h"
 
 #define RESOLVER_NIK_DIGITS 16
 #define RESOLVER_VENUE_ID_MAX 64
@@ -80,6 +81,23 @@ void resolver_route_request(const Lindung__V1__DecryptedRequest *request, resolv
       resolver_route_error(out, malformed);
       return;
   }
+}
+
+const char *resolver_open_request(const inner_seal_keys *inner, const uint8_t *value,
+                                  size_t value_len, Lindung__V1__DecryptedRequest **out) {
+  uint8_t plain[PROTO_MAX_MESSAGE_BYTES];
+  size_t plain_len = 0;
+  *out = NULL;
+  inner_open_status status =
+      inner_open(inner, RESOLVER_INPUT_TOPIC, value, value_len, plain, sizeof plain, &plain_len);
+  if (status != INNER_OPEN_OK) return inner_open_reason(status);
+  ProtobufCMessage *message = NULL;
+  proto_decode_status decoded = proto_decode(&lindung__v1__decrypted_request__descriptor, plain,
+                                             plain_len, PROTO_MAX_MESSAGE_BYTES, &message);
+  sodium_memzero(plain, plain_len);
+  if (decoded != PROTO_DECODE_OK) return "sealed_request_invalid";
+  *out = (Lindung__V1__DecryptedRequest *)message;
+  return NULL;
 }
 
 int64_t resolver_effective_capacity(int64_t capacity, int64_t share_percent) {

@@ -1,6 +1,8 @@
 /* resolver_rules: the status-resolver's per-message logic, free of Kafka and
  * PostgreSQL so that unit tests call it directly.
  *
+ *   resolver_open_request  a scan.decrypted value -> the DecryptedRequest
+ *                       sealed in it (inner_seal.h), or a dead-letter reason;
  *   resolver_route      what a decoded DecryptedRequest needs: a dead letter,
  *                       an error answer at once, or a database lookup;
  *   resolver_decide     facts about a scan (token, person, venue, an earlier
@@ -21,10 +23,12 @@
 #include <stdint.h>
 
 #include "health_rules.h"
+#include "inner_seal.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "lindung/v1/partner.pb-c.h"
 
 #define RESOLVER_SERVICE_NAME "status-resolver"
+#define RESOLVER_INPUT_TOPIC "scan.decrypted"
 /* Venue names are up to 200 characters (800 bytes of UTF-8); the answer must
  * fit one response pad, so a name is cut at a character boundary. */
 #define RESOLVER_VENUE_NAME_MAX 384
@@ -42,6 +46,14 @@ typedef struct resolver_route {
   Lindung__V1__ErrorCode error; /* RESOLVER_ROUTE_ERROR */
   const char *dead_letter_reason;
 } resolver_route;
+
+/* Opens a value of scan.decrypted (a SealedRecord under one of the inner
+ * keys held) and decodes the DecryptedRequest it seals into *out (free with
+ * protobuf_c_message_free_unpacked). Returns NULL, or the dead-letter reason
+ * of a value that does not open or decode (*out stays NULL). The clear text
+ * is wiped from the buffer it was opened into. */
+const char *resolver_open_request(const inner_seal_keys *inner, const uint8_t *value,
+                                  size_t value_len, Lindung__V1__DecryptedRequest **out);
 
 /* Re-checks what decrypt already validated (a defence against a faulty or
  * older decrypt): header sizes, the response pad, the body's fields. */

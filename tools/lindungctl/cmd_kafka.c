@@ -28,6 +28,11 @@ extern const char kafka_access_table[];
 
 #define CTL_KAFKA_MAX_ROWS 256
 #define CTL_KAFKA_TIMEOUT_MS 30000
+/* An ACL change reaches the broker's authorizer through its metadata log a
+ * moment after CreateAcls/DeleteAcls answered; lindungctl returns only once
+ * DescribeAcls (answered from that authorizer) shows it, within this long. */
+#define CTL_KAFKA_ACL_WAIT_MS 30000
+#define CTL_KAFKA_ACL_POLL_MS 100
 
 typedef struct ctl_kafka {
   rd_kafka_t *rk;
@@ -81,10 +86,68 @@ static rd_kafka_event_t *ctl_kafka_wait(rd_kafka_queue_t *queue, const char *wha
   return event;
 }
 
+/* A topic row's configuration, the same whether created or altered. */
+static void ctl_kafka_topic_configs(const ka_row *row, char values[4][24], const char *names[4],
+                                   size_t *count) {
+  *count = 0;
+  names[*count] = "retention.ms";
+  snprintf(values[(*count)++], 24, "%lld", (long long)row->retention_ms);
+  names[*count] = "min.insync.replicas";
+  snprintf(values[(*count)++], 24, "%d", row->min_insync_replicas);
+  names[*count] = "cleanup.policy";
+  snprintf(values[(*count)++], 24, "delete");
+  if (row->segment_ms > 0) {
+    names[*count] = "segment.ms";
+    snprintf(values[(*count)++], 24, "%lld", (long long)row->segment_ms);
+  }
+}
+
+/* Topics that exist get the table's configuration too, so a changed
+ * retention reaches a running cluster. AlterConfigs (not incremental, which
+ * librdkafka 2.0 lacks) sets the whole set: the table owns every topic
+ * setting it names, and one it no longer names returns to the default. */
+static int ctl_kafka_alter_topics(ctl_kafka *k, const ka_row *rows, size_t n,
+                                  const bool *existed, const char *what) {
+  rd_kafka_ConfigResource_t *configs[CTL_KAFKA_MAX_ROWS];
+  size_t count = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (rows[i].kind != KA_TOPIC || !existed[i]) continue;
+    char values[4][24];
+    const char *names[4];
+    size_t m;
+    ctl_kafka_topic_configs(&rows[i], values, names, &m);
+    configs[count] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, rows[i].name);
+    for (size_t j = 0; j < m; j++)
+      rd_kafka_ConfigResource_set_config(configs[count], names[j], values[j]);
+    count++;
+  }
+  if (count == 0) return CTL_OK;
+  rd_kafka_queue_t *queue = rd_kafka_queue_new(k->rk);
+  rd_kafka_AlterConfigs(k->rk, configs, count, NULL, queue);
+  rd_kafka_event_t *event = ctl_kafka_wait(queue, what);
+  int rc = event ? CTL_OK : CTL_RUNTIME;
+  if (event) {
+    size_t m = 0;
+    const rd_kafka_ConfigResource_t **results =
+        rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(event), &m);
+    for (size_t i = 0; i < m && rc == CTL_OK; i++) {
+      if (rd_kafka_ConfigResource_error(results[i]))
+        rc = ctl_fail(CTL_RUNTIME, "%s: configuration of topic %s: %s", what,
+                      rd_kafka_ConfigResource_name(results[i]),
+                      rd_kafka_ConfigResource_error_string(results[i]));
+    }
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_ConfigResource_destroy_array(configs, count);
+  return rc;
+}
+
 static int ctl_kafka_create_topics(ctl_kafka *k, const ka_row *rows, size_t n, const char *what) {
   rd_kafka_NewTopic_t *topics[CTL_KAFKA_MAX_ROWS];
   size_t count = 0;
-  char errstr[256], retention[24], isr[8];
+  char errstr[256];
+  bool existed[CTL_KAFKA_MAX_ROWS] = {false};
   for (size_t i = 0; i < n; i++) {
     if (rows[i].kind != KA_TOPIC) continue;
     rd_kafka_NewTopic_t *t = rd_kafka_NewTopic_new(rows[i].name, rows[i].partitions,
@@ -93,11 +156,11 @@ static int ctl_kafka_create_topics(ctl_kafka *k, const ka_row *rows, size_t n, c
       rd_kafka_NewTopic_destroy_array(topics, count);
       return ctl_fail(CTL_RUNTIME, "%s: topic %s: %s", what, rows[i].name, errstr);
     }
-    snprintf(retention, sizeof retention, "%lld", (long long)rows[i].retention_ms);
-    snprintf(isr, sizeof isr, "%d", rows[i].min_insync_replicas);
-    rd_kafka_NewTopic_set_config(t, "retention.ms", retention);
-    rd_kafka_NewTopic_set_config(t, "min.insync.replicas", isr);
-    rd_kafka_NewTopic_set_config(t, "cleanup.policy", "delete");
+    char values[4][24];
+    const char *names[4];
+    size_t m;
+    ctl_kafka_topic_configs(&rows[i], values, names, &m);
+    for (size_t j = 0; j < m; j++) rd_kafka_NewTopic_set_config(t, names[j], values[j]);
     topics[count++] = t;
   }
   if (count == 0) return CTL_OK;
@@ -111,8 +174,13 @@ static int ctl_kafka_create_topics(ctl_kafka *k, const ka_row *rows, size_t n, c
         rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &m);
     for (size_t i = 0; i < m && rc == CTL_OK; i++) {
       rd_kafka_resp_err_t code = rd_kafka_topic_result_error(results[i]);
-      /* Applying again leaves existing topics as they are. */
-      if (code && code != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+      /* Applying again keeps existing topics (and their partitions); only
+       * their configuration is set again below. */
+      if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        const char *name = rd_kafka_topic_result_name(results[i]);
+        for (size_t j = 0; j < n; j++)
+          if (rows[j].kind == KA_TOPIC && !strcmp(rows[j].name, name)) existed[j] = true;
+      } else if (code)
         rc = ctl_fail(CTL_RUNTIME, "%s: topic %s: %s", what, rd_kafka_topic_result_name(results[i]),
                       rd_kafka_err2str(code));
     }
@@ -120,6 +188,7 @@ static int ctl_kafka_create_topics(ctl_kafka *k, const ka_row *rows, size_t n, c
   }
   rd_kafka_queue_destroy(queue);
   rd_kafka_NewTopic_destroy_array(topics, count);
+  if (rc == CTL_OK) rc = ctl_kafka_alter_topics(k, rows, n, existed, what);
   return rc;
 }
 
@@ -178,6 +247,48 @@ static int ctl_kafka_bindings(const ka_row *rows, size_t n, const char *only_op,
   return CTL_OK;
 }
 
+/* How many of the bindings DescribeAcls finds (each binding is an exact
+ * filter for itself); -1 after printing a reason. */
+static int ctl_kafka_count_acls(ctl_kafka *k, rd_kafka_AclBinding_t **acls, size_t count,
+                                const char *what) {
+  rd_kafka_queue_t *queue = rd_kafka_queue_new(k->rk);
+  for (size_t i = 0; i < count; i++) rd_kafka_DescribeAcls(k->rk, acls[i], NULL, queue);
+  int found = 0;
+  for (size_t i = 0; i < count; i++) {
+    rd_kafka_event_t *event = ctl_kafka_wait(queue, what);
+    if (!event) {
+      found = -1;
+      break;
+    }
+    size_t m = 0;
+    rd_kafka_DescribeAcls_result_acls(rd_kafka_event_DescribeAcls_result(event), &m);
+    if (m > 0) found++;
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  return found;
+}
+
+/* Waits until the broker enforces the change: every binding present, or
+ * every one gone. */
+static int ctl_kafka_await_acls(ctl_kafka *k, rd_kafka_AclBinding_t **acls, size_t count,
+                                bool present, const char *what) {
+  int want = present ? (int)count : 0;
+  for (int waited = 0;; waited += CTL_KAFKA_ACL_POLL_MS) {
+    int found = ctl_kafka_count_acls(k, acls, count, what);
+    if (found < 0) return CTL_RUNTIME;
+    if (found == want) return CTL_OK;
+    if (waited >= CTL_KAFKA_ACL_WAIT_MS)
+      return ctl_fail(CTL_RUNTIME,
+                      "%s: the broker still %s %d of %zu ACLs after %d s; the change is "
+                      "recorded but not yet enforced: check the broker, then run "
+                      "`lindungctl kafka apply`",
+                      what, present ? "lacks" : "holds", present ? want - found : found, count,
+                      CTL_KAFKA_ACL_WAIT_MS / 1000);
+    usleep(CTL_KAFKA_ACL_POLL_MS * 1000);
+  }
+}
+
 static int ctl_kafka_create_acls(ctl_kafka *k, const ka_row *rows, size_t n, const char *what) {
   if (!k->acls) return CTL_OK;
   rd_kafka_AclBinding_t *acls[CTL_KAFKA_MAX_ROWS * 2];
@@ -199,6 +310,7 @@ static int ctl_kafka_create_acls(ctl_kafka *k, const ka_row *rows, size_t n, con
       rd_kafka_event_destroy(event);
     }
     rd_kafka_queue_destroy(queue);
+    if (rc == CTL_OK) rc = ctl_kafka_await_acls(k, acls, count, true, what);
   }
   rd_kafka_AclBinding_destroy_array(acls, count);
   return rc;
@@ -305,6 +417,7 @@ static int ctl_kafka_partner_remove_write(const char *partner_id, bool follow_up
       rd_kafka_event_destroy(event);
     }
     rd_kafka_queue_destroy(queue);
+    if (rc == CTL_OK) rc = ctl_kafka_await_acls(&k, acls, count, false, what);
   }
   rd_kafka_AclBinding_destroy_array(acls, count);
   ctl_kafka_close(&k);

@@ -1,6 +1,8 @@
-/* lindungctl system-key and partner commands: the keys of the scan path.
- * Secret keys only ever go to files created with mode 0400; the database
- * holds public keys. */
+/* lindungctl system-key, inner-key and partner commands: the keys of the
+ * scan path. Secret keys only ever go to files created with mode 0400; the
+ * database holds public keys (the inner keys have none: they are shared by
+ * decrypt and the status-resolver only, inner_seal.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -11,6 +13,8 @@
 
 #include "ctl.h"
 #include "hex.h"
+#include "inner_seal.h"
+#include "key_dir.h"
 
 static int ctl_parent_dir(const char *path) {
   char dir[4096];
@@ -59,14 +63,17 @@ int ctl_cmd_system_key_create(int argc, char **argv) {
 
   uint8_t pk[crypto_kx_PUBLICKEYBYTES], sk[crypto_kx_SECRETKEYBYTES];
   char sk_text[2 * crypto_kx_SECRETKEYBYTES + 2], pk_hex[2 * crypto_kx_PUBLICKEYBYTES + 1];
+  /* Never swapped while they hold the key; munlock wipes them. */
+  (void)sodium_mlock(sk, sizeof sk);
+  (void)sodium_mlock(sk_text, sizeof sk_text);
   crypto_kx_keypair(pk, sk);
   hex_encode(sk, sizeof sk, sk_text);
   strcat(sk_text, "\n");
   hex_encode(pk, sizeof pk, pk_hex);
   int err = ctl_parent_dir(path);
   if (!err) err = ctl_write_file(path, sk_text, 0400, true);
-  sodium_memzero(sk, sizeof sk);
-  sodium_memzero(sk_text, sizeof sk_text);
+  sodium_munlock(sk, sizeof sk);
+  sodium_munlock(sk_text, sizeof sk_text);
   if (err) {
     PQfinish(conn);
     if (err == -EEXIST)
@@ -91,6 +98,60 @@ int ctl_cmd_system_key_create(int argc, char **argv) {
     return CTL_RUNTIME;
   }
   printf("%s %s\n", id_text, pk_hex);
+  return CTL_OK;
+}
+
+/* The highest inner key id in dir (0 when none), or -errno. */
+static int64_t ctl_inner_key_highest(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return -errno;
+  uint32_t highest = 0;
+  struct dirent *entry;
+  while ((entry = readdir(d)) != NULL) {
+    uint32_t id = key_dir_file_id(entry->d_name, INNER_SEAL_FILE_PREFIX);
+    if (id > highest) highest = id;
+  }
+  closedir(d);
+  return highest;
+}
+
+int ctl_cmd_inner_key_create(int argc, char **argv) {
+  const char *dir_option = NULL;
+  const ctl_option options[] = {{"dir", &dir_option, NULL}};
+  int rc = ctl_parse(argc, argv, options, 1, NULL, 0, NULL);
+  if (rc) return rc;
+  char dir[4096];
+  const char *from_env = ctl_env("LINDUNG_INNER_KEY_DIR");
+  if (dir_option && !*dir_option) return ctl_fail(CTL_USAGE, "inner-key create: --dir is empty");
+  if (dir_option)
+    snprintf(dir, sizeof dir, "%s", dir_option);
+  else if (from_env)
+    snprintf(dir, sizeof dir, "%s", from_env);
+  else
+    snprintf(dir, sizeof dir, "%s/secrets/inner-keys", ctl_run_dir());
+  int err = ctl_mkdirs(dir);
+  int64_t highest = err ? err : ctl_inner_key_highest(dir);
+  if (highest < 0)
+    return ctl_fail(CTL_RUNTIME, "inner-key create: cannot read %s: %s", dir,
+                    strerror((int)-highest));
+  if (highest == UINT32_MAX)
+    return ctl_fail(CTL_RUNTIME, "inner-key create: key ids are exhausted");
+  uint32_t key_id = (uint32_t)highest + 1;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/" INNER_SEAL_FILE_PREFIX "-%" PRIu32 ".key", dir, key_id);
+  uint8_t key[INNER_SEAL_KEY_BYTES];
+  char text[2 * INNER_SEAL_KEY_BYTES + 2];
+  randombytes_buf(key, sizeof key);
+  hex_encode(key, sizeof key, text);
+  strcat(text, "\n");
+  err = ctl_write_file(path, text, 0400, true);
+  sodium_memzero(key, sizeof key);
+  sodium_memzero(text, sizeof text);
+  if (err == -EEXIST)
+    return ctl_fail(CTL_RUNTIME, "inner-key create: %s exists; refusing to overwrite", path);
+  if (err)
+    return ctl_fail(CTL_RUNTIME, "inner-key create: cannot write %s: %s", path, strerror(-err));
+  printf("%" PRIu32 "\n", key_id);
   return CTL_OK;
 }
 

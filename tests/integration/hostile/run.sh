@@ -12,9 +12,11 @@
 #   - 1,000 unauthenticated admin requests and 200 slowloris connections
 #     while an authorised revoke goes through; failed authentications are
 #     audited as a few summaries, not one row each;
-#   - no NIK or token the attacks used on any topic (the broker's segments),
-#     in PostgreSQL's files or in any log; scan.decrypted is the one known
-#     exception until item 3 (sealed inside) lands, and is asserted as such.
+#   - a reader of scan.decrypted finds only sealed records, keyed by no
+#     unkeyed hash of a NIK or token; the broker reports an hour's retention
+#     at most for the internal topics;
+#   - no NIK, token or response pad on any topic (the broker's segments), and
+#     no NIK or token the attacks used in PostgreSQL's files or in any log.
 set -uo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -26,6 +28,7 @@ lindung_ensure_seeded
 q() { psql "$LINDUNG_DB_URL" -X -q -tA -c "$1"; }
 aq() { psql "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q -tA -c "$1"; }
 secrets=$(mktemp)
+pads=$(mktemp)
 quota=$(q "SELECT coalesce(rate_per_s, 0) || ' ' || coalesce(burst, 0) FROM partners WHERE partner_id = 'grab'")
 restore_quota() {
   # shellcheck disable=SC2086
@@ -33,7 +36,7 @@ restore_quota() {
   "$bin/lindungctl" partner quota grab --rate "${1:-0}" --burst "${2:-0}" > /dev/null 2>&1 ||
     "$bin/lindungctl" partner quota grab --rate 0 > /dev/null 2>&1
 }
-trap 'restore_quota; rm -f "$secrets"' EXIT
+trap 'restore_quota; rm -f "$secrets" "$pads"' EXIT
 
 echo "== a ~1 MB junk record on a partner's topic"
 if "$LINDUNG_TEST_BIN_DIR/it_hostile" junk "$secrets"; then pass "every partner answered after the junk"; else fail "it_hostile junk"; fi
@@ -87,6 +90,34 @@ for _ in $(seq 50); do
 done
 [ -n "$rid" ] && [ "$n" = "$copies" ] && pass "$copies replays, $copies audit records" ||
   fail "$n audit records for $copies replays of $rid"
+
+echo "== scan.decrypted as a reader of the topic sees it"
+if "$LINDUNG_TEST_BIN_DIR/it_hostile" sealed 8 "$secrets" "$pads"; then
+  pass "every record sealed, no NIK, token or pad in clear, no guessable key"
+else
+  fail "it_hostile sealed"
+fi
+
+echo "== internal topics keep an hour at most"
+if "$LINDUNG_TEST_BIN_DIR/it_hostile" retention scan.accepted scan.decrypted; then
+  pass "the broker keeps scan.accepted and scan.decrypted an hour at most"
+else
+  fail "it_hostile retention"
+fi
+# A cluster whose topic predates the table's retention: the check sees it,
+# and `lindungctl kafka apply` brings the topic back to the table.
+"$LINDUNG_TEST_BIN_DIR/it_hostile" stretch scan.decrypted 604800000 > /dev/null || fail "stretch"
+if "$LINDUNG_TEST_BIN_DIR/it_hostile" retention scan.decrypted > /dev/null 2>&1; then
+  fail "a week's retention on scan.decrypted went unnoticed"
+else
+  pass "a week's retention on scan.decrypted is seen"
+fi
+"$bin/lindungctl" kafka apply > /dev/null || fail "lindungctl kafka apply"
+if "$LINDUNG_TEST_BIN_DIR/it_hostile" retention scan.decrypted; then
+  pass "kafka apply set the existing topic's retention back to the table's"
+else
+  fail "kafka apply left scan.decrypted's retention as it was"
+fi
 
 echo "== lindung-audit verify without a trusted key"
 untrusted=(env -u LINDUNG_AUDIT_SIGNING_KEY_FILE -u LINDUNG_AUDIT_PUBLIC_KEY
@@ -161,11 +192,22 @@ topics_hit=$(sed -n "s|^$data/\(.*\)-[0-9]*/.*|\1|p" <<< "$hits" | sort -u | tr 
 elsewhere=$(grep -v "^$data/" <<< "$hits" | head -5)
 [ -z "$elsewhere" ] && pass "$(wc -l < "$secrets") NIKs and tokens in no log and no PostgreSQL file" ||
   fail "a NIK or token in: $elsewhere"
-# Known hole (issue 17 item 3, "sealed inside", not built yet): decrypt
-# passes the NIK to the resolver in clear on scan.decrypted. Asserted as it
-# is, so the search is seen to find what is there; sealing it must empty
-# this list.
-[ "$topics_hit" = "scan.decrypted " ] && pass "only scan.decrypted holds a NIK in clear (known, item 3)" ||
-  fail "NIKs or tokens in clear on topics: '$topics_hit' (expected only scan.decrypted until item 3)"
+[ -z "$topics_hit" ] && pass "no NIK or token the attacks used on any topic" ||
+  fail "NIKs or tokens in clear on topics: $topics_hit"
+# Every person of the seed, whichever test sent them, and every response pad
+# gojek was answered under: byte searches of every topic's segments.
+seeded=$(mktemp)
+cut -d, -f1 "$LINDUNG_RUN_DIR/seed/people.csv" | grep -E '^[0-9]{16}$' > "$seeded"
+nik_topics=$(grep -rlaF -f "$seeded" "$data" 2> /dev/null |
+  sed -n "s|^$data/\(.*\)-[0-9]*/.*|\1|p" | sort -u | tr '\n' ' ')
+[ -z "$nik_topics" ] && pass "none of the $(wc -l < "$seeded") seeded NIKs on any topic" ||
+  fail "seeded NIKs in clear on topics: $nik_topics"
+rm -f "$seeded"
+[ "$(wc -l < "$pads")" -ge 16 ] || fail "too few response pads recorded ($(wc -l < "$pads"))"
+if pad_hits=$(python3 "$here/find_bytes.py" "$pads" "$data"); then
+  pass "$(wc -l < "$pads") response pads on no topic"
+else
+  fail "response pads in clear on topics: $pad_hits"
+fi
 
 it_done

@@ -15,6 +15,7 @@
 #include "system_keys.h"
 #include "envelope.h"
 #include "hex.h"
+#include "inner_seal.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "lindung/v1/partner.pb-c.h"
 #include "messages.h"
@@ -33,8 +34,11 @@ typedef struct fixture {
   system_keys *keys;
   envelope_cache *sessions;
   replay_window *replays;
+  inner_seal_keys *inner;
   decrypt_context context;
 } fixture;
+
+static const uint8_t inner_master[32] = {0x33, 0x01, 0x02};
 
 static void fixture_open(fixture *f) {
   uint8_t other_pk[32], stray_sk[32];
@@ -61,14 +65,36 @@ static void fixture_open(fixture *f) {
   CHECK(system_keys_add(f->keys, 4, system_sk) == 0);
   f->sessions = envelope_cache_new(16);
   f->replays = replay_window_new(1000, REPLAY_DEFAULT_TTL_MS);
-  f->context = (decrypt_context){f->registry, f->keys, f->sessions, f->replays};
+  f->inner = inner_seal_keys_new();
+  CHECK(inner_seal_keys_add(f->inner, 5, inner_master) == 0);
+  f->context = (decrypt_context){f->registry, f->keys, f->sessions, f->replays, f->inner};
 }
 
 static void fixture_close(fixture *f) {
   replay_window_free(f->replays);
   envelope_cache_free(f->sessions);
   system_keys_free(f->keys);
+  inner_seal_keys_free(f->inner);
   registry_free(f->registry);
+}
+
+/* The resolver's side: opens the forwarded value with the inner key. */
+static Lindung__V1__DecryptedRequest *unseal(const fixture *f) {
+  uint8_t plain[MESSAGES_MAX_BYTES];
+  size_t plain_len = 0;
+  if (inner_open(f->inner, "scan.decrypted", result.value, result.value_len, plain, sizeof plain,
+                 &plain_len) != INNER_OPEN_OK)
+    return NULL;
+  return lindung__v1__decrypted_request__unpack(NULL, plain_len, plain);
+}
+
+/* What the Kafka key was before it was keyed: BLAKE2b-256 of "nik:" || nik. */
+static void unkeyed_nik_hash(const char *nik, uint8_t out[32]) {
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, NULL, 0, 32);
+  crypto_generichash_update(&state, (const uint8_t *)"nik:", 4);
+  crypto_generichash_update(&state, (const uint8_t *)nik, strlen(nik));
+  crypto_generichash_final(&state, out, 32);
 }
 
 /* A request as a partner builds it; seal() fills nonce and ciphertext. */
@@ -275,16 +301,21 @@ static void test_valid_scan_is_forwarded(void) {
       scan_request(1, "lt1_example-token", "QR-MALL-0001", LINDUNG__V1__ACTION__CHECK_IN);
   CHECK_EQ_INT(process(&f, &r), 0);
   check_forwarded();
-  uint8_t expected_hash[TOKEN_HASH_BYTES];
+  uint8_t expected_hash[TOKEN_HASH_BYTES], expected_key[32];
   token_hash("lt1_example-token", strlen("lt1_example-token"), expected_hash);
-  CHECK_EQ_INT(result.key_len, TOKEN_HASH_BYTES);
-  CHECK_MEM(result.key, expected_hash, TOKEN_HASH_BYTES);
-  /* The token never leaves decrypt, only its hash. */
+  CHECK(inner_seal_partition_hash(f.inner, "token", expected_hash, TOKEN_HASH_BYTES,
+                                  expected_key) == 0);
+  CHECK_EQ_INT(result.key_len, 32);
+  CHECK_MEM(result.key, expected_key, 32);
+  /* The Kafka key is keyed: not the token hash the tokens table holds. */
+  CHECK(memcmp(result.key, expected_hash, 32) != 0);
+  /* The token never leaves decrypt, only its hash, and that sealed. */
   CHECK(!contains(result.value, result.value_len, "lt1_example-token"));
   CHECK(!contains(result.audit, result.audit_len, "lt1_example-token"));
+  CHECK(memmem(result.value, result.value_len, expected_hash, sizeof expected_hash) == NULL);
+  CHECK(!contains(result.value, result.value_len, "QR-MALL-0001"));
 
-  Lindung__V1__DecryptedRequest *d =
-      lindung__v1__decrypted_request__unpack(NULL, result.value_len, result.value);
+  Lindung__V1__DecryptedRequest *d = unseal(&f);
   CHECK(d != NULL);
   if (d) {
     CHECK_EQ_STR(d->partner_id, "gojek");
@@ -335,13 +366,16 @@ static void test_valid_link_is_forwarded(void) {
   test_request r = link_request(3, nik);
   CHECK_EQ_INT(process(&f, &r), 0);
   check_forwarded();
-  uint8_t expected_key[32];
-  decrypt_link_key(nik, expected_key);
+  uint8_t expected_key[32], unkeyed[32];
+  CHECK(inner_seal_partition_hash(f.inner, "nik", nik, strlen(nik), expected_key) == 0);
   CHECK_EQ_INT(result.key_len, 32);
   CHECK_MEM(result.key, expected_key, 32);
+  /* A reader of the topic cannot confirm a guessed NIK from the key. */
+  unkeyed_nik_hash(nik, unkeyed);
+  CHECK(memcmp(result.key, unkeyed, 32) != 0);
   CHECK(!contains(result.audit, result.audit_len, nik));
-  Lindung__V1__DecryptedRequest *d =
-      lindung__v1__decrypted_request__unpack(NULL, result.value_len, result.value);
+  CHECK(!contains(result.value, result.value_len, nik));
+  Lindung__V1__DecryptedRequest *d = unseal(&f);
   CHECK(d != NULL);
   if (d) {
     CHECK_EQ_INT(d->kind_case, LINDUNG__V1__DECRYPTED_REQUEST__KIND_LINK);
@@ -358,7 +392,7 @@ static void test_valid_link_is_forwarded(void) {
   }
   /* A different NIK keys elsewhere, the same NIK the same. */
   uint8_t other[32];
-  decrypt_link_key("3171012509890002", other);
+  CHECK(inner_seal_partition_hash(f.inner, "nik", "3171012509890002", 16, other) == 0);
   CHECK(memcmp(other, expected_key, 32) != 0);
   decrypt_result_wipe(&result);
   fixture_close(&f);
@@ -389,7 +423,10 @@ static void test_published_vector_opens(void) {
   check_forwarded();
   uint8_t expected_hash[TOKEN_HASH_BYTES];
   token_hash("lt1_example-token", strlen("lt1_example-token"), expected_hash);
-  CHECK_MEM(result.key, expected_hash, TOKEN_HASH_BYTES);
+  Lindung__V1__DecryptedRequest *d = unseal(&f);
+  CHECK(d && d->scan && d->scan->token_hash.len == TOKEN_HASH_BYTES &&
+        memcmp(d->scan->token_hash.data, expected_hash, TOKEN_HASH_BYTES) == 0);
+  if (d) lindung__v1__decrypted_request__free_unpacked(d, NULL);
   decrypt_result_wipe(&result);
   fixture_close(&f);
 }
@@ -672,6 +709,14 @@ static void test_unusable_inputs_are_dead_lettered(void) {
   decrypt_context incomplete = f.context;
   incomplete.registry = NULL;
   CHECK_EQ_INT(decrypt_process(&incomplete, now, &in, &result), -1);
+  /* Without an inner key nothing could be sealed to the resolver: nothing
+   * is forwarded in clear instead. */
+  inner_seal_keys *none = inner_seal_keys_new();
+  incomplete = f.context;
+  incomplete.inner = none;
+  CHECK_EQ_INT(decrypt_process(&incomplete, now, &in, &result), -1);
+  CHECK_EQ_INT(result.value_len, 0);
+  inner_seal_keys_free(none);
   fixture_close(&f);
 }
 

@@ -12,7 +12,7 @@ static ka_row rows[256];
 static void test_rows_fixed_and_per_partner(void) {
   const char *table =
       "# comment\n"
-      "topic scan.accepted 4 1 86400000 1\n"
+      "topic scan.accepted 4 1 86400000 1 300000\n"
       "topic scan.requests.{partner} 2 3 1000 2   # trailing comment\n"
       "\n"
       "allow lindung-ingest topic prefixed scan.requests. Read,Describe\n"
@@ -24,6 +24,7 @@ static void test_rows_fixed_and_per_partner(void) {
   CHECK_EQ_STR(rows[0].name, "scan.accepted");
   CHECK_EQ_INT(rows[0].partitions, 4);
   CHECK_EQ_INT(rows[0].retention_ms, 86400000);
+  CHECK_EQ_INT(rows[0].segment_ms, 300000);
   CHECK_EQ_INT(rows[1].kind, KA_ALLOW);
   CHECK_EQ_STR(rows[1].principal, "lindung-ingest");
   CHECK(rows[1].prefixed);
@@ -33,6 +34,7 @@ static void test_rows_fixed_and_per_partner(void) {
   CHECK_EQ_STR(rows[0].name, "scan.requests.gojek");
   CHECK_EQ_INT(rows[0].replicas, 3);
   CHECK_EQ_INT(rows[0].min_insync_replicas, 2);
+  CHECK_EQ_INT(rows[0].segment_ms, 0); /* none given: the broker's default */
   CHECK_EQ_STR(rows[1].principal, "partner-gojek");
   CHECK_EQ_STR(rows[1].name, "scan.requests.gojek");
   CHECK(!rows[1].prefixed);
@@ -45,6 +47,8 @@ static void test_bad_rows_name_their_line(void) {
       "topic a 4 1 1000\n",                    /* a field short */
       "topic a 0 1 1000 1\n",                  /* no partitions */
       "topic a 4 1 1000 2\n",                  /* min.insync above replicas */
+      "topic a 4 1 1000 1 0\n",                /* segment.ms of zero */
+      "topic a 4 1 1000 1 10 9\n",             /* a field too many */
       "allow x topic wildcard a Read\n",       /* unknown pattern */
       "allow x table literal a Read\n",        /* unknown resource */
       "deny x topic literal a Read\n",         /* unknown row */
@@ -125,9 +129,31 @@ static void test_shipped_table_is_least_privilege(void) {
   CHECK(analyst_rows >= 1);
 }
 
+/* Topics between services keep what they carry minutes, not days, and roll
+ * segments often enough that the retention applies on a quiet topic. */
+static void test_internal_topics_keep_an_hour_at_most(void) {
+  const char *table = read_table();
+  CHECK(table != NULL);
+  if (!table) return;
+  char err[128];
+  int n = ka_rows(table, NULL, rows, 256, err, sizeof err);
+  const char *internal[] = {"scan.accepted", "scan.decrypted"};
+  for (size_t k = 0; k < sizeof internal / sizeof internal[0]; k++) {
+    int found = 0;
+    for (int i = 0; i < n; i++) {
+      if (rows[i].kind != KA_TOPIC || strcmp(rows[i].name, internal[k])) continue;
+      found++;
+      CHECK(rows[i].retention_ms > 0 && rows[i].retention_ms <= 3600000);
+      CHECK(rows[i].segment_ms > 0 && rows[i].segment_ms <= rows[i].retention_ms / 2);
+    }
+    CHECK_EQ_INT(found, 1);
+  }
+}
+
 int main(void) {
   RUN(test_rows_fixed_and_per_partner);
   RUN(test_bad_rows_name_their_line);
   RUN(test_shipped_table_is_least_privilege);
+  RUN(test_internal_topics_keep_an_hour_at_most);
   return testing_summary();
 }

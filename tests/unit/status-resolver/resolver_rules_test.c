@@ -405,6 +405,84 @@ static resolver_route route(const fixture *fx) {
 
 #define MALFORMED LINDUNG__V1__ERROR_CODE__MALFORMED
 
+/* --- opening what decrypt sealed ------------------------------------------ */
+
+static inner_seal_keys *inner_keys(uint32_t id, uint8_t fill) {
+  uint8_t master[INNER_SEAL_KEY_BYTES];
+  memset(master, fill, sizeof master);
+  inner_seal_keys *keys = inner_seal_keys_new();
+  CHECK(inner_seal_keys_add(keys, id, master) == 0);
+  return keys;
+}
+
+/* Seals the fixture's request as decrypt does. */
+static size_t seal_request(const inner_seal_keys *keys, const fixture *fx, uint8_t *out,
+                           size_t cap) {
+  uint8_t plain[1024];
+  size_t plain_len = lindung__v1__decrypted_request__pack(&fx->request, plain);
+  return inner_seal(keys, "scan.decrypted", plain, plain_len, out, cap);
+}
+
+static void test_open_request(void) {
+  inner_seal_keys *keys = inner_keys(2, 0x44);
+  fixture fx;
+  fixture_init(&fx, true);
+  uint8_t sealed[1200];
+  size_t len = seal_request(keys, &fx, sealed, sizeof sealed);
+  CHECK(len > 0);
+  CHECK(memmem(sealed, len, fx.nik, 16) == NULL);
+  CHECK(memmem(sealed, len, fx.pad, sizeof fx.pad) == NULL);
+  Lindung__V1__DecryptedRequest *request = NULL;
+  CHECK(resolver_open_request(keys, sealed, len, &request) == NULL);
+  CHECK(request != NULL);
+  if (request) {
+    CHECK_EQ_STR(request->partner_id, "gojek");
+    CHECK_EQ_INT(request->kind_case, LINDUNG__V1__DECRYPTED_REQUEST__KIND_LINK);
+    if (request->link) CHECK_EQ_STR(request->link->nik, fx.nik);
+    CHECK(request->response_pad.len == sizeof fx.pad &&
+          memcmp(request->response_pad.data, fx.pad, sizeof fx.pad) == 0);
+    resolver_route r;
+    resolver_route_request(request, &r);
+    CHECK_EQ_INT(r.kind, RESOLVER_ROUTE_LINK);
+    protobuf_c_message_free_unpacked(&request->base, NULL);
+  }
+  inner_seal_keys_free(keys);
+}
+
+/* A record that does not open is a dead letter with its reason, never a
+ * request: the same holds for the clear DecryptedRequest decrypt used to
+ * send, so nothing unsealed is ever answered. */
+static void test_open_request_refuses(void) {
+  inner_seal_keys *keys = inner_keys(2, 0x44), *other = inner_keys(2, 0x45),
+                  *rotated = inner_keys(3, 0x44);
+  fixture fx;
+  fixture_init(&fx, false);
+  uint8_t sealed[1200], clear[1024];
+  size_t len = seal_request(keys, &fx, sealed, sizeof sealed);
+  Lindung__V1__DecryptedRequest *request = (Lindung__V1__DecryptedRequest *)&fx;
+  CHECK_EQ_STR(resolver_open_request(other, sealed, len, &request), "sealed_not_opened");
+  CHECK(request == NULL);
+  CHECK_EQ_STR(resolver_open_request(rotated, sealed, len, &request), "sealed_unknown_key");
+  size_t clear_len = lindung__v1__decrypted_request__pack(&fx.request, clear);
+  CHECK(resolver_open_request(keys, clear, clear_len, &request) != NULL);
+  CHECK(request == NULL);
+  CHECK_EQ_STR(resolver_open_request(keys, NULL, 0, &request), "sealed_malformed");
+  sealed[len / 2] ^= 0x10;
+  CHECK(resolver_open_request(keys, sealed, len, &request) != NULL);
+  CHECK(request == NULL);
+  /* Sealed correctly, but not a DecryptedRequest inside. */
+  const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff};
+  len = inner_seal(keys, "scan.decrypted", junk, sizeof junk, sealed, sizeof sealed);
+  CHECK_EQ_STR(resolver_open_request(keys, sealed, len, &request), "sealed_request_invalid");
+  CHECK(request == NULL);
+  /* Sealed for another topic. */
+  len = inner_seal(keys, "scan.accepted", clear, clear_len, sealed, sizeof sealed);
+  CHECK_EQ_STR(resolver_open_request(keys, sealed, len, &request), "sealed_not_opened");
+  inner_seal_keys_free(rotated);
+  inner_seal_keys_free(other);
+  inner_seal_keys_free(keys);
+}
+
 static void test_route_valid(void) {
   fixture fx;
   fixture_init(&fx, false);
@@ -774,6 +852,8 @@ int main(void) {
   RUN(test_redelivery_repeats_recorded_verdict);
   RUN(test_names_round_trip);
   RUN(test_utf8_cut);
+  RUN(test_open_request);
+  RUN(test_open_request_refuses);
   RUN(test_route_valid);
   RUN(test_route_dead_letter);
   RUN(test_route_errors);

@@ -4,7 +4,7 @@
 // 1. schema: Kubernetes objects against kubernetes-models, KEDA and
 //    Prometheus-operator objects against their CRD models, Strimzi objects
 //    against strimzi-schemas.js;
-// 2. policy: what the deployment promises (ARCHITECTURE.md and issue 7):
+// 2. policy: what the deployment promises (docs/architecture.md and issue 7):
 //    hardened pods, probes, PDBs and NetworkPolicies per service, every topic,
 //    least-privilege ACLs, lag scaling capped at the partition count, the prod
 //    durability settings, and alert rules identical to the promtool-tested file.
@@ -177,7 +177,7 @@ for (const name of SERVICES) {
   if (prod && !(d.spec.replicas >= 2)) fail(d, `prod needs spec.replicas >= 2 (has ${d.spec.replicas})`);
 }
 
-// Topics: every one of ARCHITECTURE.md, with retention; replication per overlay.
+// Topics: every one of docs/architecture.md, with retention; replication per overlay.
 const topics = Object.fromEntries(byKind('KafkaTopic').map((t) => [t.spec.topicName || t.metadata.name, t]));
 for (const name of TOPICS) {
   const t = topics[name];

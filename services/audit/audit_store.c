@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "hex.h"
+#include "json_write.h"
 
 /* The columns of one record, in audit_chain.h's canonical order; appended_at
  * as exact microseconds (extract() is numeric since PostgreSQL 14). */
@@ -51,90 +52,45 @@ const pgq_statement audit_store_statements[] = {
 const size_t audit_store_statement_count =
     sizeof audit_store_statements / sizeof audit_store_statements[0];
 
-
-void audit_text_free(audit_text *t) {
-  free(t->data);
-  memset(t, 0, sizeof *t);
-}
-
-static void audit_text_put(audit_text *t, const char *s, size_t n) {
-  if (t->failed) return;
-  if (t->len + n + 1 > t->cap) {
-    size_t cap = t->cap ? t->cap : 4096;
-    while (cap < t->len + n + 1) cap *= 2;
-    char *data = realloc(t->data, cap);
-    if (!data) {
-      t->failed = -ENOMEM;
-      return;
-    }
-    t->data = data;
-    t->cap = cap;
-  }
-  memcpy(t->data + t->len, s, n);
-  t->len += n;
-  t->data[t->len] = '\0';
-}
-
-static void audit_text_str(audit_text *t, const char *s) {
-  audit_text_put(t, s, strlen(s));
-}
-
-static void audit_json_key(audit_text *t, bool *first, const char *key) {
-  audit_text_str(t, *first ? "\"" : ",\"");
+static void audit_json_key(buffer *t, bool *first, const char *key) {
+  buffer_puts(t, *first ? "\"" : ",\"");
   *first = false;
-  audit_text_str(t, key);
-  audit_text_str(t, "\":");
+  buffer_puts(t, key);
+  buffer_puts(t, "\":");
 }
 
-static void audit_json_int(audit_text *t, bool *first, const char *key, int64_t value) {
-  char num[32];
-  snprintf(num, sizeof num, "%" PRId64, value);
+static void audit_json_int(buffer *t, bool *first, const char *key, int64_t value) {
   audit_json_key(t, first, key);
-  audit_text_str(t, num);
+  buffer_printf(t, "%" PRId64, value);
 }
 
-static void audit_json_hex(audit_text *t, bool *first, const char *key, audit_bytes b) {
+static void audit_json_hex(buffer *t, bool *first, const char *key, audit_bytes b) {
   if (!b.present) return;
   audit_json_key(t, first, key);
-  audit_text_str(t, "\"");
+  buffer_puts(t, "\"");
   char pair[3];
   for (size_t i = 0; i < b.len; i++) {
     hex_encode(b.data + i, 1, pair);
-    audit_text_put(t, pair, 2);
+    buffer_append(t, pair, 2);
   }
-  audit_text_str(t, "\"");
+  buffer_puts(t, "\"");
 }
 
-/* Text is valid UTF-8 without NUL (audit_event_problem): only quotes,
- * backslashes and control characters need escaping. */
-static void audit_json_text(audit_text *t, bool *first, const char *key, audit_bytes b) {
+static void audit_json_text(buffer *t, bool *first, const char *key, audit_bytes b) {
   if (!b.present) return;
   audit_json_key(t, first, key);
-  audit_text_str(t, "\"");
-  size_t start = 0;
-  for (size_t i = 0; i < b.len; i++) {
-    uint8_t c = b.data[i];
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    audit_text_put(t, (const char *)b.data + start, i - start);
-    char esc[8];
-    snprintf(esc, sizeof esc, "\\u%04x", c);
-    audit_text_str(t, esc);
-    start = i + 1;
-  }
-  audit_text_put(t, (const char *)b.data + start, b.len - start);
-  audit_text_str(t, "\"");
+  json_write_string(t, (const char *)b.data, b.len);
 }
 
-void audit_store_json_begin(audit_text *t) {
-  t->len = 0;
-  t->failed = 0;
-  audit_text_str(t, "[");
+void audit_store_json_begin(buffer *t) {
+  buffer_reset(t);
+  buffer_puts(t, "[");
 }
 
-void audit_store_json_add(audit_text *t, const audit_row *row) {
+void audit_store_json_add(buffer *t, const audit_row *row) {
   bool first = true;
-  if (t->len > 1) audit_text_str(t, ",");
-  audit_text_str(t, "{");
+  if (t->len > 1) buffer_puts(t, ",");
+  buffer_puts(t, "{");
   audit_json_hex(t, &first, "r", row->request_id);
   audit_json_int(t, &first, "s", row->stage);
   audit_json_text(t, &first, "p", row->partner_id);
@@ -151,11 +107,11 @@ void audit_store_json_add(audit_text *t, const audit_row *row) {
   audit_json_text(t, &first, "sv", row->service);
   audit_json_text(t, &first, "dt", row->detail);
   audit_json_text(t, &first, "ac", row->actor);
-  audit_text_str(t, "}");
+  buffer_puts(t, "}");
 }
 
-void audit_store_json_end(audit_text *t) {
-  audit_text_str(t, "]");
+void audit_store_json_end(buffer *t) {
+  buffer_puts(t, "]");
 }
 
 static int audit_pg_int(const PGresult *res, int i, int col, int64_t *out, bool *present) {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "audit_chain.h"
+#include "buffer.h"
 #include "pg_client.h"
 
 /* Prepared statements of the service (pgq_open). */
@@ -35,19 +36,11 @@ extern const char audit_store_rows_sql[];
 extern const char audit_store_checkpoints_sql[];
 
 /* A growable text buffer. */
-typedef struct audit_text {
-  char *data;
-  size_t len, cap;
-  int failed; /* -ENOMEM once an append failed */
-} audit_text;
-
-void audit_text_free(audit_text *t);
-
 /* Appends one row (its event columns) to a JSON array being built in t;
  * call audit_store_json_begin first and audit_store_json_end after. */
-void audit_store_json_begin(audit_text *t);
-void audit_store_json_add(audit_text *t, const audit_row *row);
-void audit_store_json_end(audit_text *t);
+void audit_store_json_begin(buffer *t);
+void audit_store_json_add(buffer *t, const audit_row *row);
+void audit_store_json_end(buffer *t);
 
 /* The decoded bytea columns of one row, owned here. */
 typedef struct audit_store_row {

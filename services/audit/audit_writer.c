@@ -14,8 +14,8 @@
 #include "hex.h"
 #include "log.h"
 #include "proto_limits.h"
+#include "topics.h"
 
-#define AUDIT_LOG_TOPIC "audit.log"
 #define AUDIT_FINAL_CHECKPOINT_S 5.0
 #define AUDIT_RETRY_S 1.0
 
@@ -40,7 +40,7 @@ struct audit_writer {
   double batch_started;
   size_t careful; /* after a refused batch: append this many one by one */
   double retry_at;
-  audit_text json;
+  buffer json;
 
   bool head_known, head_running;
   uint64_t connects_seen; /* pgq_stats.connects when the head was last read */
@@ -121,7 +121,7 @@ static void audit_item_finish(audit_writer *a, audit_item *item, const char *out
 
 static void audit_dead_letter(audit_writer *a, kq_input *input, const char *reason, double t0) {
   if (service_dead_letter(a->svc, input, reason) != 0)
-    LOG_ERROR("dead_letter_failed", LOG_TEXT("topic", "scan.deadletter"));
+    LOG_ERROR("dead_letter_failed", LOG_TEXT("topic", TOPIC_SCAN_DEADLETTER));
   service_count(a->svc, "deadletter", service_monotonic_s() - t0);
   kq_input_done(input);
 }
@@ -180,7 +180,7 @@ static int audit_publish_row(audit_writer *a, const audit_row *row, kq_input *in
   lindung__v1__audit_log_entry__pack(&entry, buf);
   uint8_t key[8];
   audit_seq_key(row->seq, key);
-  int rc = service_produce(a->svc, input, AUDIT_LOG_TOPIC, key, sizeof key, buf, len);
+  int rc = service_produce(a->svc, input, TOPIC_AUDIT_LOG, key, sizeof key, buf, len);
   if (buf != stack) free(buf);
   return rc;
 }
@@ -278,7 +278,7 @@ static void audit_on_append(void *arg, const PGresult *res, const char *error) {
     }
     if (row.row.seq > a->published) {
       if (audit_publish_row(a, &row.row, input) != 0)
-        LOG_ERROR("publish_failed", LOG_TEXT("topic", AUDIT_LOG_TOPIC),
+        LOG_ERROR("publish_failed", LOG_TEXT("topic", TOPIC_AUDIT_LOG),
                   LOG_INT("seq", row.row.seq));
       a->published = row.row.seq;
       metrics_add(a->published_total, NULL, 1);
@@ -405,8 +405,8 @@ static void audit_on_checkpoint(void *arg, const PGresult *res, const char *erro
   uint8_t buf[512], key[8];
   size_t len = lindung__v1__audit_log_entry__pack(&entry, buf);
   audit_seq_key(job->checkpoint.seq, key);
-  if (service_produce(a->svc, NULL, AUDIT_LOG_TOPIC, key, sizeof key, buf, len) != 0)
-    LOG_ERROR("publish_failed", LOG_TEXT("topic", AUDIT_LOG_TOPIC),
+  if (service_produce(a->svc, NULL, TOPIC_AUDIT_LOG, key, sizeof key, buf, len) != 0)
+    LOG_ERROR("publish_failed", LOG_TEXT("topic", TOPIC_AUDIT_LOG),
               LOG_INT("seq", job->checkpoint.seq));
   a->checkpoint_seq = job->checkpoint.seq;
   a->checkpoint_at_us = job->checkpoint.signed_at_us;
@@ -572,7 +572,7 @@ void audit_writer_free(audit_writer *a) {
     if (audit_item_at(a, i)->event)
       protobuf_c_message_free_unpacked(&audit_item_at(a, i)->event->base, NULL);
   free(a->queue);
-  audit_text_free(&a->json);
+  buffer_free(&a->json);
   audit_watch_free(&a->watch);
   sodium_free(a->config.seed);
   free(a);

@@ -14,6 +14,7 @@
 #include "hex.h"
 #include "log.h"
 #include "service.h"
+#include "topics.h"
 
 static int audit_load_seed(const char *path, uint8_t **out) {
   uint8_t text[66];
@@ -79,7 +80,7 @@ int main(int argc, char **argv) {
   }
   service_settings settings = {
       .name = "audit",
-      .input_topic = "audit.events",
+      .input_topic = TOPIC_AUDIT_EVENTS,
       .uses_db = true,
       .statements = audit_store_statements,
       .statement_count = audit_store_statement_count,

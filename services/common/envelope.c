@@ -1,5 +1,5 @@
 /* envelope: associated data, crypto_kx session keys, XChaCha20-Poly1305-IETF
- * sealing, response pads and the session-key cache of PARTNER-PROTOCOL.md v1.
+ * sealing, response pads and the session-key cache of docs/partner-protocol.md v1.
  *
  * The pad functions split the AEAD in two halves: envelope_pad_make runs the
  * cipher (it needs the key), envelope_pad_seal only XORs and runs Poly1305

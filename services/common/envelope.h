@@ -1,4 +1,4 @@
-/* envelope: the sealed-body format of PARTNER-PROTOCOL.md, version 1.
+/* envelope: the sealed-body format of docs/partner-protocol.md, version 1.
  *
  * Associated data binds every clear header field to the sealed body; bodies
  * are sealed with XChaCha20-Poly1305-IETF (combined mode) under the crypto_kx

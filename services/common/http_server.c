@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json_write.h"
+
 #define HTTP_HEAD_MAX 8192 /* URL + header names and values */
 #define HTTP_DEFAULT_MAX_BODY 65536
 #define HTTP_MAX_CONNECTIONS 256
@@ -96,41 +98,6 @@ static void set_err(char *err, size_t err_len, const char *message) {
   if (err && err_len > 0) snprintf(err, err_len, "http: %s", message);
 }
 
-/* ---- JSON helpers ---------------------------------------------------- */
-
-/* Appends s to out (capacity enough: 6 bytes per input byte + 1), JSON-escaped. */
-static size_t json_escape(char *out, const char *s) {
-  static const char hex[] = "0123456789abcdef";
-  size_t n = 0;
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    unsigned char c = *p;
-    if (c == '"' || c == '\\') {
-      out[n++] = '\\';
-      out[n++] = (char)c;
-    } else if (c == '\n') {
-      out[n++] = '\\';
-      out[n++] = 'n';
-    } else if (c == '\r') {
-      out[n++] = '\\';
-      out[n++] = 'r';
-    } else if (c == '\t') {
-      out[n++] = '\\';
-      out[n++] = 't';
-    } else if (c < 0x20 || c == 0x7f) {
-      out[n++] = '\\';
-      out[n++] = 'u';
-      out[n++] = '0';
-      out[n++] = '0';
-      out[n++] = hex[c >> 4];
-      out[n++] = hex[c & 15];
-    } else {
-      out[n++] = (char)c;
-    }
-  }
-  out[n] = '\0';
-  return n;
-}
-
 static void response_set_body(http_response *response, int status, const char *content_type,
                               char *body, size_t body_len) {
   free(response->body);
@@ -154,17 +121,14 @@ void http_respond_error(http_response *response, int status, const char *code,
   if (!response) return;
   if (!code) code = "error";
   if (!message) message = "";
-  size_t cap = 32 + 6 * (strlen(code) + strlen(message));
-  char *body = malloc(cap);
-  size_t len = 0;
-  if (body) {
-    len = (size_t)snprintf(body, cap, "{\"error\":\"");
-    len += json_escape(body + len, code);
-    len += (size_t)snprintf(body + len, cap - len, "\",\"message\":\"");
-    len += json_escape(body + len, message);
-    len += (size_t)snprintf(body + len, cap - len, "\"}");
-  }
-  response_set_body(response, status, "application/json", body, len);
+  buffer body = {0};
+  buffer_puts(&body, "{\"error\":");
+  json_write_string(&body, code, strlen(code));
+  buffer_puts(&body, ",\"message\":");
+  json_write_string(&body, message, strlen(message));
+  buffer_puts(&body, "}");
+  if (body.failed) buffer_free(&body);
+  response_set_body(response, status, "application/json", body.data, body.len);
 }
 
 /* ---- connection lifetime --------------------------------------------- */

@@ -6,7 +6,7 @@
  * uv_poll on the pipe drains it, and we then serve the queue until it is
  * empty. A safety timer serves the queues too, in case a wake-up is missed.
  *
- * Delivery semantics (docs: ARCHITECTURE.md, "Delivery semantics"):
+ * Delivery semantics (docs/architecture.md, "Delivery semantics"):
  *   - a consumer hands inputs to the service in batches (kq_batch_fn);
  *   - the service produces any number of outputs for an input with
  *     kq_produce(..., input, ...) and then calls kq_input_done(input);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "json_write.h"
+
 static const char *log_service = "lindung";
 static log_level log_min_level = LOG_LEVEL_INFO;
 static FILE *log_stream;
@@ -55,27 +57,8 @@ static bool log_is_identifier(const char *value) {
   return true;
 }
 
-static void log_write_string(FILE *out, const char *value) {
-  fputc('"', out);
-  for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-    switch (*p) {
-      case '"': fputs("\\\"", out); break;
-      case '\\': fputs("\\\\", out); break;
-      case '\n': fputs("\\n", out); break;
-      case '\r': fputs("\\r", out); break;
-      case '\t': fputs("\\t", out); break;
-      default:
-        if (*p < 0x20 || *p >= 0x7f)
-          fprintf(out, "\\u%04x", *p);
-        else
-          fputc(*p, out);
-    }
-  }
-  fputc('"', out);
-}
-
 static void log_write_text_value(FILE *out, const char *value) {
-  log_write_string(out, log_value_is_sensitive(value) ? "[redacted]" : value);
+  json_write_fstring(out, log_value_is_sensitive(value) ? "[redacted]" : value);
 }
 
 static const char *const log_level_names[] = {"debug", "info", "warn", "error"};
@@ -93,12 +76,12 @@ void log_emit(log_level level, const char *event, const log_field *fields) {
   flockfile(out);
   fprintf(out, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"service\":", stamp, now.tv_nsec / 1000000,
           log_level_names[level]);
-  log_write_string(out, log_service);
+  json_write_fstring(out, log_service);
   fputs(",\"event\":", out);
-  log_write_string(out, event);
+  json_write_fstring(out, event);
   for (const log_field *field = fields; field && field->type != LOG_FIELD_END; field++) {
     fputc(',', out);
-    log_write_string(out, field->key);
+    json_write_fstring(out, field->key);
     fputc(':', out);
     switch (field->type) {
       case LOG_FIELD_TEXT:

@@ -5,11 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int messages_results_topic(const char *partner_id, char *out, size_t out_len) {
-  int n = snprintf(out, out_len, "scan.results.%s", partner_id);
-  return (n < 0 || (size_t)n >= out_len) ? -1 : 0;
-}
-
 size_t messages_error_response(const char *partner_id, uint32_t partner_key_id,
                                uint32_t system_key_id, const uint8_t *request_id,
                                size_t request_id_len, uint64_t created_at_ms,

@@ -15,9 +15,6 @@
 /* Large enough for any Lindung message (PROTO_MAX_MESSAGE_BYTES). */
 #define MESSAGES_MAX_BYTES 4096
 
-/* The topic a partner reads: "scan.results.<partner_id>". */
-int messages_results_topic(const char *partner_id, char *out, size_t out_len);
-
 /* An error ScanResponse (no nonce, no ciphertext) for a request's header. */
 size_t messages_error_response(const char *partner_id, uint32_t partner_key_id,
                                uint32_t system_key_id, const uint8_t *request_id,

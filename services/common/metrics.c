@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffer.h"
+
 #define METRICS_LABEL_VALUE_MAX 64 /* characters in one label value */
 #define METRICS_SERIES_MAX 64      /* distinct ordinary label values per family */
 /* Two reserved series ("other", "invalid") on top; the table stays under
@@ -262,39 +264,6 @@ void metrics_observe(metrics_family *family, const char *label_value, double val
   series->count++;
 }
 
-/* A growable output buffer; on allocation failure it stays failed. */
-typedef struct metrics_buffer {
-  char *data;
-  size_t len;
-  size_t capacity;
-  bool failed;
-} metrics_buffer;
-
-static void buffer_reserve(metrics_buffer *buffer, size_t extra) {
-  if (buffer->failed || buffer->len + extra + 1 <= buffer->capacity) return;
-  size_t capacity = buffer->capacity ? buffer->capacity : 1024;
-  while (capacity < buffer->len + extra + 1) capacity *= 2;
-  char *grown = realloc(buffer->data, capacity);
-  if (!grown) {
-    buffer->failed = true;
-    return;
-  }
-  buffer->data = grown;
-  buffer->capacity = capacity;
-}
-
-static void buffer_append(metrics_buffer *buffer, const char *text, size_t len) {
-  buffer_reserve(buffer, len);
-  if (buffer->failed) return;
-  memcpy(buffer->data + buffer->len, text, len);
-  buffer->len += len;
-  buffer->data[buffer->len] = '\0';
-}
-
-static void buffer_puts(metrics_buffer *buffer, const char *text) {
-  buffer_append(buffer, text, strlen(text));
-}
-
 /* The shortest of %.15g/%.17g that reads back to the same double, so
  * 0.1 prints as "0.1" and nothing loses precision. */
 static void format_double(double value, char *out, size_t out_len) {
@@ -308,56 +277,56 @@ static void format_double(double value, char *out, size_t out_len) {
   }
 }
 
-static void buffer_double(metrics_buffer *buffer, double value) {
+static void render_double(buffer *out, double value) {
   char text[40];
   format_double(value, text, sizeof(text));
-  buffer_puts(buffer, text);
+  buffer_puts(out, text);
 }
 
-static void buffer_u64(metrics_buffer *buffer, uint64_t value) {
+static void render_u64(buffer *out, uint64_t value) {
   char text[24];
   int n = snprintf(text, sizeof(text), "%llu", (unsigned long long)value);
-  buffer_append(buffer, text, (size_t)n);
+  buffer_append(out, text, (size_t)n);
 }
 
-static void buffer_help(metrics_buffer *buffer, const char *help) {
+static void render_help(buffer *out, const char *help) {
   for (const char *p = help; *p; p++) {
     if (*p == '\\') {
-      buffer_puts(buffer, "\\\\");
+      buffer_puts(out, "\\\\");
     } else if (*p == '\n') {
-      buffer_puts(buffer, "\\n");
+      buffer_puts(out, "\\n");
     } else {
-      buffer_append(buffer, p, 1);
+      buffer_append(out, p, 1);
     }
   }
 }
 
 /* Writes `name<suffix>{label="value",extra}` up to and including the space
  * before the sample value. Label values were validated, so need no escaping. */
-static void buffer_sample_name(metrics_buffer *buffer, const metrics_family *family,
+static void render_sample_name(buffer *out, const metrics_family *family,
                                const char *suffix, const metrics_series *series,
                                const char *extra) {
-  buffer_puts(buffer, family->name);
-  buffer_puts(buffer, suffix);
+  buffer_puts(out, family->name);
+  buffer_puts(out, suffix);
   bool labelled = family->label != NULL;
   if (labelled || extra) {
-    buffer_puts(buffer, "{");
+    buffer_puts(out, "{");
     if (labelled) {
-      buffer_puts(buffer, family->label);
-      buffer_puts(buffer, "=\"");
-      buffer_puts(buffer, series->label_value);
-      buffer_puts(buffer, "\"");
+      buffer_puts(out, family->label);
+      buffer_puts(out, "=\"");
+      buffer_puts(out, series->label_value);
+      buffer_puts(out, "\"");
     }
     if (extra) {
-      if (labelled) buffer_puts(buffer, ",");
-      buffer_puts(buffer, extra);
+      if (labelled) buffer_puts(out, ",");
+      buffer_puts(out, extra);
     }
-    buffer_puts(buffer, "}");
+    buffer_puts(out, "}");
   }
-  buffer_puts(buffer, " ");
+  buffer_puts(out, " ");
 }
 
-static void render_histogram_series(metrics_buffer *buffer, const metrics_family *family,
+static void render_histogram_series(buffer *out, const metrics_family *family,
                                     const metrics_series *series) {
   uint64_t cumulative = 0;
   char extra[64];
@@ -370,29 +339,29 @@ static void render_histogram_series(metrics_buffer *buffer, const metrics_family
     }
     cumulative += series->counts[i];
     snprintf(extra, sizeof(extra), "le=\"%s\"", bound);
-    buffer_sample_name(buffer, family, "_bucket", series, extra);
-    buffer_u64(buffer, cumulative);
-    buffer_puts(buffer, "\n");
+    render_sample_name(out, family, "_bucket", series, extra);
+    render_u64(out, cumulative);
+    buffer_puts(out, "\n");
   }
-  buffer_sample_name(buffer, family, "_sum", series, NULL);
-  buffer_double(buffer, series->sum);
-  buffer_puts(buffer, "\n");
-  buffer_sample_name(buffer, family, "_count", series, NULL);
-  buffer_u64(buffer, series->count);
-  buffer_puts(buffer, "\n");
+  render_sample_name(out, family, "_sum", series, NULL);
+  render_double(out, series->sum);
+  buffer_puts(out, "\n");
+  render_sample_name(out, family, "_count", series, NULL);
+  render_u64(out, series->count);
+  buffer_puts(out, "\n");
 }
 
-static void render_family(metrics_buffer *buffer, const metrics_family *family) {
+static void render_family(buffer *out, const metrics_family *family) {
   static const char *const type_names[] = {"counter", "gauge", "histogram"};
-  buffer_puts(buffer, "# HELP ");
-  buffer_puts(buffer, family->name);
-  buffer_puts(buffer, " ");
-  buffer_help(buffer, family->help);
-  buffer_puts(buffer, "\n# TYPE ");
-  buffer_puts(buffer, family->name);
-  buffer_puts(buffer, " ");
-  buffer_puts(buffer, type_names[family->type]);
-  buffer_puts(buffer, "\n");
+  buffer_puts(out, "# HELP ");
+  buffer_puts(out, family->name);
+  buffer_puts(out, " ");
+  render_help(out, family->help);
+  buffer_puts(out, "\n# TYPE ");
+  buffer_puts(out, family->name);
+  buffer_puts(out, " ");
+  buffer_puts(out, type_names[family->type]);
+  buffer_puts(out, "\n");
 
   /* An unlabelled family shows its zero from the start, so rates work from
    * the first scrape; a labelled one has no series until a value is seen. */
@@ -404,27 +373,26 @@ static void render_family(metrics_buffer *buffer, const metrics_family *family) 
   for (size_t i = 0; i < count; i++) {
     const metrics_series *series = family->series_count > 0 ? family->series[i] : &zero;
     if (family->type == METRICS_HISTOGRAM) {
-      render_histogram_series(buffer, family, series);
+      render_histogram_series(out, family, series);
     } else {
-      buffer_sample_name(buffer, family, "", series, NULL);
-      buffer_double(buffer, series->value);
-      buffer_puts(buffer, "\n");
+      render_sample_name(out, family, "", series, NULL);
+      render_double(out, series->value);
+      buffer_puts(out, "\n");
     }
   }
 }
 
 char *metrics_render(const metrics_registry *registry, size_t *len) {
-  metrics_buffer buffer = {0};
-  buffer_reserve(&buffer, 0);
-  if (!buffer.failed) buffer.data[0] = '\0';
+  buffer out = {0};
+  buffer_append(&out, "", 0);
   if (registry) {
-    for (size_t i = 0; i < registry->count; i++) render_family(&buffer, registry->families[i]);
+    for (size_t i = 0; i < registry->count; i++) render_family(&out, registry->families[i]);
   }
-  if (buffer.failed) {
-    free(buffer.data);
+  if (out.failed) {
+    buffer_free(&out);
     if (len) *len = 0;
     return NULL;
   }
-  if (len) *len = buffer.len;
-  return buffer.data;
+  if (len) *len = out.len;
+  return out.data;
 }

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "proto_limits.h"
 #include "service_clock.h"
+#include "topics.h"
 
 /* Events remembered for re-application over a stale load. Changes are rare;
  * a load older than this many events is caught by the next poll anyway. */
@@ -441,7 +442,7 @@ int partner_events_start(const partner_events_settings *settings, partner_events
   }
   rd_kafka_queue_io_event_enable(pe->queue, pe->pipe_fds[1], "1", 1);
   rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, "partner.events", RD_KAFKA_PARTITION_UA);
+  rd_kafka_topic_partition_list_add(topics, TOPIC_PARTNER_EVENTS, RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t err = rd_kafka_subscribe(pe->rk, topics);
   rd_kafka_topic_partition_list_destroy(topics);
   if (err) {

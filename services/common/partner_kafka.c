@@ -1,5 +1,6 @@
 /* partner_kafka: plain librdkafka producer and assigned reader (partner_kafka.h). */
 #include "partner_kafka.h"
+#include "topics.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -222,8 +223,7 @@ int partner_kafka_send(partner_kafka *k, const char *partner_id, const uint8_t r
 }
 
 int partner_kafka_request_topic(const char *partner_id, char *out, size_t out_len) {
-  int n = snprintf(out, out_len, "scan.requests.%s", partner_id);
-  return n < 0 || (size_t)n >= out_len ? -1 : 0;
+  return topics_scan_requests(partner_id, out, out_len);
 }
 
 int partner_kafka_send_raw(partner_kafka *k, const char *topic, const void *key, size_t key_len,

@@ -1,5 +1,5 @@
 /* partner_sdk: sealing ScanRequests and opening ScanResponses for a partner
- * (PARTNER-PROTOCOL.md v1). See partner_sdk.h for the contract. */
+ * (docs/partner-protocol.md v1). See partner_sdk.h for the contract. */
 #include "partner_sdk.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* partner_sdk: the partner side of PARTNER-PROTOCOL.md v1, small enough for a
+/* partner_sdk: the partner side of docs/partner-protocol.md v1, small enough for a
  * partner app to embed with any Kafka client.
  *
  * It seals ScanRequests (a Scan or a Link) into a caller buffer and opens the

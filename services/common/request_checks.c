@@ -5,6 +5,7 @@
 
 #include "envelope.h"
 #include "messages.h"
+#include "topics.h"
 
 Lindung__V1__ErrorCode request_checks_registry(const registry *reg, const registry_partner *partner,
                                                const Lindung__V1__ScanRequest *request,
@@ -24,8 +25,8 @@ int request_checks_error_answer(const Lindung__V1__ScanRequest *request, Lindung
                                 uint64_t now_ms, char *topic, size_t topic_len, uint8_t key[16],
                                 size_t *key_len, uint8_t *value, size_t value_cap,
                                 size_t *value_len) {
-  if (messages_results_topic(request->partner_id, topic, topic_len) != 0) return -1;
-  /* Echo the request id as sent when it can be one (PARTNER-PROTOCOL). */
+  if (topics_scan_results(request->partner_id, topic, topic_len) != 0) return -1;
+  /* Echo the request id as sent when it can be one (docs/partner-protocol.md). */
   size_t id_len = request->request_id.len <= ENVELOPE_REQUEST_ID_BYTES ? request->request_id.len : 0;
   if (id_len) memcpy(key, request->request_id.data, id_len);
   *key_len = id_len;

@@ -11,6 +11,7 @@
 #include "partner_events.h"
 #include "process_guard.h"
 #include "registry_pg.h"
+#include "topics.h"
 
 #define SERVICE_MAX_OPTIONS 48
 #define SERVICE_MAX_STATEMENTS 32
@@ -250,12 +251,12 @@ static void service_dead_letter_event(void *ctx, const char *reason, int32_t par
                                       const void *value, size_t value_len) {
   service *svc = ctx;
   uint8_t out[MESSAGES_DEAD_LETTER_MAX_BYTES];
-  size_t len = messages_dead_letter(svc->settings.name, reason, "partner.events", partition, offset,
+  size_t len = messages_dead_letter(svc->settings.name, reason, TOPIC_PARTNER_EVENTS, partition, offset,
                                     key, key_len, value, value_len, service_now_ms(), out,
                                     sizeof out);
-  int rc = len ? service_produce(svc, NULL, "scan.deadletter", NULL, 0, out, len) : -EMSGSIZE;
+  int rc = len ? service_produce(svc, NULL, TOPIC_SCAN_DEADLETTER, NULL, 0, out, len) : -EMSGSIZE;
   metrics_add(svc->dead_letters_total, reason, 1);
-  if (rc) LOG_ERROR("dead_letter_failed", LOG_ID("topic", "partner.events"), LOG_INT("rc", rc));
+  if (rc) LOG_ERROR("dead_letter_failed", LOG_ID("topic", TOPIC_PARTNER_EVENTS), LOG_INT("rc", rc));
 }
 
 static int service_start_partner_events(service *svc) {
@@ -510,7 +511,7 @@ int service_finish_input(service *svc, kq_input *input, const service_outputs *o
                : service_produce(svc, input, outputs->topic, outputs->key_len ? outputs->key : NULL,
                                  outputs->key_len, outputs->value, outputs->value_len);
   if (rc == 0 && outputs->audit && outputs->audit_len)
-    rc = service_produce(svc, input, "audit.events", outputs->audit_key, outputs->audit_key_len,
+    rc = service_produce(svc, input, TOPIC_AUDIT_EVENTS, outputs->audit_key, outputs->audit_key_len,
                          outputs->audit, outputs->audit_len);
   if (rc == -EINVAL) {
     /* The Kafka client refused the output itself (too large, say): it would be
@@ -541,7 +542,7 @@ int service_dead_letter(service *svc, kq_input *input, const char *reason) {
   size_t len = messages_dead_letter(svc->settings.name, reason, input->topic, input->partition, input->offset,
                                     input->key, input->key_len, input->value, input->value_len,
                                     service_now_ms(), out, sizeof out);
-  int rc = len ? service_produce(svc, input, "scan.deadletter", NULL, 0, out, len) : -EMSGSIZE;
+  int rc = len ? service_produce(svc, input, TOPIC_SCAN_DEADLETTER, NULL, 0, out, len) : -EMSGSIZE;
   metrics_add(svc->dead_letters_total, reason, 1);
   return rc;
 }

@@ -12,6 +12,7 @@
 #include "proto_limits.h"
 #include "registry_rules.h"
 #include "token.h"
+#include "topics.h"
 
 /* What the audit event says about the request, filled in as it is known. */
 typedef struct decrypt_facts {
@@ -203,13 +204,13 @@ static int decrypt_forward(const decrypt_context *context, decrypt_result *resul
   /* Packed in clear only here, then sealed to the resolver. */
   if (lindung__v1__decrypted_request__get_packed_size(&out) > sizeof(plain)) goto wipe;
   plain_len = lindung__v1__decrypted_request__pack(&out, plain);
-  result->value_len = inner_seal(context->inner, DECRYPT_OUTPUT_TOPIC, plain, plain_len,
+  result->value_len = inner_seal(context->inner, TOPIC_SCAN_DECRYPTED, plain, plain_len,
                                  result->value, sizeof(result->value));
   if (result->value_len == 0) goto wipe;
 
   result->outcome = DECRYPT_FORWARDED;
   result->metric_label = "forwarded";
-  snprintf(result->topic, sizeof(result->topic), "%s", DECRYPT_OUTPUT_TOPIC);
+  snprintf(result->topic, sizeof(result->topic), "%s", TOPIC_SCAN_DECRYPTED);
   decrypt_set_audit_identity(result, input, request);
   rc = decrypt_pack_audit(result, facts, true, LINDUNG__V1__AUDIT_OUTCOME__AUDIT_OUTCOME_FORWARDED,
                           now_ms);

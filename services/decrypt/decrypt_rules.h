@@ -35,7 +35,6 @@
 #include "system_keys.h"
 
 #define DECRYPT_SERVICE_NAME "decrypt"
-#define DECRYPT_OUTPUT_TOPIC "scan.decrypted"
 #define DECRYPT_TOPIC_MAX 64
 #define DECRYPT_KEY_MAX 32
 

@@ -14,6 +14,7 @@
 #include "replay_window.h"
 #include "service.h"
 #include "system_keys.h"
+#include "topics.h"
 
 typedef struct decrypt_service {
   service *svc;
@@ -184,7 +185,7 @@ int main(int argc, char **argv) {
 
   service_settings settings = {
       .name = "decrypt",
-      .input_topic = "scan.accepted",
+      .input_topic = TOPIC_SCAN_ACCEPTED,
       .uses_db = true,
       .on_batch = decrypt_on_batch,
       .uses_registry = true,

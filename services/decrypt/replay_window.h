@@ -1,7 +1,7 @@
 /* replay_window: which (partner_id, request_id) pairs decrypt has opened in
  * the last ttl (600 s), and where each was first read on scan.requests.
  *
- * Redelivery is not replay (ARCHITECTURE.md): the same request id read again
+ * Redelivery is not replay (docs/architecture.md): the same request id read again
  * at the same source place (partition, offset) is the same message seen
  * again after a restart and must be processed again; at a different place
  * it is a second message reusing the id, answered REPLAYED.

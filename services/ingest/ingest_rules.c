@@ -11,6 +11,7 @@
 #include "envelope.h"
 #include "proto_limits.h"
 #include "registry_rules.h"
+#include "topics.h"
 
 static void ingest_set_audit_identity(ingest_result *result, const kq_input *input,
                                       const ProtobufCBinaryData *request_id) {
@@ -74,7 +75,7 @@ static int ingest_forward(ingest_result *result, const kq_input *input,
                           Lindung__V1__ScanRequest *request, uint64_t now_ms) {
   result->outcome = INGEST_FORWARDED;
   result->metric_label = "forwarded";
-  snprintf(result->topic, sizeof(result->topic), "%s", INGEST_ACCEPTED_TOPIC);
+  snprintf(result->topic, sizeof(result->topic), "%s", TOPIC_SCAN_ACCEPTED);
   memcpy(result->key, request->request_id.data, ENVELOPE_REQUEST_ID_BYTES);
   result->key_len = ENVELOPE_REQUEST_ID_BYTES;
 
@@ -125,10 +126,9 @@ uint64_t ingest_quota_time(const kq_input *input, uint64_t now_ms) {
 }
 
 int ingest_topic_owner(const char *topic, char owner[33]) {
-  size_t prefix = strlen(INGEST_REQUESTS_PREFIX);
-  if (!topic || strncmp(topic, INGEST_REQUESTS_PREFIX, prefix) != 0) return -1;
-  if (!reg_partner_id_valid(topic + prefix)) return -1;
-  snprintf(owner, 33, "%s", topic + prefix);
+  const char *partner_id = topics_requests_partner(topic);
+  if (!partner_id || !reg_partner_id_valid(partner_id)) return -1;
+  snprintf(owner, 33, "%s", partner_id);
   return 0;
 }
 

@@ -3,7 +3,7 @@
  * the registry snapshot, the quota table and the time come in, the outputs
  * come out packed and ready to produce.
  *
- * Checks, in this order (SCANPATH.md, PARTNER-PROTOCOL.md):
+ * Checks, in this order (docs/architecture.md, docs/partner-protocol.md):
  *   not a ScanRequest (empty, too large, not protobuf)   -> dead letter
  *   topic not scan.requests.<valid partner id>            -> dead letter
  *   partner_id other than the topic's owner               -> dead letter
@@ -33,13 +33,9 @@
 #include "messages.h"
 #include "quota.h"
 #include "registry.h"
+#include "topics.h"
 
 #define INGEST_SERVICE_NAME "ingest"
-#define INGEST_ACCEPTED_TOPIC "scan.accepted"
-/* Every partner's request topic is this prefix and its partner id. */
-#define INGEST_REQUESTS_PREFIX "scan.requests."
-/* The subscription: a partner added at run time is picked up without a restart. */
-#define INGEST_REQUESTS_PATTERN "^scan[.]requests[.].+"
 #define INGEST_MAX_CLOCK_SKEW_MS 300000u
 /* "scan.results." + 32 characters of partner id. */
 #define INGEST_TOPIC_MAX 64

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "quota.h"
 #include "service.h"
+#include "topics.h"
 
 typedef struct ingest_service {
   service *svc;
@@ -82,7 +83,7 @@ int main(int argc, char **argv) {
   }
   service_settings settings = {
       .name = "ingest",
-      .input_topic = INGEST_REQUESTS_PATTERN,
+      .input_topic = TOPIC_SCAN_REQUESTS_PATTERN,
       .uses_db = true,
       .on_batch = ingest_on_batch,
       .uses_registry = true,

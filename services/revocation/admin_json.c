@@ -80,18 +80,3 @@ const admin_json_field *admin_json_get(const admin_json_object *object, const ch
     if (strcmp(object->fields[i].key, key) == 0) return &object->fields[i];
   return NULL;
 }
-
-int admin_json_escape(const char *s, char *out, size_t out_len) {
-  json_t *str = json_string(s);
-  char *quoted = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
-  json_decref(str);
-  int rc = -1;
-  size_t n = quoted ? strlen(quoted) : 0;
-  if (n >= 2 && n - 2 + 1 <= out_len) { /* without the quotes */
-    memcpy(out, quoted + 1, n - 2);
-    out[n - 2] = '\0';
-    rc = (int)(n - 2);
-  }
-  free(quoted);
-  return rc;
-}

@@ -43,8 +43,4 @@ void admin_json_free(admin_json_object *object);
 
 const admin_json_field *admin_json_get(const admin_json_object *object, const char *key);
 
-/* Writes s as a JSON string body (without the quotes) into out; returns the
- * length, or -1 when it does not fit (out_len includes the NUL). */
-int admin_json_escape(const char *s, char *out, size_t out_len);
-
 #endif

@@ -12,8 +12,10 @@
 #include "admin_json.h"
 #include "admin_operators.h"
 #include "hex.h"
+#include "json_write.h"
 #include "log.h"
 #include "messages.h"
+#include "topics.h"
 
 #define REVOCATION_MAX_QUEUE 256
 /* Failed authentications are summed up in one audit record per interval:
@@ -93,7 +95,7 @@ static void revocation_close_timers(revocation_changes *a) {
 
 static void revocation_error_json(const admin_error *error, char *out, size_t out_len) {
   char message[400];
-  if (admin_json_escape(error->message, message, sizeof message) < 0) message[0] = '\0';
+  if (json_write_escaped(error->message, message, sizeof message) < 0) message[0] = '\0';
   snprintf(out, out_len, "{\"error\":\"%s\",\"message\":\"%s\"}", error->code, message);
 }
 
@@ -216,7 +218,7 @@ static void revocation_publish(revocation_changes *a, revocation_job *job) {
   if (job->db_ok) {
     const char *key = admin_event_key(&job->op);
     int rc =
-        service_publish(a->svc, "partner.events", key, strlen(key), event, event_len, job);
+        service_publish(a->svc, TOPIC_PARTNER_EVENTS, key, strlen(key), event, event_len, job);
     if (rc) {
       job->acks_waiting--;
       job->delivery_error = -rc;
@@ -225,7 +227,7 @@ static void revocation_publish(revocation_changes *a, revocation_job *job) {
     }
   }
   int rc =
-      service_publish(a->svc, "audit.events", job->request_id, 16, audit, audit_len, job);
+      service_publish(a->svc, TOPIC_AUDIT_EVENTS, job->request_id, 16, audit, audit_len, job);
   if (rc) {
     job->acks_waiting--;
     if (!job->delivery_error) job->delivery_error = -rc;
@@ -379,7 +381,7 @@ static void revocation_publish_unauthorized(revocation_changes *a) {
            (unsigned long long)a->unauthorized_pending, a->unauthorized_last);
   size_t len = admin_audit_event(id, "", false, "unauthenticated", detail,
                                  a->unauthorized_first_ms, service_now_ms(), audit, sizeof audit);
-  if (len && service_publish(a->svc, "audit.events", id, 16, audit, len, NULL) == 0) {
+  if (len && service_publish(a->svc, TOPIC_AUDIT_EVENTS, id, 16, audit, len, NULL) == 0) {
     a->unauthorized_pending = 0;
   }
 }

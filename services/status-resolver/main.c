@@ -18,6 +18,7 @@
 #include "resolver_facts.h"
 #include "resolver_retention.h"
 #include "service.h"
+#include "topics.h"
 
 #define MAIN_KEY_HEX_LEN 64
 /* How often to look whether PostgreSQL is up before consuming starts, and
@@ -58,7 +59,7 @@ static void main_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
   }
   size_t n_scans = 0, n_facts = 0;
   for (size_t i = 0; i < count; i++) {
-    if (strcmp(inputs[i]->topic, RESOLVER_FACTS_TOPIC) == 0)
+    if (strcmp(inputs[i]->topic, TOPIC_HEALTH_FACTS) == 0)
       facts[n_facts++] = inputs[i];
     else
       scans[n_scans++] = inputs[i];
@@ -196,8 +197,8 @@ int main(int argc, char **argv) {
   n = main_add_statements(n, resolver_retention_statements, resolver_retention_statement_count);
   service_settings settings = {
       .name = "status-resolver",
-      .input_topic = "scan.decrypted",
-      .extra_input_topic = RESOLVER_FACTS_TOPIC,
+      .input_topic = TOPIC_SCAN_DECRYPTED,
+      .extra_input_topic = TOPIC_HEALTH_FACTS,
       .uses_db = true,
       /* an answer, its audit event and the input's offset: all or nothing */
       .transactional = transactions != 0,

@@ -3,7 +3,6 @@
  * gathers facts, records answers and produces the outputs. */
 #include "resolver_db.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -14,12 +13,14 @@
 #include "health_rules.h"
 #include "log.h"
 #include "messages.h"
+#include "pg_array.h"
 #include "registry_rules.h"
 #include "proto_limits.h"
 #include "hex.h"
 #include "resolver_answers.h"
 #include "resolver_rules.h"
 #include "token.h"
+#include "topics.h"
 
 /* At most one log line per this many milliseconds about failing queries. */
 #define RESOLVER_DB_LOG_INTERVAL_MS 10000
@@ -95,12 +96,6 @@ static const char resolver_db_scan_facts_sql[] =
     "                     LIMIT 1) ci ON true"
     RESOLVER_DB_ANSWER_JOIN
     " ORDER BY q.i";
-#define RESOLVER_DB_SCAN_FACTS_COLUMNS 34
-#define RESOLVER_DB_SCAN_COL_ANSWER 32
-/* Where the health summary and the rule set start in a scan facts row. */
-#define RESOLVER_DB_COL_FACTS 4
-#define RESOLVER_DB_COL_SUMMARY 15
-#define RESOLVER_DB_COL_RULES 23
 
 /* Phase 1, link: $1 NIK hashes, $2 partner ids, $3 request ids. */
 static const char resolver_db_link_facts_sql[] =
@@ -196,102 +191,6 @@ struct resolver_batch {
 
 static void resolver_db_phase_done(resolver_batch *batch);
 
-/* --- binary arrays ------------------------------------------------------- */
-
-#define RESOLVER_DB_ARRAY_HEADER 20
-
-int resolver_db_array_init(resolver_db_array *a, uint32_t element_oid, size_t count,
-                           size_t bytes_per_element) {
-  memset(a, 0, sizeof *a);
-  if (count == 0 || count > INT32_MAX) return -EINVAL;
-  a->cap = RESOLVER_DB_ARRAY_HEADER + count * (4 + bytes_per_element);
-  a->data = malloc(a->cap);
-  if (!a->data) return -ENOMEM;
-  a->expected = count;
-  /* ndim 1, no NULLs (yet), element type, dimension size, lower bound 1 */
-  const uint32_t header[5] = {htonl(1), 0, htonl(element_oid), htonl((uint32_t)count), htonl(1)};
-  memcpy(a->data, header, sizeof header);
-  a->len = sizeof header;
-  return 0;
-}
-
-static void resolver_db_array_append(resolver_db_array *a, const void *bytes, size_t len) {
-  if (a->failed) return;
-  if (a->len + len > a->cap) {
-    size_t cap = a->cap * 2 > a->len + len ? a->cap * 2 : a->len + len;
-    uint8_t *data = malloc(cap);
-    if (!data) {
-      a->failed = true;
-      return;
-    }
-    /* Copied rather than realloc'd so that the old buffer can be wiped: an
-     * array may hold NIK hashes. */
-    memcpy(data, a->data, a->len);
-    sodium_memzero(a->data, a->len);
-    free(a->data);
-    a->data = data;
-    a->cap = cap;
-  }
-  memcpy(a->data + a->len, bytes, len);
-  a->len += len;
-}
-
-void resolver_db_array_put(resolver_db_array *a, const void *bytes, size_t len) {
-  if (len > INT32_MAX) {
-    a->failed = true;
-    return;
-  }
-  uint32_t n = htonl((uint32_t)len);
-  resolver_db_array_append(a, &n, sizeof n);
-  resolver_db_array_append(a, bytes, len);
-  a->count++;
-}
-
-void resolver_db_array_put_null(resolver_db_array *a) {
-  uint32_t n = htonl(UINT32_MAX); /* length -1 */
-  resolver_db_array_append(a, &n, sizeof n);
-  if (!a->failed) {
-    const uint32_t has_nulls = htonl(1);
-    memcpy(a->data + 4, &has_nulls, sizeof has_nulls);
-  }
-  a->count++;
-}
-
-void resolver_db_array_put_text(resolver_db_array *a, const char *text) {
-  resolver_db_array_put(a, text, strlen(text));
-}
-
-void resolver_db_array_put_int8(resolver_db_array *a, int64_t value) {
-  uint64_t v = (uint64_t)value;
-  uint8_t be[8];
-  for (int i = 7; i >= 0; i--, v >>= 8) be[i] = (uint8_t)v;
-  resolver_db_array_put(a, be, sizeof be);
-}
-
-void resolver_db_array_put_int4(resolver_db_array *a, int32_t value) {
-  uint32_t v = htonl((uint32_t)value);
-  resolver_db_array_put(a, &v, sizeof v);
-}
-
-void resolver_db_array_put_bool(resolver_db_array *a, bool value) {
-  uint8_t v = value ? 1 : 0;
-  resolver_db_array_put(a, &v, 1);
-}
-
-int resolver_db_array_finish(const resolver_db_array *a) {
-  if (a->failed) return -ENOMEM;
-  if (a->count != a->expected || a->len > INT32_MAX) return -EINVAL;
-  return 0;
-}
-
-void resolver_db_array_free(resolver_db_array *a) {
-  if (a->data) {
-    sodium_memzero(a->data, a->len);
-    free(a->data);
-  }
-  memset(a, 0, sizeof *a);
-}
-
 /* --- helpers ------------------------------------------------------------- */
 
 static void resolver_db_note_failure(resolver_db *r, const char *what, const char *error) {
@@ -318,35 +217,11 @@ static void resolver_db_note_produce_failure(resolver_db *r, int rc) {
   r->last_log_ms = now;
 }
 
-static bool resolver_db_is_null(const PGresult *res, int row, int col) {
-  return PQgetisnull(res, row, col) != 0;
-}
-
-static const char *resolver_db_text(const PGresult *res, int row, int col) {
-  return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
-}
-
-static bool resolver_db_bool(const PGresult *res, int row, int col) {
-  const char *v = resolver_db_text(res, row, col);
-  return v && v[0] == 't';
-}
-
-static int resolver_db_int(const PGresult *res, int row, int col, int64_t *out) {
-  const char *v = resolver_db_text(res, row, col);
-  if (!v || !*v) return -1;
-  char *end;
-  errno = 0;
-  long long value = strtoll(v, &end, 10);
-  if (errno || *end) return -1;
-  *out = value;
-  return 0;
-}
-
 /* A row belongs to the item at its place when the statement leads with the
  * 1-based position (phase 1); a mismatch fails that item only. */
 static bool resolver_db_row_is(const PGresult *res, int row) {
   int64_t i = 0;
-  return resolver_db_int(res, row, 0, &i) == 0 && i == (int64_t)row + 1;
+  return pg_cell_int(res, row, 0, &i) == 0 && i == (int64_t)row + 1;
 }
 
 static void resolver_db_fail(resolver_item *item) {
@@ -390,14 +265,14 @@ static void resolver_db_release(resolver_batch *batch) {
 /* Submits a group's statement with its arrays; on refusal (PostgreSQL away,
  * queue full, out of memory) every item of the group is answered
  * UNAVAILABLE. The arrays are freed (and wiped) here. */
-static void resolver_db_submit(resolver_group *group, resolver_db_array *arrays, int count,
+static void resolver_db_submit(resolver_group *group, pg_array *arrays, int count,
                                pgq_result_fn on_result) {
   resolver_batch *batch = group->batch;
   const char *values[11];
   int lengths[11], formats[11];
   int rc = 0;
   for (int i = 0; i < count && rc == 0; i++) {
-    rc = resolver_db_array_finish(&arrays[i]);
+    rc = pg_array_finish(&arrays[i]);
     values[i] = (const char *)arrays[i].data;
     lengths[i] = (int)arrays[i].len;
     formats[i] = 1;
@@ -405,7 +280,7 @@ static void resolver_db_submit(resolver_group *group, resolver_db_array *arrays,
   if (rc == 0)
     rc = pgq_exec_prepared(service_db(batch->resolver->svc), group->statement, count, values, lengths,
                            formats, on_result, group);
-  for (int i = 0; i < count; i++) resolver_db_array_free(&arrays[i]);
+  for (int i = 0; i < count; i++) pg_array_free(&arrays[i]);
   if (rc) {
     /* -ENOTCONN is the expected case while PostgreSQL is away; readiness
      * and the connection state already say so, so it is not logged here. */
@@ -422,14 +297,14 @@ static void resolver_db_submit(resolver_group *group, resolver_db_array *arrays,
  * an answer on record is repeated, or the request is a REPLAYED reuse of
  * the id, whatever the facts say now. */
 static void resolver_db_answer_row(resolver_item *item, const PGresult *res, int row, int col) {
-  bool recorded = !resolver_db_is_null(res, row, col);
+  bool recorded = !pg_cell_is_null(res, row, col);
   uint8_t recorded_digest[RESOLVER_ANSWER_DIGEST_BYTES];
   int64_t recorded_error = 0;
   if (recorded) {
-    const char *hex = resolver_db_text(res, row, col);
+    const char *hex = pg_cell_text(res, row, col);
     if (strlen(hex) != 2 * sizeof recorded_digest ||
         hex_decode(hex, recorded_digest, sizeof recorded_digest) != 0 ||
-        resolver_db_int(res, row, col + 1, &recorded_error) != 0 || recorded_error < 0 ||
+        pg_cell_int(res, row, col + 1, &recorded_error) != 0 || recorded_error < 0 ||
         recorded_error > INT32_MAX) {
       resolver_db_row_bad(item, "resolver_answers");
       return;
@@ -450,11 +325,11 @@ static void resolver_db_answer_row(resolver_item *item, const PGresult *res, int
 
 /* A time column: NULL is "no such fact". */
 static int resolver_db_time(const PGresult *res, int row, int col, int64_t *out) {
-  if (resolver_db_is_null(res, row, col)) {
+  if (pg_cell_is_null(res, row, col)) {
     *out = HEALTH_NONE;
     return 0;
   }
-  return resolver_db_int(res, row, col, out);
+  return pg_cell_int(res, row, col, out);
 }
 
 /* The person's colour from the summarised facts and the rule set in force
@@ -464,7 +339,7 @@ static int resolver_db_colour(resolver_item *item, const PGresult *res, int row)
   health_rule_set rules;
   int64_t v[9];
   int bad = 0;
-  bad |= resolver_db_int(res, row, RESOLVER_DB_COL_FACTS, &v[0]);
+  bad |= pg_cell_int(res, row, RESOLVER_DB_COL_FACTS, &v[0]);
   for (int i = 0; i < 8; i++) bad |= resolver_db_time(res, row, RESOLVER_DB_COL_SUMMARY + i, &v[1 + i]);
   if (bad) return -1;
   s.facts = (int)v[0];
@@ -477,13 +352,13 @@ static int resolver_db_colour(resolver_item *item, const PGresult *res, int row)
   s.close_contact_ms = v[7];
   s.recovered_ms = v[8];
   /* No rule set in force is a setup fault: answered UNAVAILABLE, not a colour. */
-  rules.scheme = health_scheme_parse(resolver_db_text(res, row, RESOLVER_DB_COL_RULES));
+  rules.scheme = health_scheme_parse(pg_cell_text(res, row, RESOLVER_DB_COL_RULES));
   int *numbers[8] = {&rules.antigen_valid_hours, &rules.pcr_valid_hours,
                      &rules.recovered_valid_days, &rules.positive_days, &rules.contact_days,
                      &rules.contact_pcr_clear_day, &rules.contact_clear_day, &rules.adult_age};
   for (int i = 0; i < 8; i++) {
     int64_t n = 0;
-    if (resolver_db_int(res, row, RESOLVER_DB_COL_RULES + 1 + i, &n) != 0 || n < 0 || n > 100000)
+    if (pg_cell_int(res, row, RESOLVER_DB_COL_RULES + 1 + i, &n) != 0 || n < 0 || n > 100000)
       return -1;
     *numbers[i] = (int)n;
   }
@@ -498,39 +373,39 @@ static int resolver_db_colour(resolver_item *item, const PGresult *res, int row)
 static void resolver_db_scan_facts_row(resolver_item *item, const PGresult *res, int row) {
   resolver_scan_facts *f = &item->facts;
   bool bad = !resolver_db_row_is(res, row);
-  f->token_found = !resolver_db_is_null(res, row, 1);
+  f->token_found = !pg_cell_is_null(res, row, 1);
   if (f->token_found) {
-    bad |= resolver_db_int(res, row, 1, &f->person_id) != 0;
-    f->token_same_partner = resolver_db_bool(res, row, 2);
-    f->token_revoked = resolver_db_bool(res, row, 3);
+    bad |= pg_cell_int(res, row, 1, &f->person_id) != 0;
+    f->token_same_partner = pg_cell_bool(res, row, 2);
+    f->token_revoked = pg_cell_bool(res, row, 3);
     bad |= resolver_db_colour(item, res, row) != 0;
   }
-  const char *name = resolver_db_text(res, row, 5);
+  const char *name = pg_cell_text(res, row, 5);
   f->venue_found = name != NULL;
   if (f->venue_found) {
     size_t keep = resolver_utf8_cut(name, strlen(name), RESOLVER_VENUE_NAME_MAX);
     memcpy(item->venue_name, name, keep);
     item->venue_name[keep] = '\0';
-    f->capacity_limited = !resolver_db_is_null(res, row, 6);
+    f->capacity_limited = !pg_cell_is_null(res, row, 6);
     if (f->capacity_limited) {
-      bad |= resolver_db_int(res, row, 6, &f->capacity) != 0;
-      bad |= resolver_db_int(res, row, 10, &f->share_percent) != 0;
+      bad |= pg_cell_int(res, row, 6, &f->capacity) != 0;
+      bad |= pg_cell_int(res, row, 10, &f->share_percent) != 0;
     }
-    bad |= resolver_db_int(res, row, 7, &f->occupancy) != 0;
-    f->admits_green = resolver_db_bool(res, row, 8);
-    f->admits_yellow = resolver_db_bool(res, row, 9);
+    bad |= pg_cell_int(res, row, 7, &f->occupancy) != 0;
+    f->admits_green = pg_cell_bool(res, row, 8);
+    f->admits_yellow = pg_cell_bool(res, row, 9);
   }
-  const char *decision = resolver_db_text(res, row, 11);
+  const char *decision = pg_cell_text(res, row, 11);
   f->recorded = decision != NULL;
   if (f->recorded) {
     resolver_verdict *v = &f->recorded_verdict;
-    const char *status = resolver_db_text(res, row, 13);
+    const char *status = pg_cell_text(res, row, 13);
     int64_t at_ms = 0;
     v->status = LINDUNG__V1__STATUS__STATUS_UNSPECIFIED;
     bad |= resolver_decision_parse(decision, &v->decision) != 0;
-    bad |= resolver_reason_parse(resolver_db_text(res, row, 12), &v->reason) != 0;
+    bad |= resolver_reason_parse(pg_cell_text(res, row, 12), &v->reason) != 0;
     if (status) bad |= resolver_status_parse(status, &v->status) != 0;
-    bad |= resolver_db_int(res, row, 14, &at_ms) != 0 || at_ms < 0;
+    bad |= pg_cell_int(res, row, 14, &at_ms) != 0 || at_ms < 0;
     v->checked_at_ms = (uint64_t)at_ms;
   }
   if (bad)
@@ -550,13 +425,13 @@ static void resolver_db_on_scan_facts(void *arg, const PGresult *res, const char
 
 static void resolver_db_link_facts_row(resolver_item *item, const PGresult *res, int row) {
   bool bad = !resolver_db_row_is(res, row);
-  item->person_known = !resolver_db_is_null(res, row, 1);
-  if (item->person_known) bad |= resolver_db_int(res, row, 1, &item->person_id) != 0;
-  if (!resolver_db_is_null(res, row, 2)) {
+  item->person_known = !pg_cell_is_null(res, row, 1);
+  if (item->person_known) bad |= pg_cell_int(res, row, 1, &item->person_id) != 0;
+  if (!pg_cell_is_null(res, row, 2)) {
     /* Issued before: a redelivered Link is answered with the same token
      * and time, without a second write. */
     int64_t at_ms = 0;
-    bad |= resolver_db_int(res, row, 2, &at_ms) != 0 || at_ms < 0;
+    bad |= pg_cell_int(res, row, 2, &at_ms) != 0 || at_ms < 0;
     item->issued_at_ms = (uint64_t)at_ms;
   }
   if (bad) {
@@ -580,15 +455,15 @@ static void resolver_db_on_link_facts(void *arg, const PGresult *res, const char
 
 static void resolver_db_lookup_scans(resolver_group *group) {
   size_t n = group->count;
-  resolver_db_array a[5];
+  pg_array a[5];
   memset(a, 0, sizeof a);
-  int rc = resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, n, RESOLVER_TOKEN_HASH_BYTES);
-  if (rc == 0) rc = resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, n, 16);
-  if (rc == 0) rc = resolver_db_array_init(&a[2], RESOLVER_DB_OID_TEXT, n, 16);
-  if (rc == 0) rc = resolver_db_array_init(&a[3], RESOLVER_DB_OID_BYTEA, n, 16);
-  if (rc == 0) rc = resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 1, 8);
+  int rc = pg_array_init(&a[0], PG_OID_BYTEA, n, RESOLVER_TOKEN_HASH_BYTES);
+  if (rc == 0) rc = pg_array_init(&a[1], PG_OID_TEXT, n, 16);
+  if (rc == 0) rc = pg_array_init(&a[2], PG_OID_TEXT, n, 16);
+  if (rc == 0) rc = pg_array_init(&a[3], PG_OID_BYTEA, n, 16);
+  if (rc == 0) rc = pg_array_init(&a[4], PG_OID_INT8, 1, 8);
   if (rc) {
-    for (int i = 0; i < 5; i++) resolver_db_array_free(&a[i]);
+    for (int i = 0; i < 5; i++) pg_array_free(&a[i]);
     resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
     resolver_db_fail_group(group);
     return;
@@ -597,23 +472,23 @@ static void resolver_db_lookup_scans(resolver_group *group) {
     resolver_item *item = group->items[i];
     const Lindung__V1__DecryptedRequest *req = item->request;
     item->has_digest = resolver_request_digest(req, NULL, 0, item->digest) == 0;
-    resolver_db_array_put(&a[0], req->scan->token_hash.data, req->scan->token_hash.len);
-    resolver_db_array_put_text(&a[1], req->partner_id);
-    resolver_db_array_put_text(&a[2], req->scan->venue_id);
-    resolver_db_array_put(&a[3], req->request_id.data, req->request_id.len);
+    pg_array_put(&a[0], req->scan->token_hash.data, req->scan->token_hash.len);
+    pg_array_put_text(&a[1], req->partner_id);
+    pg_array_put_text(&a[2], req->scan->venue_id);
+    pg_array_put(&a[3], req->request_id.data, req->request_id.len);
   }
   group->batch->lookup_ms = service_now_ms();
-  resolver_db_array_put_int8(&a[4], (int64_t)group->batch->lookup_ms);
+  pg_array_put_int8(&a[4], (int64_t)group->batch->lookup_ms);
   resolver_db_submit(group, a, 5, resolver_db_on_scan_facts);
 }
 
 static void resolver_db_lookup_links(resolver_group *group) {
   size_t n = group->count;
-  resolver_db_array a[3];
+  pg_array a[3];
   memset(a, 0, sizeof a);
-  int rc = resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, n, 32);
-  if (rc == 0) rc = resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, n, 16);
-  if (rc == 0) rc = resolver_db_array_init(&a[2], RESOLVER_DB_OID_BYTEA, n, 16);
+  int rc = pg_array_init(&a[0], PG_OID_BYTEA, n, 32);
+  if (rc == 0) rc = pg_array_init(&a[1], PG_OID_TEXT, n, 16);
+  if (rc == 0) rc = pg_array_init(&a[2], PG_OID_BYTEA, n, 16);
   for (size_t i = 0; i < n; i++) {
     const Lindung__V1__DecryptedRequest *req = group->items[i]->request;
     char *nik = req->link->nik;
@@ -624,16 +499,16 @@ static void resolver_db_lookup_links(resolver_group *group) {
       resolver_item *item = group->items[i];
       item->has_digest =
           resolver_request_digest(req, nik_hash, sizeof nik_hash, item->digest) == 0;
-      resolver_db_array_put(&a[0], nik_hash, sizeof nik_hash);
+      pg_array_put(&a[0], nik_hash, sizeof nik_hash);
       sodium_memzero(nik_hash, sizeof nik_hash);
-      resolver_db_array_put_text(&a[1], req->partner_id);
-      resolver_db_array_put(&a[2], req->request_id.data, req->request_id.len);
+      pg_array_put_text(&a[1], req->partner_id);
+      pg_array_put(&a[2], req->request_id.data, req->request_id.len);
     }
     /* The NIK is needed no longer: wipe it from the decoded message. */
     sodium_memzero(nik, strlen(nik));
   }
   if (rc) {
-    for (int i = 0; i < 3; i++) resolver_db_array_free(&a[i]);
+    for (int i = 0; i < 3; i++) pg_array_free(&a[i]);
     resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
     resolver_db_fail_group(group);
     return;
@@ -647,12 +522,12 @@ static void resolver_db_record_scans_row(resolver_item *item, const PGresult *re
   /* The verdict on record: ours, ours turned VENUE_FULL, or an earlier
    * delivery's. */
   resolver_verdict v = {0};
-  const char *status = resolver_db_text(res, row, 2);
+  const char *status = pg_cell_text(res, row, 2);
   int64_t at_ms = 0;
-  bool bad = resolver_decision_parse(resolver_db_text(res, row, 0), &v.decision) != 0;
-  bad |= resolver_reason_parse(resolver_db_text(res, row, 1), &v.reason) != 0;
+  bool bad = resolver_decision_parse(pg_cell_text(res, row, 0), &v.decision) != 0;
+  bad |= resolver_reason_parse(pg_cell_text(res, row, 1), &v.reason) != 0;
   if (status) bad |= resolver_status_parse(status, &v.status) != 0;
-  bad |= resolver_db_int(res, row, 3, &at_ms) != 0 || at_ms < 0;
+  bad |= pg_cell_int(res, row, 3, &at_ms) != 0 || at_ms < 0;
   if (bad) {
     resolver_db_row_bad(item, "resolver_record_scans");
   } else {
@@ -677,7 +552,7 @@ static void resolver_db_on_issue_tokens(void *arg, const PGresult *res, const ch
     for (size_t i = 0; i < group->count; i++) {
       resolver_item *item = group->items[i];
       int64_t at_ms = 0;
-      if (resolver_db_int(res, (int)i, 0, &at_ms) != 0 || at_ms <= 0)
+      if (pg_cell_int(res, (int)i, 0, &at_ms) != 0 || at_ms <= 0)
         resolver_db_row_bad(item, "resolver_issue_tokens");
       else
         item->issued_at_ms = (uint64_t)at_ms;
@@ -691,15 +566,15 @@ static void resolver_db_on_issue_tokens(void *arg, const PGresult *res, const ch
 static void resolver_db_write_scans(resolver_group *group) {
   size_t n = group->count;
   static const uint32_t oids[11] = {
-      RESOLVER_DB_OID_TEXT, RESOLVER_DB_OID_BYTEA, RESOLVER_DB_OID_INT8, RESOLVER_DB_OID_TEXT,
-      RESOLVER_DB_OID_TEXT, RESOLVER_DB_OID_TEXT,  RESOLVER_DB_OID_TEXT, RESOLVER_DB_OID_TEXT,
-      RESOLVER_DB_OID_INT8, RESOLVER_DB_OID_INT4,  RESOLVER_DB_OID_BOOL};
-  resolver_db_array a[11];
+      PG_OID_TEXT, PG_OID_BYTEA, PG_OID_INT8, PG_OID_TEXT,
+      PG_OID_TEXT, PG_OID_TEXT,  PG_OID_TEXT, PG_OID_TEXT,
+      PG_OID_INT8, PG_OID_INT4,  PG_OID_BOOL};
+  pg_array a[11];
   memset(a, 0, sizeof a);
   int rc = 0;
-  for (int i = 0; i < 11 && rc == 0; i++) rc = resolver_db_array_init(&a[i], oids[i], n, 16);
+  for (int i = 0; i < 11 && rc == 0; i++) rc = pg_array_init(&a[i], oids[i], n, 16);
   if (rc) {
-    for (int i = 0; i < 11; i++) resolver_db_array_free(&a[i]);
+    for (int i = 0; i < 11; i++) pg_array_free(&a[i]);
     resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
     resolver_db_fail_group(group);
     return;
@@ -708,38 +583,38 @@ static void resolver_db_write_scans(resolver_group *group) {
     const resolver_item *item = group->items[i];
     const Lindung__V1__DecryptedRequest *req = item->request;
     const resolver_scan_outcome *o = &item->outcome;
-    resolver_db_array_put_text(&a[0], req->partner_id);
-    resolver_db_array_put(&a[1], req->request_id.data, req->request_id.len);
-    resolver_db_array_put_int8(&a[2], item->facts.person_id);
-    resolver_db_array_put_text(&a[3], req->scan->venue_id);
-    resolver_db_array_put_text(&a[4], resolver_action_name(req->scan->action));
-    resolver_db_array_put_text(&a[5], resolver_decision_name(o->verdict.decision));
-    resolver_db_array_put_text(&a[6], resolver_reason_name(o->verdict.reason));
-    resolver_db_array_put_text(&a[7], resolver_status_name(o->verdict.status));
-    resolver_db_array_put_int8(&a[8], (int64_t)o->verdict.checked_at_ms);
+    pg_array_put_text(&a[0], req->partner_id);
+    pg_array_put(&a[1], req->request_id.data, req->request_id.len);
+    pg_array_put_int8(&a[2], item->facts.person_id);
+    pg_array_put_text(&a[3], req->scan->venue_id);
+    pg_array_put_text(&a[4], resolver_action_name(req->scan->action));
+    pg_array_put_text(&a[5], resolver_decision_name(o->verdict.decision));
+    pg_array_put_text(&a[6], resolver_reason_name(o->verdict.reason));
+    pg_array_put_text(&a[7], resolver_status_name(o->verdict.status));
+    pg_array_put_int8(&a[8], (int64_t)o->verdict.checked_at_ms);
     if (o->take_seat) {
       /* occupancy is an integer: a larger limit means the same as this one */
       int64_t limit = o->seat_limit > INT32_MAX ? INT32_MAX : o->seat_limit;
-      resolver_db_array_put_int4(&a[9], (int32_t)limit);
+      pg_array_put_int4(&a[9], (int32_t)limit);
     } else {
-      resolver_db_array_put_null(&a[9]);
+      pg_array_put_null(&a[9]);
     }
-    resolver_db_array_put_bool(&a[10], o->free_seat);
+    pg_array_put_bool(&a[10], o->free_seat);
   }
   resolver_db_submit(group, a, 11, resolver_db_on_record_scans);
 }
 
 static void resolver_db_write_links(resolver_group *group, uint64_t now_ms) {
   size_t n = group->count;
-  resolver_db_array a[5];
+  pg_array a[5];
   memset(a, 0, sizeof a);
-  int rc = resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, n, TOKEN_HASH_BYTES);
-  if (rc == 0) rc = resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, n, 16);
-  if (rc == 0) rc = resolver_db_array_init(&a[2], RESOLVER_DB_OID_INT8, n, 8);
-  if (rc == 0) rc = resolver_db_array_init(&a[3], RESOLVER_DB_OID_BYTEA, n, 16);
-  if (rc == 0) rc = resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, n, 8);
+  int rc = pg_array_init(&a[0], PG_OID_BYTEA, n, TOKEN_HASH_BYTES);
+  if (rc == 0) rc = pg_array_init(&a[1], PG_OID_TEXT, n, 16);
+  if (rc == 0) rc = pg_array_init(&a[2], PG_OID_INT8, n, 8);
+  if (rc == 0) rc = pg_array_init(&a[3], PG_OID_BYTEA, n, 16);
+  if (rc == 0) rc = pg_array_init(&a[4], PG_OID_INT8, n, 8);
   if (rc) {
-    for (int i = 0; i < 5; i++) resolver_db_array_free(&a[i]);
+    for (int i = 0; i < 5; i++) pg_array_free(&a[i]);
     resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
     resolver_db_fail_group(group);
     return;
@@ -751,11 +626,11 @@ static void resolver_db_write_links(resolver_group *group, uint64_t now_ms) {
     token_derive(item->batch->resolver->keys->token, req->partner_id, req->request_id.data, token);
     token_hash(token, strlen(token), item->token_hash);
     sodium_memzero(token, sizeof token);
-    resolver_db_array_put(&a[0], item->token_hash, TOKEN_HASH_BYTES);
-    resolver_db_array_put_text(&a[1], req->partner_id);
-    resolver_db_array_put_int8(&a[2], item->person_id);
-    resolver_db_array_put(&a[3], req->request_id.data, req->request_id.len);
-    resolver_db_array_put_int8(&a[4], (int64_t)now_ms);
+    pg_array_put(&a[0], item->token_hash, TOKEN_HASH_BYTES);
+    pg_array_put_text(&a[1], req->partner_id);
+    pg_array_put_int8(&a[2], item->person_id);
+    pg_array_put(&a[3], req->request_id.data, req->request_id.len);
+    pg_array_put_int8(&a[4], (int64_t)now_ms);
   }
   resolver_db_submit(group, a, 5, resolver_db_on_issue_tokens);
 }
@@ -773,27 +648,27 @@ static void resolver_db_on_record_answers(void *arg, const PGresult *res, const 
  * pipeline sync (one transaction) as the verdicts and tokens it stands for. */
 static void resolver_db_write_answers(resolver_group *group, uint64_t now_ms) {
   size_t n = group->count;
-  resolver_db_array a[5];
+  pg_array a[5];
   memset(a, 0, sizeof a);
-  int rc = resolver_db_array_init(&a[0], RESOLVER_DB_OID_TEXT, n, 16);
-  if (rc == 0) rc = resolver_db_array_init(&a[1], RESOLVER_DB_OID_BYTEA, n, 16);
-  if (rc == 0) rc = resolver_db_array_init(&a[2], RESOLVER_DB_OID_BYTEA, n, 16);
-  if (rc == 0) rc = resolver_db_array_init(&a[3], RESOLVER_DB_OID_INT4, n, 4);
-  if (rc == 0) rc = resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 1, 8);
+  int rc = pg_array_init(&a[0], PG_OID_TEXT, n, 16);
+  if (rc == 0) rc = pg_array_init(&a[1], PG_OID_BYTEA, n, 16);
+  if (rc == 0) rc = pg_array_init(&a[2], PG_OID_BYTEA, n, 16);
+  if (rc == 0) rc = pg_array_init(&a[3], PG_OID_INT4, n, 4);
+  if (rc == 0) rc = pg_array_init(&a[4], PG_OID_INT8, 1, 8);
   if (rc) {
-    for (int i = 0; i < 5; i++) resolver_db_array_free(&a[i]);
+    for (int i = 0; i < 5; i++) pg_array_free(&a[i]);
     resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
     resolver_db_fail_group(group);
     return;
   }
   for (size_t i = 0; i < n; i++) {
     const resolver_item *item = group->items[i];
-    resolver_db_array_put_text(&a[0], item->request->partner_id);
-    resolver_db_array_put(&a[1], item->request->request_id.data, item->request->request_id.len);
-    resolver_db_array_put(&a[2], item->digest, sizeof item->digest);
-    resolver_db_array_put_int4(&a[3], (int32_t)item->error);
+    pg_array_put_text(&a[0], item->request->partner_id);
+    pg_array_put(&a[1], item->request->request_id.data, item->request->request_id.len);
+    pg_array_put(&a[2], item->digest, sizeof item->digest);
+    pg_array_put_int4(&a[3], (int32_t)item->error);
   }
-  resolver_db_array_put_int8(&a[4], (int64_t)now_ms);
+  pg_array_put_int8(&a[4], (int64_t)now_ms);
   resolver_db_submit(group, a, 5, resolver_db_on_record_answers);
 }
 
@@ -839,7 +714,7 @@ static void resolver_db_audit(resolver_db *r, kq_input *input, Lindung__V1__Audi
   uint8_t out[MESSAGES_MAX_BYTES];
   size_t len = messages_audit_event(event, out, sizeof out);
   if (!len) return;
-  resolver_db_produce(r, input, "audit.events", event->request_id.data, event->request_id.len, out,
+  resolver_db_produce(r, input, TOPIC_AUDIT_EVENTS, event->request_id.data, event->request_id.len, out,
                       len);
 }
 
@@ -904,7 +779,7 @@ static const char *resolver_db_finish_answer(resolver_db *r, resolver_item *item
 
   char topic[64];
   size_t key_len = req->request_id.len <= 16 ? req->request_id.len : 0;
-  if (len && messages_results_topic(req->partner_id, topic, sizeof topic) == 0)
+  if (len && topics_scan_results(req->partner_id, topic, sizeof topic) == 0)
     resolver_db_produce(r, input, topic, req->request_id.data, key_len, out, len);
 
   uint8_t pseudonym[16];

@@ -38,6 +38,16 @@ typedef struct resolver_db_keys {
 
 typedef struct resolver_db resolver_db;
 
+/* The shape of a resolver_scan_facts row (the statements' contract with
+ * the tests that run them): its width, and where the health summary and
+ * the rule set start. */
+#define RESOLVER_DB_SCAN_FACTS_COLUMNS 34
+/* The answer log's digest and error code (resolver_answers) end a scan row. */
+#define RESOLVER_DB_SCAN_COL_ANSWER 32
+#define RESOLVER_DB_COL_FACTS 4
+#define RESOLVER_DB_COL_SUMMARY 15
+#define RESOLVER_DB_COL_RULES 23
+
 /* The statements to prepare on every connection (pass to service_open). */
 extern const pgq_statement resolver_db_statements[];
 extern const size_t resolver_db_statement_count;
@@ -55,37 +65,5 @@ size_t resolver_db_batches_in_flight(const resolver_db *resolver);
 
 /* Wipes the keys and frees; call once no batch is in flight. */
 void resolver_db_free(resolver_db *resolver);
-
-/* A one-dimensional PostgreSQL array in binary format (array_recv), built
- * element by element, so that values need no quoting. Exposed for tests. */
-typedef struct resolver_db_array {
-  uint8_t *data;
-  size_t len, cap;
-  size_t count, expected;
-  bool failed; /* out of memory or an element too long */
-} resolver_db_array;
-
-/* Element type OIDs (pg_type.h); array_recv insists on the exact one. */
-#define RESOLVER_DB_OID_BOOL 16
-#define RESOLVER_DB_OID_BYTEA 17
-#define RESOLVER_DB_OID_INT8 20
-#define RESOLVER_DB_OID_INT4 23
-#define RESOLVER_DB_OID_TEXT 25
-
-/* Starts an array of count (>= 1) elements of element_oid (the exact type
- * the statement expects: 16 bool, 17 bytea, 20 int8, 23 int4, 25 text);
- * bytes_per_element sizes the first allocation. 0, -EINVAL, -ENOMEM. */
-int resolver_db_array_init(resolver_db_array *a, uint32_t element_oid, size_t count,
-                           size_t bytes_per_element);
-void resolver_db_array_put(resolver_db_array *a, const void *bytes, size_t len);
-void resolver_db_array_put_null(resolver_db_array *a);
-void resolver_db_array_put_text(resolver_db_array *a, const char *text);
-void resolver_db_array_put_int8(resolver_db_array *a, int64_t value);
-void resolver_db_array_put_int4(resolver_db_array *a, int32_t value);
-void resolver_db_array_put_bool(resolver_db_array *a, bool value);
-/* 0 when complete (as many elements as announced), -ENOMEM, -EINVAL. */
-int resolver_db_array_finish(const resolver_db_array *a);
-/* Wipes (an array may hold NIK hashes) and frees. */
-void resolver_db_array_free(resolver_db_array *a);
 
 #endif

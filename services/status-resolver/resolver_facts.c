@@ -7,9 +7,11 @@
 
 #include "log.h"
 #include "messages.h"
+#include "pg_array.h"
 #include "proto_limits.h"
 #include "resolver_db.h"
 #include "resolver_rules.h"
+#include "topics.h"
 
 #define RESOLVER_FACTS_RETRY_MS 1000
 #define RESOLVER_FACTS_LOG_INTERVAL_MS 10000
@@ -63,7 +65,7 @@ static void resolver_facts_produce(resolver_facts *f, kq_input *input, const voi
   uint8_t out[MESSAGES_MAX_BYTES];
   size_t len = messages_audit_event(event, out, sizeof out);
   if (!len) return;
-  int rc = service_produce(f->svc, input, "audit.events", key, key_len, out, len);
+  int rc = service_produce(f->svc, input, TOPIC_AUDIT_EVENTS, key, key_len, out, len);
   if (rc) resolver_facts_note(f, "produce_failed", strerror(-rc));
 }
 
@@ -148,34 +150,34 @@ static void resolver_facts_on_applied(void *arg, const PGresult *res, const char
 static void resolver_facts_submit(resolver_facts_batch *batch) {
   resolver_facts *f = batch->owner;
   enum { COLUMNS = 7 };
-  static const uint32_t oids[COLUMNS] = {RESOLVER_DB_OID_BYTEA, RESOLVER_DB_OID_BYTEA,
-                                         RESOLVER_DB_OID_TEXT,  RESOLVER_DB_OID_INT8,
-                                         RESOLVER_DB_OID_INT8,  RESOLVER_DB_OID_TEXT,
-                                         RESOLVER_DB_OID_TEXT};
-  resolver_db_array a[COLUMNS];
+  static const uint32_t oids[COLUMNS] = {PG_OID_BYTEA, PG_OID_BYTEA,
+                                         PG_OID_TEXT,  PG_OID_INT8,
+                                         PG_OID_INT8,  PG_OID_TEXT,
+                                         PG_OID_TEXT};
+  pg_array a[COLUMNS];
   memset(a, 0, sizeof a);
   int rc = 0;
   for (int c = 0; c < COLUMNS && rc == 0; c++)
-    rc = resolver_db_array_init(&a[c], oids[c], batch->valid, 32);
+    rc = pg_array_init(&a[c], oids[c], batch->valid, 32);
   for (size_t i = 0; i < batch->count && rc == 0; i++) {
     const resolver_facts_item *item = &batch->items[i];
     if (item->dead_letter_reason) continue;
     const resolver_fact *fact = &item->fact;
-    resolver_db_array_put(&a[0], fact->fact_id, HEALTH_FACT_ID_BYTES);
-    resolver_db_array_put(&a[1], fact->nik_hash, REG_NIK_HASH_BYTES);
-    resolver_db_array_put_text(&a[2], health_fact_kind_name(fact->fact.kind));
-    resolver_db_array_put_int8(&a[3], fact->fact.at_ms);
+    pg_array_put(&a[0], fact->fact_id, HEALTH_FACT_ID_BYTES);
+    pg_array_put(&a[1], fact->nik_hash, REG_NIK_HASH_BYTES);
+    pg_array_put_text(&a[2], health_fact_kind_name(fact->fact.kind));
+    pg_array_put_int8(&a[3], fact->fact.at_ms);
     if (fact->fact.until_ms == HEALTH_NONE)
-      resolver_db_array_put_null(&a[4]);
+      pg_array_put_null(&a[4]);
     else
-      resolver_db_array_put_int8(&a[4], fact->fact.until_ms);
-    resolver_db_array_put_text(&a[5], fact->detail);
-    resolver_db_array_put_text(&a[6], fact->source);
+      pg_array_put_int8(&a[4], fact->fact.until_ms);
+    pg_array_put_text(&a[5], fact->detail);
+    pg_array_put_text(&a[6], fact->source);
   }
   const char *values[COLUMNS];
   int lengths[COLUMNS], formats[COLUMNS];
   for (int c = 0; c < COLUMNS && rc == 0; c++) {
-    rc = resolver_db_array_finish(&a[c]);
+    rc = pg_array_finish(&a[c]);
     values[c] = (const char *)a[c].data;
     lengths[c] = (int)a[c].len;
     formats[c] = 1;
@@ -183,7 +185,7 @@ static void resolver_facts_submit(resolver_facts_batch *batch) {
   if (rc == 0)
     rc = pgq_exec_prepared(service_db(f->svc), "health_facts_apply", COLUMNS, values, lengths, formats,
                            resolver_facts_on_applied, batch);
-  for (int c = 0; c < COLUMNS; c++) resolver_db_array_free(&a[c]);
+  for (int c = 0; c < COLUMNS; c++) pg_array_free(&a[c]);
   if (rc) {
     if (rc != -ENOTCONN) resolver_facts_note(f, "health_facts_apply_failed", strerror(-rc));
     resolver_facts_retry_later(batch);

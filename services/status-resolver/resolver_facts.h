@@ -15,8 +15,6 @@
 #include "pg_client.h"
 #include "service.h"
 
-#define RESOLVER_FACTS_TOPIC "health.facts"
-
 typedef struct resolver_facts resolver_facts;
 
 extern const pgq_statement resolver_facts_statements[];

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "messages.h"
 #include "resolver_rules.h"
+#include "topics.h"
 
 /* The first run waits for the service to settle. */
 #define RESOLVER_RETENTION_FIRST_MS 5000
@@ -54,7 +55,7 @@ static void resolver_retention_on_result(void *arg, const PGresult *res, const c
   event.handled_at_ms = service_now_ms();
   uint8_t out[MESSAGES_MAX_BYTES];
   size_t len = messages_audit_event(&event, out, sizeof out);
-  if (len) service_produce(r->svc, NULL, "audit.events", run_id, sizeof run_id, out, len);
+  if (len) service_produce(r->svc, NULL, TOPIC_AUDIT_EVENTS, run_id, sizeof run_id, out, len);
   LOG_INFO("retention_done", LOG_INT("check_ins", check_ins), LOG_INT("health_facts", facts));
 }
 

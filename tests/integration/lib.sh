@@ -1,4 +1,38 @@
-# Shared by the integration scenarios: source it from a run.sh.
+# tests/integration/lib.sh: the one set-up of the integration scenarios.
+# Source it first from a run.sh:
+#
+#   . "$(dirname "$0")/../lib.sh"
+#
+# It reads the running stack's settings ($LINDUNG_RUN_DIR/stack.env: URLs,
+# brokers, certificates, LINDUNG_BIN_DIR...) and scripts/lib.sh (root,
+# pg_bin, say, die), and defines the checks' counters: pass [TEXT] and
+# fail TEXT count a check, note TEXT prints a figure, it_done prints the
+# summary and is false when a check failed (end a run.sh with it).
+: "${LINDUNG_RUN_DIR:?LINDUNG_RUN_DIR not set: run through ctest, or export the run dir of the stack}"
+# shellcheck disable=SC1091
+. "$LINDUNG_RUN_DIR/stack.env"
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+: "${LINDUNG_SOURCE_DIR:=$root}"
+: "${LINDUNG_TEST_BIN_DIR:=$build_dir/tests}"
+
+it_name=$(basename "$(cd "$(dirname "$0")" && pwd)")
+failures=0
+checks=0
+pass() {
+  checks=$((checks + 1))
+  if [ $# -gt 0 ]; then echo "ok   $*"; fi
+}
+fail() {
+  checks=$((checks + 1))
+  failures=$((failures + 1))
+  echo "FAIL: $*" >&2
+}
+note() { echo "$it_name: $*"; }
+it_done() {
+  echo "$it_name: $checks checks, $failures failed" >&2
+  [ "$failures" -eq 0 ]
+}
 
 # Seeds the shared test stack once (the eleven launch partners with their
 # topics, ACLs and client certificates, venues and 2,000 people), then waits until the services have loaded the new partners:

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "hex.h"
+#include "json_write.h"
 #include "messages.h"
 
 /* "AUDIT_STAGE_INGEST" -> "ingest": the enum's value name, lowercased,
@@ -85,20 +86,6 @@ int tail_parse_time(const char *text, int64_t *out) {
   return 0;
 }
 
-static void tail_json_string(FILE *out, const char *s) {
-  fputc('"', out);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      fprintf(out, "\\%c", c);
-    else if (c < 0x20)
-      fprintf(out, "\\u%04x", c);
-    else
-      fputc(c, out);
-  }
-  fputc('"', out);
-}
-
 static void tail_json_hex(FILE *out, const uint8_t *data, size_t len) {
   char pair[3];
   fputc('"', out);
@@ -148,7 +135,7 @@ void tail_print_record(FILE *out, const Lindung__V1__AuditRecord *r) {
   tail_json_hex(out, e->request_id.data, e->request_id.len);
   if (*e->partner_id) {
     fputs(",\"partner_id\":", out);
-    tail_json_string(out, e->partner_id);
+    json_write_fstring(out, e->partner_id);
   }
   if (e->kind)
     fprintf(out, ",\"kind\":\"%s\"",
@@ -159,7 +146,7 @@ void tail_print_record(FILE *out, const Lindung__V1__AuditRecord *r) {
             tail_enum_name(&lindung__v1__action__descriptor, e->action, "", b1, sizeof b1));
   if (*e->venue_id) {
     fputs(",\"venue_id\":", out);
-    tail_json_string(out, e->venue_id);
+    json_write_fstring(out, e->venue_id);
   }
   if (e->decision)
     fprintf(out, ",\"decision\":\"%s\"",
@@ -173,14 +160,14 @@ void tail_print_record(FILE *out, const Lindung__V1__AuditRecord *r) {
   if (e->received_at_ms) fprintf(out, ",\"received_at_ms\":%" PRIu64, e->received_at_ms);
   if (e->handled_at_ms) fprintf(out, ",\"handled_at_ms\":%" PRIu64, e->handled_at_ms);
   fputs(",\"service\":", out);
-  tail_json_string(out, e->service);
+  json_write_fstring(out, e->service);
   if (*e->detail) {
     fputs(",\"detail\":", out);
-    tail_json_string(out, e->detail);
+    json_write_fstring(out, e->detail);
   }
   if (*e->actor) {
     fputs(",\"actor\":", out);
-    tail_json_string(out, e->actor);
+    json_write_fstring(out, e->actor);
   }
   fputs(",\"appended_at\":", out);
   tail_iso(out, (int64_t)r->appended_at_us);

@@ -1,5 +1,6 @@
 /* tail_kafka: lindung-audit-tail's consumer (see tail_kafka.h). */
 #include "tail_kafka.h"
+#include "topics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,11 +62,11 @@ rd_kafka_t *tail_kafka_open(const char *brokers, const kafka_security *security,
     *status = 1;
     return NULL;
   }
-  rd_kafka_topic_t *topic = rd_kafka_topic_new(rk, TAIL_TOPIC, NULL);
+  rd_kafka_topic_t *topic = rd_kafka_topic_new(rk, TOPIC_AUDIT_LOG, NULL);
   const struct rd_kafka_metadata *md = NULL;
   rd_kafka_resp_err_t rerr = rd_kafka_metadata(rk, 0, topic, &md, 10000);
   if (rerr || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0) {
-    fprintf(stderr, "lindung-audit-tail: cannot read the partitions of %s: %s\n", TAIL_TOPIC,
+    fprintf(stderr, "lindung-audit-tail: cannot read the partitions of %s: %s\n", TOPIC_AUDIT_LOG,
             rd_kafka_err2str(rerr ? rerr
                                   : (md && md->topic_cnt ? md->topics[0].err
                                                          : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)));
@@ -79,7 +80,7 @@ rd_kafka_t *tail_kafka_open(const char *brokers, const kafka_security *security,
   *partitions_out = partitions;
   rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(partitions);
   for (int p = 0; p < partitions; p++)
-    rd_kafka_topic_partition_list_add(list, TAIL_TOPIC, md->topics[0].partitions[p].id)->offset =
+    rd_kafka_topic_partition_list_add(list, TOPIC_AUDIT_LOG, md->topics[0].partitions[p].id)->offset =
         from_end ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING;
   rd_kafka_metadata_destroy(md);
   rd_kafka_topic_destroy(topic);

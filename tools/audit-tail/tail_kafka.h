@@ -9,7 +9,6 @@
 
 #include "kafka_security.h"
 
-#define TAIL_TOPIC "audit.log"
 
 /* The consumer, with the number of partitions; NULL after printing why,
  * with *status 2 (bad settings) or 1 (Kafka error). */

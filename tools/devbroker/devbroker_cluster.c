@@ -1,6 +1,7 @@
 /* devbroker_cluster: topics, mock cluster and bootstrap file (see
  * devbroker_cluster.h). */
 #include "devbroker_cluster.h"
+#include "topics.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,8 +9,8 @@
 #include <unistd.h>
 
 static const char *const devbroker_core_topics[] = {
-    "scan.accepted", "scan.decrypted", "scan.deadletter", "audit.events",
-    "audit.log",     "partner.events", "health.facts",
+    TOPIC_SCAN_ACCEPTED, TOPIC_SCAN_DECRYPTED, TOPIC_SCAN_DEADLETTER, TOPIC_AUDIT_EVENTS,
+    TOPIC_AUDIT_LOG,     TOPIC_PARTNER_EVENTS, TOPIC_HEALTH_FACTS,
 };
 
 /* Partners onboarded at launch; each has its own request and results topics. */
@@ -59,10 +60,9 @@ void devbroker_add_launch_topics(const char **topics, size_t *count) {
   for (size_t i = 0; i < sizeof(devbroker_core_topics) / sizeof(devbroker_core_topics[0]); i++)
     devbroker_add_topic(topics, count, devbroker_core_topics[i]);
   for (size_t i = 0; i < sizeof(devbroker_partners) / sizeof(devbroker_partners[0]); i++) {
-    snprintf(request_topics[i], sizeof(request_topics[i]), "scan.requests.%s",
-             devbroker_partners[i]);
+    topics_scan_requests(devbroker_partners[i], request_topics[i], sizeof(request_topics[i]));
     devbroker_add_topic(topics, count, request_topics[i]);
-    snprintf(result_topics[i], sizeof(result_topics[i]), "scan.results.%s", devbroker_partners[i]);
+    topics_scan_results(devbroker_partners[i], result_topics[i], sizeof(result_topics[i]));
     devbroker_add_topic(topics, count, result_topics[i]);
   }
 }

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "hex.h"
+#include "json_write.h"
 
 #define CTL_ADMIN_TIMEOUT_S 30
 #define CTL_ADMIN_MAX_RESPONSE 65536
@@ -167,7 +168,7 @@ static int ctl_admin_partner_arg(const char *what, size_t npos, const char **pos
 static int ctl_admin_quote(const char *text, char *out, size_t out_len) {
   if (out_len < 3) return -1;
   out[0] = '"';
-  int n = admin_json_escape(text, out + 1, out_len - 2);
+  int n = json_write_escaped(text, out + 1, out_len - 2);
   if (n < 0) return -1;
   out[n + 1] = '"';
   out[n + 2] = '\0';

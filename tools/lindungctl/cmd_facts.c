@@ -16,10 +16,10 @@
 #include "kafka_security.h"
 #include "hex.h"
 #include "lindung/v1/internal.pb-c.h"
+#include "topics.h"
 
 /* At most this many bad lines are named; the count covers all. */
 #define CTL_FACTS_MAX_REPORTED 20
-#define CTL_FACTS_TOPIC "health.facts"
 
 typedef struct ctl_fact_row {
   uint32_t line;
@@ -255,7 +255,7 @@ int ctl_cmd_facts_publish(int argc, char **argv) {
     uint8_t buf[512];
     size_t len = lindung__v1__health_fact__pack(&m, buf);
     rd_kafka_resp_err_t e;
-    while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(CTL_FACTS_TOPIC),
+    while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(TOPIC_HEALTH_FACTS),
                                   RD_KAFKA_V_KEY(r->nik_hash, sizeof r->nik_hash),
                                   RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                   RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)

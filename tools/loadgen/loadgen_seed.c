@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "loadgen.h"
+#include "topics.h"
 
 void loadgen_load_people(void) {
   char path[4096];
@@ -72,7 +73,7 @@ static void add_partner(const char *id) {
   if (read_small_file(path, key_id, sizeof key_id)) loadgen_die("cannot read a partner's key_id");
   snprintf(path, sizeof path, "%s/secret.key", dir);
   snprintf(p->id, sizeof p->id, "%s", id);
-  snprintf(p->topic, sizeof p->topic, "scan.results.%s", id);
+  topics_scan_results(id, p->topic, sizeof p->topic);
   partner_sdk_credentials credentials = {.partner_id = p->id,
                                          .partner_key_id = (uint32_t)strtoul(key_id, NULL, 10),
                                          .system_key_id = lg.opt.system_key_id,

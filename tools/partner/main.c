@@ -1,4 +1,4 @@
-/* lindung-partner: the reference partner client of PARTNER-PROTOCOL.md.
+/* lindung-partner: the reference partner client of docs/partner-protocol.md.
  *
  * Commands: keygen (a key pair for registration), link (a NIK in, a token
  * out), scan (a token and a venue in, a verdict out) and results (the
@@ -25,10 +25,12 @@
 
 #include "config.h"
 #include "hex.h"
+#include "json_write.h"
 #include "kafka_loop.h"
 #include "partner_cli.h"
 #include "partner_kafka.h"
 #include "partner_sdk.h"
+#include "topics.h"
 
 #define PCLI_DEFAULT_TIMEOUT_S 10.0
 #define PCLI_POLL_MS 10
@@ -533,7 +535,7 @@ static void pcli_json_begin(const uint8_t request_id[16]) {
 static void pcli_json_detail_end(const char *detail) {
   if (detail) {
     fputs(",\"detail\":", stdout);
-    pcli_json_string(stdout, detail);
+    json_write_fstring(stdout, detail);
   }
   fputs("}\n", stdout);
   fflush(stdout);
@@ -576,7 +578,7 @@ static int pcli_exchange(const pcli_creds *c, const partner_sdk_request *request
   }
   /* Reading starts before publishing, so the answer cannot slip past. */
   char topic[64];
-  snprintf(topic, sizeof(topic), "scan.results.%s", c->partner_id);
+  topics_scan_results(c->partner_id, topic, sizeof(topic));
   pcli_reader *reader = NULL;
   if (pcli_reader_open(c->brokers, &c->security, c->partner_id, topic, false, 10, &reader, err,
                        sizeof(err)) != 0) {
@@ -731,7 +733,7 @@ static int pcli_cmd_results(const pcli_args *args) {
   rc = pcli_open_sdk(&creds, &sdk);
   if (rc) return rc;
   char topic[64], err[512];
-  snprintf(topic, sizeof(topic), "scan.results.%s", creds.partner_id);
+  topics_scan_results(creds.partner_id, topic, sizeof(topic));
   pcli_reader *reader = NULL;
   if (pcli_reader_open(creds.brokers, &creds.security, creds.partner_id, topic,
                        args->flag[OPT_FROM_BEGINNING], 500, &reader, err,

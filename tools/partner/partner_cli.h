@@ -39,7 +39,6 @@ bool pcli_reader_at_end(const pcli_reader *reader);
 void pcli_reader_close(pcli_reader *reader);
 
 /* --- pcli_json: one JSON object per line on stdout ----------------------- */
-void pcli_json_string(FILE *out, const char *text);
 /* Prints the fields of an opened response (no braces), starting with a
  * comma: the error name, then the verdict or the token. */
 void pcli_json_response_fields(FILE *out, const partner_sdk_response *response, int rc);

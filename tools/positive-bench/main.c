@@ -23,6 +23,7 @@
 #include "partner_kafka.h"
 #include "partner_sdk.h"
 #include "registry_rules.h"
+#include "topics.h"
 
 #define BENCH_PARTNER "gojek"
 #define BENCH_VENUE "QR-TRANSPORT-0001" /* unlimited: no seat to give back */
@@ -105,7 +106,7 @@ static void bench_publish_positive(const uint8_t nik_hash[REG_NIK_HASH_BYTES], u
   m.sent_at_ms = at_ms;
   uint8_t buf[256];
   size_t len = lindung__v1__health_fact__pack(&m, buf);
-  if (partner_kafka_send_raw(bench_kafka, "health.facts", nik_hash, REG_NIK_HASH_BYTES, buf, len))
+  if (partner_kafka_send_raw(bench_kafka, TOPIC_HEALTH_FACTS, nik_hash, REG_NIK_HASH_BYTES, buf, len))
     bench_die("cannot publish a fact");
   partner_kafka_flush(bench_kafka, 0);
 }
@@ -156,7 +157,7 @@ int main(int argc, char **argv) {
       .system_public_key = bench_env("LINDUNG_SYSTEM_PUBLIC_KEY"),
       .secret_key_file = path};
   if (partner_sdk_open(&creds, &bench_sdk, err, sizeof err)) bench_die(err);
-  const char *topics[1] = {"scan.results." BENCH_PARTNER};
+  const char *topics[1] = {TOPIC_SCAN_RESULTS_PREFIX BENCH_PARTNER};
   /* The stack's own principal (LINDUNG_KAFKA_SSL_*): it both scans as the
    * partner and publishes facts as a lab would. */
   kafka_security security;

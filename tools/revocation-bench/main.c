@@ -27,6 +27,7 @@
 #include "hex.h"
 #include "partner_kafka.h"
 #include "partner_sdk.h"
+#include "topics.h"
 
 extern char **environ;
 
@@ -200,7 +201,7 @@ int main(int argc, char **argv) {
   randombytes_buf(rnd, 4);
   hex_encode(rnd, 4, rnd_hex);
   snprintf(partner_id, sizeof partner_id, "bench-rev-%s", rnd_hex);
-  snprintf(topic, sizeof topic, "scan.results.%s", partner_id);
+  topics_scan_results(partner_id, topic, sizeof topic);
   partner_sdk_keygen(pk, sk);
   hex_encode(pk, 32, pk_hex);
   partner_sdk_credentials cred = {.partner_id = partner_id,

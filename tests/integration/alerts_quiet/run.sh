@@ -6,17 +6,9 @@
 # (LindungServiceDown pending), so the silence is not a blind spot. The
 # venues the scans filled are emptied again for the scenarios after it.
 set -uo pipefail
-: "${LINDUNG_RUN_DIR:?}" "${LINDUNG_BIN_DIR:?}" "${LINDUNG_SOURCE_DIR:?}"
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
-# shellcheck disable=SC1091
-. "$LINDUNG_SOURCE_DIR/tests/integration/lib.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 
-failures=0
-checks=0
-pass() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
-note() { echo "alerts_quiet: $*"; }
 tmp=$(mktemp -d)
 prom_pid=
 cleanup() {
@@ -91,5 +83,4 @@ down_seen() { query 'ALERTS{alertname="LindungServiceDown", job="lindung-ingest"
 wait_for "LindungServiceDown pending for a stopped ingest" 20 down_seen && pass
 LINDUNG_NO_BUILD=1 "$LINDUNG_SOURCE_DIR/scripts/stack" start lindung-ingest > /dev/null 2>&1 || fail "start ingest again"
 
-echo "integration.alerts_quiet: $checks checks, $failures failed"
-[ "$failures" = 0 ]
+it_done

@@ -19,9 +19,8 @@
 # Prints figures (append throughput, lag); asserts no timings.
 set -uo pipefail
 
-: "${LINDUNG_RUN_DIR:?}" "${LINDUNG_BIN_DIR:?}" "${LINDUNG_TEST_BIN_DIR:?}" "${LINDUNG_SOURCE_DIR:?}"
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 : "${LINDUNG_AUDIT_HTTP:?the stack did not start lindung-audit}"
 psql_bin=$LINDUNG_PG_BIN/psql
 drv=$LINDUNG_TEST_BIN_DIR/it_audit
@@ -30,11 +29,6 @@ tail_bin=$LINDUNG_BIN_DIR/lindung-audit-tail
 stack=$LINDUNG_SOURCE_DIR/scripts/stack
 export LINDUNG_BIN_DIR
 
-failures=0
-checks=0
-pass() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
-note() { echo "audit: $*"; }
 check_eq() { # what got expected
   if [ "$2" = "$3" ]; then pass; else fail "$1: expected '$3', got '$2'"; fi
 }
@@ -343,5 +337,4 @@ new_head=$(db_head)
 wait_for "a checkpoint signs the rewound chain's head (seq $new_head)" 40 signed_up_to "$new_head"
 if out=$("$audit" verify 2>&1); then pass; note "after the rewind: $out"; else fail "verify after the rewind: $out"; fi
 
-echo "integration.audit: $checks checks, $failures failed"
-[ "$failures" = 0 ]
+it_done

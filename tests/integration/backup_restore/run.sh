@@ -7,19 +7,11 @@
 # `lindung-audit verify` passes, that the audit database still refuses the
 # data services' roles, and that the services run on the restored data.
 set -uo pipefail
-: "${LINDUNG_RUN_DIR:?}" "${LINDUNG_BIN_DIR:?}" "${LINDUNG_SOURCE_DIR:?}" "${LINDUNG_TEST_BIN_DIR:?}"
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
-# shellcheck disable=SC1091
-. "$LINDUNG_SOURCE_DIR/tests/integration/lib.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 stack=$LINDUNG_SOURCE_DIR/scripts/stack
 services=(lindung-audit lindung-revocation lindung-status-resolver lindung-decrypt lindung-ingest)
 
-failures=0
-checks=0
-pass() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
-note() { echo "backup_restore: $*"; }
 tmp=$(mktemp -d)
 restart_all() { for s in "${services[@]}"; do LINDUNG_NO_BUILD=1 "$stack" start "$s" > /dev/null 2>&1; done; }
 trap 'restart_all; rm -rf "$tmp"' EXIT
@@ -111,5 +103,4 @@ checked() {
 }
 wait_for "restored chain checked by the running service" 60 checked
 
-echo "integration.backup_restore: $checks checks, $failures failed"
-[ "$failures" = 0 ]
+it_done

@@ -11,10 +11,8 @@
 #   - services cannot touch topics outside their role;
 #   - the analyst reads audit.log and nothing else.
 set -uo pipefail
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
-# shellcheck disable=SC1091
-. "$LINDUNG_SOURCE_DIR/tests/integration/lib.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 if [ "${LINDUNG_BROKER:-}" != kafka ]; then
   echo "FAIL: the stack runs lindung-devbroker, which has no ACLs (scripts/stack up --broker kafka)"
   exit 1
@@ -22,8 +20,6 @@ fi
 lindung_ensure_seeded
 drv=$LINDUNG_TEST_BIN_DIR/it_broker_acl
 certs=$LINDUNG_KAFKA_CERT_DIR
-failures=0
-checks=0
 
 as_partner() { echo "$LINDUNG_RUN_DIR/partners/$1/kafka.crt $LINDUNG_RUN_DIR/partners/$1/kafka.key"; }
 as_principal() { echo "$certs/$1.crt $certs/$1.key"; }
@@ -123,5 +119,4 @@ expect allowed "$pid" "$creds" consume "scan.results.$pid" "$pid-acl-test"
 "$LINDUNG_BIN_DIR/lindungctl" partner reinstate "$pid" > /dev/null || { echo "FAIL: partner reinstate"; exit 1; }
 expect_soon allowed "$pid" "$creds" produce "scan.requests.$pid"
 
-echo "broker_acl: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+it_done

@@ -15,25 +15,18 @@
 #   - retention deletes old check-ins and test results, keeps doses, and
 #     the audit trail holds counts only; no NIK in any log or fact row.
 set -euo pipefail
-: "${LINDUNG_RUN_DIR:?LINDUNG_RUN_DIR not set}"
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 bin=$LINDUNG_BIN_DIR
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck disable=SC1091
-. "$LINDUNG_SOURCE_DIR/tests/integration/lib.sh"
 lindung_ensure_seeded
 
 work=$(mktemp -d)
-failures=0
-checks=0
 q() { psql "$LINDUNG_DB_URL" -X -q -tA -c "$1"; }
 # The test's rule sets go again (their region rows with them); its venues
 # stay, as check-ins refer to them.
 restore_rules() { q "DELETE FROM rule_sets WHERE rule_set_id LIKE 'it-%'" > /dev/null; }
 trap 'restore_rules || true; rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-pass() { checks=$((checks + 1)); }
 
 gojek=$LINDUNG_RUN_DIR/partners/gojek
 json_get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$1" "$2"; }
@@ -216,8 +209,4 @@ cut -d'|' -f2 "$work/cases" > "$work/niks"
 if grep -F -q -f "$work/niks" "$LINDUNG_RUN_DIR"/logs/*.log; then fail "a NIK in a service log"; else pass; fi
 if q "SELECT detail FROM health_facts" | grep -F -q -f "$work/niks"; then fail "a NIK in health_facts"; else pass; fi
 
-if [ "$failures" -gt 0 ]; then
-  echo "health_facts: $failures failure(s) of $((checks + failures))" >&2
-  exit 1
-fi
-echo "health_facts: ok ($checks checks)"
+it_done

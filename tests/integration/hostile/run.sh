@@ -18,19 +18,13 @@
 #   - no NIK, token or response pad on any topic (the broker's segments), and
 #     no NIK or token the attacks used in PostgreSQL's files or in any log.
 set -uo pipefail
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 root=$LINDUNG_SOURCE_DIR
 bin=$LINDUNG_BIN_DIR
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck disable=SC1091
-. "$root/tests/integration/lib.sh"
 lindung_ensure_seeded
 
-failures=0
-checks=0
-pass() { checks=$((checks + 1)); echo "ok   $*"; }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
 q() { psql "$LINDUNG_DB_URL" -X -q -tA -c "$1"; }
 aq() { psql "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q -tA -c "$1"; }
 secrets=$(mktemp)
@@ -216,5 +210,4 @@ else
   fail "response pads in clear on topics: $pad_hits"
 fi
 
-echo "hostile: $checks checks, $failures failed" >&2
-[ "$failures" -eq 0 ]
+it_done

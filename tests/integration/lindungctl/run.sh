@@ -8,21 +8,16 @@
 # failure, nothing written by bad input, and no NIK or secret in any output.
 set -uo pipefail
 
-: "${LINDUNG_RUN_DIR:?}" "${LINDUNG_BIN_DIR:?}" "${LINDUNG_SOURCE_DIR:?}"
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 ctl=$LINDUNG_BIN_DIR/lindungctl
 # The distribution's Python carries PyNaCl (python3-nacl); a pyenv shim may not.
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
-psql_bin=${LINDUNG_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
+psql_bin=$pg_bin/psql
 : "${LINDUNG_PG_SOCKET_DIR:?the stack must export LINDUNG_PG_SOCKET_DIR}"
 stack_db_url=$LINDUNG_DB_URL
 
-failures=0
-checks=0
-pass() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
 check() { if eval "$2"; then pass; else fail "$1"; fi; }
 
 tmp=$(mktemp -d)
@@ -485,5 +480,4 @@ check "no NIK in any output ($(wc -l < "$tmp/niks") NIKs checked)" '! grep -qF -
 cat "$seed"/partners/*/secret.key "$sk_file" "$tmp/keys/sk2" "$LINDUNG_NIK_KEY_FILE" "$tmp/secrets-extra" > "$tmp/secrets"
 check "no secret key in any output" '! grep -qiF -f "$tmp/secrets" "$tmp/all"'
 
-echo "lindungctl: $checks checks, $failures failed" >&2
-[ "$failures" -eq 0 ]
+it_done

@@ -7,14 +7,11 @@
 # which compose provisions too). A rule about a metric nobody exports
 # never fires (or, with absent(), always does).
 set -uo pipefail
-: "${LINDUNG_RUN_DIR:?}" "${LINDUNG_SOURCE_DIR:?}"
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 services=0
 for var in $(compgen -v | grep -E '^LINDUNG_[A-Z_]+_HTTP$'); do

@@ -8,17 +8,11 @@
 #    needs and nothing it does not.
 set -uo pipefail
 
-: "${LINDUNG_RUN_DIR:?}" "${LINDUNG_BIN_DIR:?}" "${LINDUNG_SOURCE_DIR:?}"
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 ctl=$LINDUNG_BIN_DIR/lindungctl
-psql_bin=${LINDUNG_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
+psql_bin=$pg_bin/psql
 : "${LINDUNG_PG_SOCKET_DIR:?the stack must export LINDUNG_PG_SOCKET_DIR}"
-
-failures=0
-checks=0
-pass() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
 
 # URL of role on database, with the stack's passfile.
 url() { echo "postgresql://$1@127.0.0.1:$LINDUNG_PG_PORT/$2?passfile=$LINDUNG_PG_PASSFILE"; }
@@ -226,5 +220,4 @@ for db_url in "$admin" "$audit_admin"; do
      WHERE datname = current_database() AND a.grantee = 0" 0
 done
 
-echo "migrations: $checks checks, $failures failed" >&2
-[ "$failures" -eq 0 ]
+it_done

@@ -6,22 +6,14 @@
 # the results command, keygen, --help and usage errors. No output of the
 # client may contain the NIK it was given.
 set -euo pipefail
-: "${LINDUNG_RUN_DIR:?LINDUNG_RUN_DIR not set}"
-: "${LINDUNG_BIN_DIR:?LINDUNG_BIN_DIR not set}"
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 partner_bin=$LINDUNG_BIN_DIR/lindung-partner
 partners=(gojek grab tokopedia tiketcom dana livin-mandiri traveloka cinema-xxi linkaja goers jaki)
 venue=QR-MALL-0001
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
 
 # json_get FILE KEY: the value of KEY in the one JSON object in FILE ("" if absent).
 json_get() {
@@ -81,8 +73,6 @@ status=0
 [ "$status" -ne 0 ] || fail "keygen overwrote an existing key"
 
 # --- seed (once per stack) -------------------------------------------------
-# shellcheck disable=SC1091
-. "$LINDUNG_SOURCE_DIR/tests/integration/lib.sh"
 lindung_ensure_seeded
 people=$LINDUNG_RUN_DIR/seed/people.csv
 [ -r "$people" ] || { echo "FAIL: $people missing" >&2; exit 1; }
@@ -158,8 +148,5 @@ if grep -rqF "$nik" "$work"; then
   fail "the NIK appears in lindung-partner output"
 fi
 
-if [ "$failures" -gt 0 ]; then
-  echo "partner_cli: $failures failure(s)" >&2
-  exit 1
-fi
-echo "partner_cli: ok (${#partners[@]} partners)"
+note "${#partners[@]} partners"
+it_done

@@ -5,8 +5,8 @@
 # back. The server log goes to a file: a restarted postmaster must not hold
 # the test's output pipe open.
 set -euo pipefail
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 log=$(dirname "$LINDUNG_PG_DATA")/server.log
 export PGQ_IT_RESTART_CMD="runuser -u postgres -- '$LINDUNG_PG_BIN/pg_ctl' -D '$LINDUNG_PG_DATA' -l '$log' restart -m fast -w -t 60 > /dev/null"
 exec "$LINDUNG_TEST_BIN_DIR/it_pg_client"

@@ -8,10 +8,18 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
-#include "../../../services/status-resolver/resolver_db.c"
-#include "../../../services/status-resolver/resolver_rules.c"
-#include "../../../services/status-resolver/resolver_answers.c"
+#include <errno.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "hex.h"
+#include "pg_array.h"
+#include "resolver_db.h"
+#include "resolver_rules.h"
+#include "support.h"
 #include "testing.h"
 
 #define IT_ROWS 6
@@ -21,18 +29,11 @@ static char it_venue[64], it_partner[40], it_category[40];
 static int64_t it_person;
 static uint8_t it_token[32];
 
-static PGconn *it_connect(const char *variable) {
-  const char *url = getenv(variable);
-  if (!url) {
-    fprintf(stderr, "%s not set\n", variable);
-    exit(2);
-  }
-  PGconn *c = PQconnectdb(url);
-  if (PQstatus(c) != CONNECTION_OK) {
-    fprintf(stderr, "cannot connect (%s)\n", variable);
-    exit(2);
-  }
-  return c;
+/* A row answers the item at its place when it leads with the 1-based
+ * position (as resolver_db.c reads them). */
+static bool it_row_is(const PGresult *res, int row) {
+  int64_t i = 0;
+  return pg_cell_int(res, row, 0, &i) == 0 && i == (int64_t)row + 1;
 }
 
 /* Runs admin SQL with text parameters; exits on failure (set-up only). */
@@ -62,17 +63,17 @@ static void it_set_occupancy(int occ) {
 }
 
 /* Executes one of resolver_db_statements by name, the arrays as built. */
-static PGresult *it_exec(const char *statement, resolver_db_array *a, int count) {
+static PGresult *it_exec(const char *statement, pg_array *a, int count) {
   const char *values[11];
   int lengths[11], formats[11];
   for (int i = 0; i < count; i++) {
-    CHECK_EQ_INT(resolver_db_array_finish(&a[i]), 0);
+    CHECK_EQ_INT(pg_array_finish(&a[i]), 0);
     values[i] = (const char *)a[i].data;
     lengths[i] = (int)a[i].len;
     formats[i] = 1;
   }
   PGresult *res = PQexecPrepared(it_resolver, statement, count, values, lengths, formats, 0);
-  for (int i = 0; i < count; i++) resolver_db_array_free(&a[i]);
+  for (int i = 0; i < count; i++) pg_array_free(&a[i]);
   if (PQresultStatus(res) != PGRES_TUPLES_OK)
     fprintf(stderr, "%s: %s", statement, PQresultErrorMessage(res));
   return res;
@@ -87,13 +88,13 @@ static void it_request_id(uint8_t out[16], int n) {
 }
 
 static void test_arrays_encode(void) {
-  resolver_db_array a;
-  CHECK_EQ_INT(resolver_db_array_init(&a, RESOLVER_DB_OID_INT4, 0, 4), -EINVAL);
-  CHECK_EQ_INT(resolver_db_array_init(&a, RESOLVER_DB_OID_INT4, 2, 1), 0);
-  resolver_db_array_put_int4(&a, -2);
-  CHECK_EQ_INT(resolver_db_array_finish(&a), -EINVAL); /* one element short */
-  resolver_db_array_put_null(&a);
-  CHECK_EQ_INT(resolver_db_array_finish(&a), 0);
+  pg_array a;
+  CHECK_EQ_INT(pg_array_init(&a, PG_OID_INT4, 0, 4), -EINVAL);
+  CHECK_EQ_INT(pg_array_init(&a, PG_OID_INT4, 2, 1), 0);
+  pg_array_put_int4(&a, -2);
+  CHECK_EQ_INT(pg_array_finish(&a), -EINVAL); /* one element short */
+  pg_array_put_null(&a);
+  CHECK_EQ_INT(pg_array_finish(&a), 0);
   static const uint8_t want[] = {0,  0, 0,    1,    0,    0,    0,    1,    0,    0,   0,
                                  23, 0, 0,    0,    2,    0,    0,    0,    1,    0,   0,
                                  0,  4, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff};
@@ -107,13 +108,13 @@ static void test_arrays_encode(void) {
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
   if (PQresultStatus(res) == PGRES_TUPLES_OK) CHECK_EQ_STR(PQgetvalue(res, 0, 0), "{-2,NULL}");
   PQclear(res);
-  resolver_db_array_free(&a);
+  pg_array_free(&a);
 
   /* Text needs no escaping in binary form. */
-  CHECK_EQ_INT(resolver_db_array_init(&a, RESOLVER_DB_OID_TEXT, 2, 1), 0);
-  resolver_db_array_put_text(&a, it_venue);
-  resolver_db_array_put_text(&a, "");
-  CHECK_EQ_INT(resolver_db_array_finish(&a), 0);
+  CHECK_EQ_INT(pg_array_init(&a, PG_OID_TEXT, 2, 1), 0);
+  pg_array_put_text(&a, it_venue);
+  pg_array_put_text(&a, "");
+  CHECK_EQ_INT(pg_array_finish(&a), 0);
   values[0] = (const char *)a.data;
   lengths[0] = (int)a.len;
   res = PQexecParams(it_resolver,
@@ -125,69 +126,69 @@ static void test_arrays_encode(void) {
     CHECK_EQ_STR(PQgetvalue(res, 1, 0), "");
   }
   PQclear(res);
-  resolver_db_array_free(&a);
+  pg_array_free(&a);
 }
 
 static void test_scan_facts(void) {
-  resolver_db_array a[5];
+  pg_array a[5];
   uint8_t rid[3][16], unknown_token[32];
   randombytes_buf(unknown_token, sizeof unknown_token);
   const char *venues[3] = {it_venue, "nope{,}\"\\", it_venue};
   const uint8_t *tokens[3] = {it_token, unknown_token, it_token};
-  resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, 3, 32);
-  resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, 3, 8);
-  resolver_db_array_init(&a[2], RESOLVER_DB_OID_TEXT, 3, 8);
-  resolver_db_array_init(&a[3], RESOLVER_DB_OID_BYTEA, 3, 16);
+  pg_array_init(&a[0], PG_OID_BYTEA, 3, 32);
+  pg_array_init(&a[1], PG_OID_TEXT, 3, 8);
+  pg_array_init(&a[2], PG_OID_TEXT, 3, 8);
+  pg_array_init(&a[3], PG_OID_BYTEA, 3, 16);
   for (int i = 0; i < 3; i++) {
     it_request_id(rid[i], 100 + i);
-    resolver_db_array_put(&a[0], tokens[i], 32);
-    resolver_db_array_put_text(&a[1], it_partner);
-    resolver_db_array_put_text(&a[2], venues[i]);
-    resolver_db_array_put(&a[3], rid[i], 16);
+    pg_array_put(&a[0], tokens[i], 32);
+    pg_array_put_text(&a[1], it_partner);
+    pg_array_put_text(&a[2], venues[i]);
+    pg_array_put(&a[3], rid[i], 16);
   }
   /* The lookup time: the rule set in force then (July 2022 from 2022-07-17). */
-  resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 1, 8);
-  resolver_db_array_put_int8(&a[4], (int64_t)time(NULL) * 1000);
+  pg_array_init(&a[4], PG_OID_INT8, 1, 8);
+  pg_array_put_int8(&a[4], (int64_t)time(NULL) * 1000);
   PGresult *res = it_exec("resolver_scan_facts", a, 5);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
   CHECK_EQ_INT(PQntuples(res), 3);
   CHECK_EQ_INT(PQnfields(res), RESOLVER_DB_SCAN_FACTS_COLUMNS);
   if (PQntuples(res) == 3 && PQnfields(res) == RESOLVER_DB_SCAN_FACTS_COLUMNS) {
-    for (int i = 0; i < 3; i++) CHECK(resolver_db_row_is(res, i));
+    for (int i = 0; i < 3; i++) CHECK(it_row_is(res, i));
     int64_t person = 0;
-    CHECK_EQ_INT(resolver_db_int(res, 0, 1, &person), 0);
+    CHECK_EQ_INT(pg_cell_int(res, 0, 1, &person), 0);
     CHECK_EQ_INT(person, it_person);
-    CHECK(resolver_db_bool(res, 0, 2));  /* same partner */
-    CHECK(!resolver_db_bool(res, 0, 3)); /* not revoked */
-    CHECK_EQ_STR(resolver_db_text(res, 0, 5), "Batch test venue");
-    CHECK_EQ_STR(resolver_db_text(res, 0, 6), "3");
-    CHECK(resolver_db_is_null(res, 0, 11)); /* nothing recorded */
-    CHECK(resolver_db_is_null(res, 1, 1));  /* unknown token */
-    CHECK(resolver_db_is_null(res, 1, 5));  /* unknown venue */
-    CHECK_EQ_STR(resolver_db_text(res, 2, 5), "Batch test venue");
+    CHECK(pg_cell_bool(res, 0, 2));  /* same partner */
+    CHECK(!pg_cell_bool(res, 0, 3)); /* not revoked */
+    CHECK_EQ_STR(pg_cell_text(res, 0, 5), "Batch test venue");
+    CHECK_EQ_STR(pg_cell_text(res, 0, 6), "3");
+    CHECK(pg_cell_is_null(res, 0, 11)); /* nothing recorded */
+    CHECK(pg_cell_is_null(res, 1, 1));  /* unknown token */
+    CHECK(pg_cell_is_null(res, 1, 5));  /* unknown venue */
+    CHECK_EQ_STR(pg_cell_text(res, 2, 5), "Batch test venue");
     /* The rule set in force and the person's summarised facts. */
-    CHECK_EQ_STR(resolver_db_text(res, 0, RESOLVER_DB_COL_RULES), "jul2022");
-    CHECK_EQ_STR(resolver_db_text(res, 0, RESOLVER_DB_COL_RULES + 1), "24");
-    CHECK(resolver_db_text(res, 0, RESOLVER_DB_COL_FACTS) != NULL);
-    CHECK_EQ_STR(resolver_db_text(res, 1, RESOLVER_DB_COL_FACTS), "0"); /* nobody */
+    CHECK_EQ_STR(pg_cell_text(res, 0, RESOLVER_DB_COL_RULES), "jul2022");
+    CHECK_EQ_STR(pg_cell_text(res, 0, RESOLVER_DB_COL_RULES + 1), "24");
+    CHECK(pg_cell_text(res, 0, RESOLVER_DB_COL_FACTS) != NULL);
+    CHECK_EQ_STR(pg_cell_text(res, 1, RESOLVER_DB_COL_FACTS), "0"); /* nobody */
   }
   PQclear(res);
 
   /* A lookup dated in September 2021 sees that rule set. */
-  resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, 1, 32);
-  resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, 1, 8);
-  resolver_db_array_init(&a[2], RESOLVER_DB_OID_TEXT, 1, 8);
-  resolver_db_array_init(&a[3], RESOLVER_DB_OID_BYTEA, 1, 16);
-  resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 1, 8);
-  resolver_db_array_put(&a[0], it_token, 32);
-  resolver_db_array_put_text(&a[1], it_partner);
-  resolver_db_array_put_text(&a[2], it_venue);
-  resolver_db_array_put(&a[3], rid[0], 16);
-  resolver_db_array_put_int8(&a[4], INT64_C(1634000000000)); /* 2021-10-12 */
+  pg_array_init(&a[0], PG_OID_BYTEA, 1, 32);
+  pg_array_init(&a[1], PG_OID_TEXT, 1, 8);
+  pg_array_init(&a[2], PG_OID_TEXT, 1, 8);
+  pg_array_init(&a[3], PG_OID_BYTEA, 1, 16);
+  pg_array_init(&a[4], PG_OID_INT8, 1, 8);
+  pg_array_put(&a[0], it_token, 32);
+  pg_array_put_text(&a[1], it_partner);
+  pg_array_put_text(&a[2], it_venue);
+  pg_array_put(&a[3], rid[0], 16);
+  pg_array_put_int8(&a[4], INT64_C(1634000000000)); /* 2021-10-12 */
   res = it_exec("resolver_scan_facts", a, 5);
   CHECK_EQ_INT(PQntuples(res), 1);
   if (PQntuples(res) == 1)
-    CHECK_EQ_STR(resolver_db_text(res, 0, RESOLVER_DB_COL_RULES), "sept2021");
+    CHECK_EQ_STR(pg_cell_text(res, 0, RESOLVER_DB_COL_RULES), "sept2021");
   PQclear(res);
 }
 
@@ -201,43 +202,43 @@ typedef struct it_scan {
 
 static PGresult *it_record(const it_scan *rows, int n) {
   static const uint32_t oids[11] = {
-      RESOLVER_DB_OID_TEXT, RESOLVER_DB_OID_BYTEA, RESOLVER_DB_OID_INT8, RESOLVER_DB_OID_TEXT,
-      RESOLVER_DB_OID_TEXT, RESOLVER_DB_OID_TEXT,  RESOLVER_DB_OID_TEXT, RESOLVER_DB_OID_TEXT,
-      RESOLVER_DB_OID_INT8, RESOLVER_DB_OID_INT4,  RESOLVER_DB_OID_BOOL};
-  resolver_db_array a[11];
+      PG_OID_TEXT, PG_OID_BYTEA, PG_OID_INT8, PG_OID_TEXT,
+      PG_OID_TEXT, PG_OID_TEXT,  PG_OID_TEXT, PG_OID_TEXT,
+      PG_OID_INT8, PG_OID_INT4,  PG_OID_BOOL};
+  pg_array a[11];
   for (int i = 0; i < 11; i++)
-    CHECK_EQ_INT(resolver_db_array_init(&a[i], oids[i], (size_t)n, 8), 0);
+    CHECK_EQ_INT(pg_array_init(&a[i], oids[i], (size_t)n, 8), 0);
   for (int i = 0; i < n; i++) {
     uint8_t rid[16];
     it_request_id(rid, rows[i].request);
-    resolver_db_array_put_text(&a[0], it_partner);
-    resolver_db_array_put(&a[1], rid, 16);
-    resolver_db_array_put_int8(&a[2], it_person);
-    resolver_db_array_put_text(&a[3], it_venue);
-    resolver_db_array_put_text(&a[4], rows[i].action);
-    resolver_db_array_put_text(&a[5], rows[i].decision);
-    resolver_db_array_put_text(&a[6], rows[i].reason);
-    resolver_db_array_put_text(&a[7], rows[i].status);
-    resolver_db_array_put_int8(&a[8], rows[i].at_ms);
+    pg_array_put_text(&a[0], it_partner);
+    pg_array_put(&a[1], rid, 16);
+    pg_array_put_int8(&a[2], it_person);
+    pg_array_put_text(&a[3], it_venue);
+    pg_array_put_text(&a[4], rows[i].action);
+    pg_array_put_text(&a[5], rows[i].decision);
+    pg_array_put_text(&a[6], rows[i].reason);
+    pg_array_put_text(&a[7], rows[i].status);
+    pg_array_put_int8(&a[8], rows[i].at_ms);
     if (rows[i].seat_limit)
-      resolver_db_array_put_int4(&a[9], rows[i].seat_limit);
+      pg_array_put_int4(&a[9], rows[i].seat_limit);
     else
-      resolver_db_array_put_null(&a[9]);
-    resolver_db_array_put_bool(&a[10], rows[i].free_seat);
+      pg_array_put_null(&a[9]);
+    pg_array_put_bool(&a[10], rows[i].free_seat);
   }
   return it_exec("resolver_record_scans", a, 11);
 }
 
 static void it_expect_row(const PGresult *res, int row, const char *decision, const char *reason,
                           const char *status, int64_t at_ms) {
-  CHECK_EQ_STR(resolver_db_text(res, row, 0), decision);
-  CHECK_EQ_STR(resolver_db_text(res, row, 1), reason);
+  CHECK_EQ_STR(pg_cell_text(res, row, 0), decision);
+  CHECK_EQ_STR(pg_cell_text(res, row, 1), reason);
   if (status)
-    CHECK_EQ_STR(resolver_db_text(res, row, 2), status);
+    CHECK_EQ_STR(pg_cell_text(res, row, 2), status);
   else
-    CHECK(resolver_db_is_null(res, row, 2));
+    CHECK(pg_cell_is_null(res, row, 2));
   int64_t at = 0;
-  CHECK_EQ_INT(resolver_db_int(res, row, 3, &at), 0);
+  CHECK_EQ_INT(pg_cell_int(res, row, 3, &at), 0);
   CHECK_EQ_INT(at, at_ms);
 }
 
@@ -309,22 +310,22 @@ static void test_issue_tokens(void) {
   const int64_t t = 1700000100000;
   PGresult *res = NULL;
   for (int round = 0; round < 2; round++) {
-    resolver_db_array a[5];
-    resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, 2, 32);
-    resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, 2, 8);
-    resolver_db_array_init(&a[2], RESOLVER_DB_OID_INT8, 2, 8);
-    resolver_db_array_init(&a[3], RESOLVER_DB_OID_BYTEA, 2, 16);
-    resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 2, 8);
+    pg_array a[5];
+    pg_array_init(&a[0], PG_OID_BYTEA, 2, 32);
+    pg_array_init(&a[1], PG_OID_TEXT, 2, 8);
+    pg_array_init(&a[2], PG_OID_INT8, 2, 8);
+    pg_array_init(&a[3], PG_OID_BYTEA, 2, 16);
+    pg_array_init(&a[4], PG_OID_INT8, 2, 8);
     for (int i = 0; i < 2; i++) {
       if (round == 0) {
         randombytes_buf(hashes[i], 32);
         it_request_id(rid[i], 200 + i);
       }
-      resolver_db_array_put(&a[0], hashes[i], 32);
-      resolver_db_array_put_text(&a[1], it_partner);
-      resolver_db_array_put_int8(&a[2], it_person);
-      resolver_db_array_put(&a[3], rid[i], 16);
-      resolver_db_array_put_int8(&a[4], t + i + round * 5000);
+      pg_array_put(&a[0], hashes[i], 32);
+      pg_array_put_text(&a[1], it_partner);
+      pg_array_put_int8(&a[2], it_person);
+      pg_array_put(&a[3], rid[i], 16);
+      pg_array_put_int8(&a[4], t + i + round * 5000);
     }
     res = it_exec("resolver_issue_tokens", a, 5);
     CHECK(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 2);
@@ -337,7 +338,7 @@ static void test_issue_tokens(void) {
   }
 
   /* The link lookup finds the person and the issue time, in order. */
-  resolver_db_array a[3];
+  pg_array a[3];
   uint8_t nik_hash[32];
   const char *v[1] = {NULL};
   char person[24];
@@ -350,22 +351,22 @@ static void test_issue_tokens(void) {
   memcpy(nik_hash, raw, 32);
   PQfreemem(raw);
   PQclear(p);
-  resolver_db_array_init(&a[0], RESOLVER_DB_OID_BYTEA, 2, 32);
-  resolver_db_array_init(&a[1], RESOLVER_DB_OID_TEXT, 2, 8);
-  resolver_db_array_init(&a[2], RESOLVER_DB_OID_BYTEA, 2, 16);
+  pg_array_init(&a[0], PG_OID_BYTEA, 2, 32);
+  pg_array_init(&a[1], PG_OID_TEXT, 2, 8);
+  pg_array_init(&a[2], PG_OID_BYTEA, 2, 16);
   uint8_t unknown[32];
   randombytes_buf(unknown, sizeof unknown);
-  resolver_db_array_put(&a[0], unknown, 32);
-  resolver_db_array_put(&a[0], nik_hash, 32);
+  pg_array_put(&a[0], unknown, 32);
+  pg_array_put(&a[0], nik_hash, 32);
   for (int i = 0; i < 2; i++) {
-    resolver_db_array_put_text(&a[1], it_partner);
-    resolver_db_array_put(&a[2], rid[1 - i], 16);
+    pg_array_put_text(&a[1], it_partner);
+    pg_array_put(&a[2], rid[1 - i], 16);
   }
   res = it_exec("resolver_link_facts", a, 3);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 2);
   if (PQntuples(res) == 2) {
-    CHECK(resolver_db_row_is(res, 0) && resolver_db_row_is(res, 1));
-    CHECK(resolver_db_is_null(res, 0, 1));
+    CHECK(it_row_is(res, 0) && it_row_is(res, 1));
+    CHECK(pg_cell_is_null(res, 0, 1));
     CHECK_EQ_INT(atoll(PQgetvalue(res, 0, 2)), t + 1);
     CHECK_EQ_INT(atoll(PQgetvalue(res, 1, 1)), it_person);
     CHECK_EQ_INT(atoll(PQgetvalue(res, 1, 2)), t);
@@ -457,19 +458,19 @@ static void test_sql_summary_agrees_with_c(void) {
  * never rewrite an answer. */
 static PGresult *it_record_answers(int n, const uint8_t ids[][16], const uint8_t digests[][16],
                                    const int32_t *errors, int64_t at_ms) {
-  resolver_db_array a[5];
-  CHECK_EQ_INT(resolver_db_array_init(&a[0], RESOLVER_DB_OID_TEXT, (size_t)n, 16), 0);
-  CHECK_EQ_INT(resolver_db_array_init(&a[1], RESOLVER_DB_OID_BYTEA, (size_t)n, 16), 0);
-  CHECK_EQ_INT(resolver_db_array_init(&a[2], RESOLVER_DB_OID_BYTEA, (size_t)n, 16), 0);
-  CHECK_EQ_INT(resolver_db_array_init(&a[3], RESOLVER_DB_OID_INT4, (size_t)n, 4), 0);
-  CHECK_EQ_INT(resolver_db_array_init(&a[4], RESOLVER_DB_OID_INT8, 1, 8), 0);
+  pg_array a[5];
+  CHECK_EQ_INT(pg_array_init(&a[0], PG_OID_TEXT, (size_t)n, 16), 0);
+  CHECK_EQ_INT(pg_array_init(&a[1], PG_OID_BYTEA, (size_t)n, 16), 0);
+  CHECK_EQ_INT(pg_array_init(&a[2], PG_OID_BYTEA, (size_t)n, 16), 0);
+  CHECK_EQ_INT(pg_array_init(&a[3], PG_OID_INT4, (size_t)n, 4), 0);
+  CHECK_EQ_INT(pg_array_init(&a[4], PG_OID_INT8, 1, 8), 0);
   for (int i = 0; i < n; i++) {
-    resolver_db_array_put_text(&a[0], it_partner);
-    resolver_db_array_put(&a[1], ids[i], 16);
-    resolver_db_array_put(&a[2], digests[i], 16);
-    resolver_db_array_put_int4(&a[3], errors[i]);
+    pg_array_put_text(&a[0], it_partner);
+    pg_array_put(&a[1], ids[i], 16);
+    pg_array_put(&a[2], digests[i], 16);
+    pg_array_put_int4(&a[3], errors[i]);
   }
-  resolver_db_array_put_int8(&a[4], at_ms);
+  pg_array_put_int8(&a[4], at_ms);
   return it_exec("resolver_record_answers", a, 5);
 }
 
@@ -539,8 +540,8 @@ static void test_record_answers(void) {
 
 int main(void) {
   if (sodium_init() < 0) return 2;
-  it_admin = it_connect("LINDUNG_DB_URL");
-  it_resolver = it_connect("LINDUNG_RESOLVER_DB_URL");
+  it_admin = stack_pg_connect("LINDUNG_DB_URL");
+  it_resolver = stack_pg_connect("LINDUNG_RESOLVER_DB_URL");
   for (size_t i = 0; i < resolver_db_statement_count; i++) {
     const pgq_statement *s = &resolver_db_statements[i];
     PGresult *res = PQprepare(it_resolver, s->name, s->sql, 0, NULL);

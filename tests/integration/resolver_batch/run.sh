@@ -3,9 +3,7 @@
 # resolver_db.c's binary arrays) against the stack's PostgreSQL, as the
 # resolver's role: order, quoting, seats within a batch, redelivery.
 set -euo pipefail
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
-# shellcheck disable=SC1091
-. "$LINDUNG_SOURCE_DIR/tests/integration/lib.sh"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 lindung_ensure_seeded
 "$LINDUNG_TEST_BIN_DIR/it_resolver_batch"

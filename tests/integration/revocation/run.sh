@@ -16,19 +16,13 @@
 # Leaves a second active system key behind (the old one keeps working for
 # an hour): rotation is one-way by design.
 set -uo pipefail
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 root=$LINDUNG_SOURCE_DIR
 bin=$LINDUNG_BIN_DIR
-# shellcheck disable=SC1091
-. "$root/tests/integration/lib.sh"
 lindung_ensure_seeded
-export PATH=/usr/lib/postgresql/15/bin:$PATH
+export PATH=$pg_bin:$PATH
 
-failures=0
-checks=0
-pass() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 : "${LINDUNG_ADMIN_URL:?the stack must export LINDUNG_ADMIN_URL}"
@@ -225,5 +219,4 @@ echo "== no admin token or key material in any log"
 if grep -qF "$token" "$LINDUNG_RUN_DIR"/logs/*.log; then fail "the admin token appears in a log"; else pass; fi
 if grep -qF "$pk" "$LINDUNG_RUN_DIR"/logs/*.log; then fail "a partner public key appears in a log"; else pass; fi
 
-echo "revocation: $checks checks, $failures failed" >&2
-[ "$failures" -eq 0 ]
+it_done

@@ -3,12 +3,10 @@
 # input with its exact outcome (it_scan_path), services restarted mid-stream
 # with every request still answered, and no NIK or token in any log.
 set -euo pipefail
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 bin=$LINDUNG_BIN_DIR
 root=$LINDUNG_SOURCE_DIR
-# shellcheck disable=SC1091
-. "$root/tests/integration/lib.sh"
 lindung_ensure_seeded
 
 secrets=$(mktemp)

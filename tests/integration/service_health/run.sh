@@ -3,10 +3,8 @@
 # /readyz and /metrics that `promtool check metrics` accepts, and stops
 # cleanly on SIGTERM (its last log line says so).
 set -uo pipefail
-# shellcheck disable=SC1091
-. "$LINDUNG_RUN_DIR/stack.env"
-failures=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../lib.sh"
 ok() { echo "ok   $*"; }
 
 for binary in "$LINDUNG_BIN_DIR"/*; do
@@ -56,5 +54,4 @@ log=$LINDUNG_RUN_DIR/logs/lindung-ingest.log
 LINDUNG_NO_BUILD=1 "$LINDUNG_SOURCE_DIR/scripts/stack" restart lindung-ingest
 if grep -q '"event":"stopped"' "$log"; then ok "ingest stops cleanly on SIGTERM"; else fail "ingest did not log a clean stop"; fi
 
-echo "$failures failed"
-[ "$failures" -eq 0 ]
+it_done

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "support.h"
 #include "testing.h"
 
 static const char *brokers;
@@ -65,12 +66,8 @@ static void test_help_lists_every_variable(void) {
   free(text);
 }
 
-static void write_file(const char *path, const char *content, mode_t mode) {
-  FILE *f = fopen(path, "w");
-  fputs(content, f);
-  fclose(f);
-  chmod(path, mode);
-}
+/* A failed write fails the test. */
+#define write_file(path, text, mode) CHECK_EQ_INT(support_write_file(path, text, mode), 0)
 
 static void test_secret_files(void) {
   char dir[] = "/tmp/lindung-config-XXXXXX";

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../../services/decrypt/decrypt_rules.h"
-#include "../../../services/decrypt/replay_window.h"
-#include "../../../services/decrypt/system_keys.h"
+#include "decrypt_rules.h"
+#include "replay_window.h"
+#include "system_keys.h"
 #include "envelope.h"
 #include "hex.h"
 #include "inner_seal.h"
@@ -20,17 +20,10 @@
 #include "lindung/v1/partner.pb-c.h"
 #include "messages.h"
 #include "registry.h"
+#include "support.h"
 #include "testing.h"
 #include "token.h"
 
-#define PARTNER_PK_HEX "88ec0fc10a8149791fe704cc1579d7c00e7c25aa3baa17dfe51944036c79666f"
-#define PARTNER_SK_HEX "49343c6837abdf9e0b8723978d555121dde42f65e2576e418c2aaf164ea46036"
-#define SYSTEM_PK_HEX "c75dca63d937aed11d77c0f061aa12d2b5d7e033e30d3bb56fd68bf79ca82875"
-#define SYSTEM_SK_HEX "cdefab7b1d03e25fa1e6ac9ca1bf099284fa92eeb9cb6ad814bed547eaaf276e"
-#define VECTOR_SCAN_REQUEST_HEX                                                                \
-  "08011205676f6a656b180720012a10000102030405060708090a0b0c0d0e0f3080b8b4a4c22f3a186465666768" \
-  "696a6b6c6d6e6f707172737475767778797a7b423cd2699af4ad0b9b78da67f56892d9c7b7eefb5c358c27f4fd" \
-  "a490f9f099e0e220b292e7a319a7b1884b208937a2dc603c5e947e1663aa89c4b3f920b3"
 
 static const uint64_t now = 1700000000000ull;
 static uint8_t partner_pk[32], partner_sk[32], system_pk[32], system_sk[32];
@@ -810,21 +803,15 @@ static void test_replay_window_clock_steps(void) {
 
 /* ---- system keys ---- */
 
-static void write_file(const char *path, const char *text, mode_t mode) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-  CHECK(fd >= 0);
-  if (fd < 0) return;
-  CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-  close(fd);
-  chmod(path, mode);
-}
+/* A failed write fails the test. */
+#define write_file(path, text, mode) CHECK_EQ_INT(support_write_file(path, text, mode), 0)
 
 static void test_system_keys_from_directory(void) {
   char dir[] = "/tmp/lindung-decrypt-test-XXXXXX";
   CHECK(mkdtemp(dir) != NULL);
   char path[256], err[256];
   snprintf(path, sizeof(path), "%s/system-1.key", dir);
-  write_file(path, SYSTEM_SK_HEX "\n", 0600);
+  write_file(path, VECTOR_SYSTEM_SK_HEX "\n", 0600);
   snprintf(path, sizeof(path), "%s/README", dir);
   write_file(path, "not a key", 0644);
   snprintf(path, sizeof(path), "%s/system-x.key", dir);
@@ -842,7 +829,7 @@ static void test_system_keys_from_directory(void) {
 
   /* Loading again keeps one key per id; a second id adds one. */
   snprintf(path, sizeof(path), "%s/system-12.key", dir);
-  write_file(path, PARTNER_SK_HEX "\n", 0400);
+  write_file(path, VECTOR_PARTNER_SK_HEX "\n", 0400);
   CHECK_EQ_INT(system_keys_load_dir(keys, dir, true, err, sizeof(err)), 2);
   CHECK(system_keys_secret(keys, 12, partner_pk) != NULL);
 
@@ -854,9 +841,9 @@ static void test_system_keys_from_directory(void) {
   CHECK_EQ_INT(system_keys_load_dir(keys, dir, false, err, sizeof(err)), 2);
 
   /* Not 64 hex characters. */
-  write_file(path, "zz" PARTNER_SK_HEX "\n", 0600);
+  write_file(path, "zz" VECTOR_PARTNER_SK_HEX "\n", 0600);
   CHECK_EQ_INT(system_keys_load_dir(keys, dir, true, err, sizeof(err)), -1);
-  CHECK(strstr(err, PARTNER_SK_HEX) == NULL);
+  CHECK(strstr(err, VECTOR_PARTNER_SK_HEX) == NULL);
   write_file(path, "abcd\n", 0600);
   CHECK_EQ_INT(system_keys_load_dir(keys, dir, true, err, sizeof(err)), -1);
   unlink(path);
@@ -877,10 +864,10 @@ static void test_system_keys_from_directory(void) {
 
 int main(void) {
   if (sodium_init() < 0) return 1;
-  CHECK(hex_decode(PARTNER_PK_HEX, partner_pk, 32) == 0);
-  CHECK(hex_decode(PARTNER_SK_HEX, partner_sk, 32) == 0);
-  CHECK(hex_decode(SYSTEM_PK_HEX, system_pk, 32) == 0);
-  CHECK(hex_decode(SYSTEM_SK_HEX, system_sk, 32) == 0);
+  CHECK(hex_decode(VECTOR_PARTNER_PK_HEX, partner_pk, 32) == 0);
+  CHECK(hex_decode(VECTOR_PARTNER_SK_HEX, partner_sk, 32) == 0);
+  CHECK(hex_decode(VECTOR_SYSTEM_PK_HEX, system_pk, 32) == 0);
+  CHECK(hex_decode(VECTOR_SYSTEM_SK_HEX, system_sk, 32) == 0);
   RUN(test_valid_scan_is_forwarded);
   RUN(test_valid_link_is_forwarded);
   RUN(test_published_vector_opens);

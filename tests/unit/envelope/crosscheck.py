@@ -4,7 +4,7 @@
 Fresh random key pairs, headers and bodies every run: Python seals requests
 that C opens, C seals responses (envelope_seal and the pad path) that Python
 opens, and the associated data and session keys must match a Python
-re-implementation of PARTNER-PROTOCOL.md. The C side is `unit_envelope
+re-implementation of docs/partner-protocol.md. The C side is `unit_envelope
 crosscheck` (tests/unit/envelope/crosscheck.c), found at
 $LINDUNG_BIN_DIR/../tests/unit_envelope.
 """

@@ -4,24 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../services/ingest/ingest_rules.h"
-#include "../../../services/ingest/quota.h"
+#include "ingest_rules.h"
+#include "quota.h"
 #include "hex.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "lindung/v1/partner.pb-c.h"
 #include "messages.h"
 #include "proto_limits.h"
 #include "registry.h"
+#include "support.h"
 #include "testing.h"
 
-/* From docs/vectors/envelope-v1.json. */
-#define PARTNER_PK_HEX "88ec0fc10a8149791fe704cc1579d7c00e7c25aa3baa17dfe51944036c79666f"
-#define SYSTEM_PK_HEX "c75dca63d937aed11d77c0f061aa12d2b5d7e033e30d3bb56fd68bf79ca82875"
-#define VECTOR_SCAN_REQUEST_HEX                                                                \
-  "08011205676f6a656b180720012a10000102030405060708090a0b0c0d0e0f3080b8b4a4c22f3a186465666768" \
-  "696a6b6c6d6e6f707172737475767778797a7b423cd2699af4ad0b9b78da67f56892d9c7b7eefb5c358c27f4fd" \
-  "a490f9f099e0e220b292e7a319a7b1884b208937a2dc603c5e947e1663aa89c4b3f920b3"
-#define VECTOR_SENT_AT 1632700800000ull
 
 static const uint64_t now = 1700000000000ull;
 static uint64_t decided_at = 1700000000000ull; /* the time of the last decide_request */
@@ -29,8 +22,8 @@ static ingest_result result;                   /* large: kept off the stack */
 
 static registry *test_registry(void) {
   uint8_t partner_pk[32], system_pk[32], other_pk[32];
-  CHECK(hex_decode(PARTNER_PK_HEX, partner_pk, 32) == 0);
-  CHECK(hex_decode(SYSTEM_PK_HEX, system_pk, 32) == 0);
+  CHECK(hex_decode(VECTOR_PARTNER_PK_HEX, partner_pk, 32) == 0);
+  CHECK(hex_decode(VECTOR_SYSTEM_PK_HEX, system_pk, 32) == 0);
   memset(other_pk, 0x42, 32);
   registry *reg = registry_new();
   CHECK(registry_put_partner(reg, "gojek", false, 0, 0) == 0);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "kafka_offsets.h"
+#include "support.h"
 #include "testing.h"
 
 static void test_in_order_completion_advances_each_time(void) {
@@ -126,18 +127,9 @@ static void test_many_inputs_ring_growth(void) {
   kqo_tracker_free(t);
 }
 
-static char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  static char buf[1 << 16];
-  *len = fread(buf, 1, sizeof(buf), f);
-  fclose(f);
-  return buf;
-}
-
 static void test_stats_sample(void) {
   size_t len = 0;
-  char *json = read_file("stats_sample.json", &len);
+  char *json = support_read_file("stats_sample.json", &len);
   CHECK(json != NULL);
   if (!json) return;
   kqo_stats stats;
@@ -147,6 +139,7 @@ static void test_stats_sample(void) {
   CHECK_EQ_INT(stats.consumer_lag, 11);
   CHECK_EQ_INT(stats.lag_partitions, 1);
   CHECK_EQ_INT(stats.brokers_up, 2);
+  free(json);
 }
 
 static void test_stats_synthetic(void) {

@@ -14,26 +14,11 @@
 #include "envelope.h"
 #include "hex.h"
 #include "lindung/v1/partner.pb-c.h"
+#include "support.h"
 #include "testing.h"
 
+/* The vectors file ($LINDUNG_VECTORS, else the repository copy). */
 static char *vectors_text;
-
-/* Reads the whole vectors file ($LINDUNG_VECTORS, else the repository copy). */
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *text = malloc((size_t)size + 1);
-  if (text && fread(text, 1, (size_t)size, f) != (size_t)size) {
-    free(text);
-    text = NULL;
-  }
-  if (text) text[size] = '\0';
-  fclose(f);
-  return text;
-}
 
 /* The vectors file is ours and flat: find the case by its name, then the
  * first "key": value after it. Returns a pointer just after the colon. */
@@ -170,15 +155,8 @@ static void test_open_rejects_bad_credentials(void) {
   CHECK(sdk == NULL);
 }
 
-static void write_file(const char *path, const char *text, mode_t mode) {
-  unlink(path);
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-  CHECK(fd >= 0);
-  if (fd < 0) return;
-  CHECK_EQ_INT(write(fd, text, strlen(text)), (long long)strlen(text));
-  close(fd);
-  CHECK_EQ_INT(chmod(path, mode), 0);
-}
+/* A failed write fails the test. */
+#define write_file(path, text, mode) CHECK_EQ_INT(support_write_file(path, text, mode), 0)
 
 static void test_secret_key_file(void) {
   char dir[] = "/tmp/partner_sdk_test.XXXXXX";
@@ -578,7 +556,7 @@ static void test_keygen(void) {
 
 int main(void) {
   const char *path = getenv("LINDUNG_VECTORS");
-  vectors_text = read_file(path ? path : "../../../docs/vectors/envelope-v1.json");
+  vectors_text = support_read_file(path ? path : "../../../docs/vectors/envelope-v1.json", NULL);
   if (!vectors_text) {
     fprintf(stderr, "cannot read the test vectors (set LINDUNG_VECTORS)\n");
     return 1;

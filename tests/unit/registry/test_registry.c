@@ -5,6 +5,7 @@
 #include "registry.h"
 #include "testing.h"
 #include "token.h"
+#include "topics.h"
 
 static const uint8_t key_a[32] = {1};
 static const uint8_t key_b[32] = {2};
@@ -110,7 +111,7 @@ static void test_error_response_round_trip(void) {
   CHECK_EQ_INT(messages_error_response("gojek", 7, 1, rid, 16, 1, 1, out, 8), 0);
   CHECK_EQ_STR(messages_error_name(LINDUNG__V1__ERROR_CODE__REPLAYED), "replayed");
   char topic[64];
-  CHECK_EQ_INT(messages_results_topic("cinema-xxi", topic, sizeof topic), 0);
+  CHECK_EQ_INT(topics_scan_results("cinema-xxi", topic, sizeof topic), 0);
   CHECK_EQ_STR(topic, "scan.results.cinema-xxi");
 }
 

@@ -88,13 +88,6 @@ static void test_json_refuses_everything_else(void) {
   CHECK_EQ_INT(parse(many, &o), -1);
 }
 
-static void test_json_escape(void) {
-  char out[64];
-  CHECK_EQ_INT(admin_json_escape("a\"b\\c\n\x01", out, sizeof out), 15);
-  CHECK_EQ_STR(out, "a\\\"b\\\\c\\n\\u0001");
-  CHECK_EQ_INT(admin_json_escape("abcdef", out, 4), -1);
-}
-
 /* sha256("token-of-rina"), as `printf %s token-of-rina | sha256sum` prints it. */
 static void sha256_hex(const char *text, char out[65]) {
   uint8_t digest[32];
@@ -525,7 +518,6 @@ int main(void) {
   if (sodium_init() < 0) return 1;
   RUN(test_json_accepts_flat_objects);
   RUN(test_json_refuses_everything_else);
-  RUN(test_json_escape);
   RUN(test_operators);
   RUN(test_loopback);
   RUN(test_parse_routes);

@@ -1,12 +1,13 @@
 /* Unit tests of the status-resolver's pure logic (services/status-resolver/
- * resolver_rules.c, compiled in here): routing, the verdict rules of
+ * resolver_rules.c, linked from lindung_resolver_lib): routing, the verdict rules of
  * STATUS-RULES.md, the sealed answers and the audit events. */
 #define _GNU_SOURCE /* memmem */
-#include "../../../services/status-resolver/resolver_rules.c"
-
 #include <sodium.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "envelope.h"
+#include "resolver_rules.h"
 #include "testing.h"
 
 #define NOW_MS 1700000000123ull

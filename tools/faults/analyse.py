@@ -135,7 +135,7 @@ def main():
     inconsistent = sum(1 for rid in answered if len(set(texts[rid])) > 1)
     wrong = sum(1 for rid in answered if "wrong" in judgements[rid])
     unavailable = sum(1 for rid in answered if "unavailable" in judgements[rid])
-    duplicates = sum(len(texts[rid]) - 1 for rid in answered)
+    duplicates = sum(len(texts[rid]) - len(set(texts[rid])) for rid in answered)  # copies of the same answer
 
     # The audit trail: one answering record per request id, in the database
     # and on audit.log, and never two records for one (request id, stage).

@@ -32,16 +32,22 @@ def percentile(values, q):
 
 
 def recovery(fault, sent_times, first_answer):
-    """Seconds from the fault until every request sent in the second after it
-    ended (at least 5 requests) had its first answer; None if one never did,
-    or if no request was sent after it (a fault after the last request)."""
-    end = fault["end_ms"]
-    window = [rid for t, rid in sent_times if end <= t < end + 1000]
+    """Seconds from the fault until answers flow as before it: until every
+    request sent in the second after it ended (at least 5) was answered, less
+    the usual delay then (the median latency of the 5 s before the fault), so
+    that a backlog the stack was already working off does not count as the
+    fault's. None if one of those requests never got an answer, or if no
+    request was sent after the fault."""
+    at, end = fault["at_ms"], fault["end_ms"]
+    window = [(t, rid) for t, rid in sent_times if end <= t < end + 1000]
     if len(window) < 5:
-        window = [rid for t, rid in sent_times if t >= end][:5]
-    if not window or any(rid not in first_answer for rid in window):
+        window = [(t, rid) for t, rid in sent_times if t >= end][:5]
+    if not window or any(rid not in first_answer for _, rid in window):
         return None
-    return round((max(first_answer[rid] for rid in window) - fault["at_ms"]) / 1000, 3)
+    before = [first_answer[rid] - t for t, rid in sent_times if at - 5000 <= t < at and rid in first_answer]
+    usual = percentile(before, 0.5) or 0
+    slowest = max(first_answer[rid] - t for t, rid in window)
+    return round(max(end - at, end - at + slowest - usual) / 1000, 3)
 
 
 def supervisor_restarts(path, start_ms):

@@ -110,7 +110,7 @@ static void usage(FILE *out) {
           "  --rate R       requests per second (default 150)\n"
           "  --seed S       seed of the request mix (default 1)\n"
           "  --people N     people each partner links before the run (default 40)\n"
-          "  --drain S      after the last request, read answers for at most S s (default 300)\n"
+          "  --drain S      give up once S s pass without a new request answered (default 300)\n"
           "  --quiet S      stop once all are answered and nothing came for S s (default 15)\n\n"
           "environment: as lindung-loadgen (source the stack's stack.env).\n");
 }
@@ -414,12 +414,21 @@ int main(int argc, char **argv) {
       fflush(answers_out);
     }
   }
-  /* Quiescence: everything answered and silence for --quiet seconds, or the deadline. */
-  uint64_t sent_end = mono_us(), deadline = sent_end + (uint64_t)opt.drain_s * 1000000u;
-  last_answer_us = sent_end;
-  while (!interrupted && mono_us() < deadline) {
+  /* Quiescence: everything answered and silence for --quiet seconds. A
+   * backlog is drained as long as it moves: only --drain seconds without a
+   * new first answer end the wait with requests unanswered. */
+  uint64_t progress_us = mono_us();
+  size_t progress_count = answered_count;
+  last_answer_us = progress_us;
+  while (!interrupted) {
     partner_kafka_poll(kafka, 100, on_answer);
-    if (answered_count == request_count && mono_us() - last_answer_us >= (uint64_t)opt.quiet_s * 1000000u) break;
+    uint64_t now = mono_us();
+    if (answered_count != progress_count) {
+      progress_count = answered_count;
+      progress_us = now;
+    }
+    if (answered_count == request_count && now - last_answer_us >= (uint64_t)opt.quiet_s * 1000000u) break;
+    if (answered_count < request_count && now - progress_us >= (uint64_t)opt.drain_s * 1000000u) break;
   }
   fprintf(stderr, "lindung-faults: %zu sent, %zu answered, %zu answers read (duplicates included)\n",
           request_count - before_run, answered_count - answered_before, answers_seen);

@@ -111,6 +111,20 @@ def one_run(run_dir):
         "settings": meta.get("settings", {}),
         "broker": meta.get("broker", "mock"),
     }
+    knee_path = os.path.join(run_dir, "knee.json")
+    if os.path.exists(knee_path):
+        knee = load(knee_path)
+        relay, scan = knee["relay"]["knee"], knee["scan"]["knee"]
+        result["knee"] = {"relay_msgs_per_s": relay, "pipeline_scans_per_s": scan,
+                          "ratio": round(scan / relay, 4) if relay else 0,
+                          "p99_bound_ms": knee["p99_bound_ms"],
+                          "probes": {"relay": knee["relay"]["probes"], "scan": knee["scan"]["probes"]}}
+        result["at_rate"] = knee["at_rate"]
+        # CPU per scan at the lowest measured rate (1,000/s in a full run):
+        # the issue's goal is stated there.
+        with_cpu = [a for a in knee["at_rate"] if "cpu_ms_per_scan" in a]
+        if with_cpu:
+            result["cpu_ms_per_scan"] = dict(with_cpu[0]["cpu_ms_per_scan"], at_rate=with_cpu[0]["rate"])
     return result, closed, fixed, base
 
 
@@ -155,6 +169,14 @@ def merge(runs):
                     node[key] = round(m, 4) if isinstance(m, float) else m
     walk(out, [])
     out["ratio"] = round(median_of([r["ratio"] for r in runs]), 4)
+    # Lists are per rate: the median of each rate's figures over the runs.
+    if all("at_rate" in r for r in runs):
+        for i, entry in enumerate(out["at_rate"]):
+            for key, value in entry.items():
+                if key == "unanswered" or key == "wrong":
+                    entry[key] = max(r["at_rate"][i][key] for r in runs)
+                elif isinstance(value, (int, float)) and key != "rate":
+                    entry[key] = median_of([r["at_rate"][i][key] for r in runs])
     return out
 
 
@@ -203,6 +225,30 @@ def broker_label(runs):
             else "lindung-devbroker, librdkafka's mock cluster")
 
 
+def knee_summary(result):
+    """The knee section of summary.md (empty without a knee search)."""
+    if "knee" not in result:
+        return []
+    k = result["knee"]
+    lines = ["", "## Knee: highest fixed rate with p99 <= %s ms and nothing lost" % fmt(k["p99_bound_ms"], 0), "",
+             "| | rate/s | goal | met |", "|---|---|---|---|",
+             "| relay chain | %s | | |" % fmt(k["relay_msgs_per_s"], 0),
+             "| scan path | %s | >= 2000 | %s |" % (fmt(k["pipeline_scans_per_s"], 0),
+                                                    mark(k["pipeline_scans_per_s"] >= 2000)),
+             "| ratio | %s | >= 0.5 | %s |" % (fmt(k["ratio"], 3), mark(k["ratio"] >= 0.5)), "",
+             "| offered scans/s | p50 ms | p99 ms | p99.9 ms | unanswered | CPU ms/scan (total) |",
+             "|---|---|---|---|---|---|"]
+    for a in result.get("at_rate", []):
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            fmt(a["rate"], 0), fmt(a["p50_ms"]), fmt(a["p99_ms"]), fmt(a["p999_ms"]), a["unanswered"],
+            fmt(a.get("cpu_ms_per_scan", {}).get("total"), 3)))
+    cpu = result.get("cpu_ms_per_scan")
+    if cpu:
+        lines += ["", "CPU ms per scan at %s/s: " % fmt(cpu["at_rate"], 0) + ", ".join(
+            "%s %s" % (k2, fmt(v, 3)) for k2, v in sorted(cpu.items()) if k2 != "at_rate")]
+    return lines
+
+
 def summary(out_dir, result, runs, noise):
     fr = result["fixed_rate"]
     lines = []
@@ -242,6 +288,8 @@ def summary(out_dir, result, runs, noise):
     lines.append("| %s | %s | %s | %s | %s | %s | %d | %d |\n" % (
         fmt(fr["achieved_per_s"], 0), fmt(fr["p50_ms"]), fmt(fr["p90_ms"]), fmt(fr["p99_ms"]),
         fmt(fr["p999_ms"]), fmt(fr["max_ms"]), fr["wrong"], fr["unanswered"]))
+    lines += knee_summary(result)
+    lines.append("")
     lines.append("## CPU and memory per process\n")
     lines.append("CPU time (user + system, all threads) per 1000 scans, at the fixed rate and at "
                  "the maximum; peak RSS is VmHWM at the end.\n")
@@ -274,7 +322,8 @@ def summary(out_dir, result, runs, noise):
                                                             fmt(s["max"], 3), fmt(s["spread_pct"])))
         lines.append("")
     lines.append("Plots: latency.png (fixed-rate latency distribution), throughput.png (answers "
-                 "per second and latency over time).")
+                 "per second and latency over time)%s." % (
+                     ", knee.png (p99 against offered rate)" if "knee" in result else ""))
     with open(os.path.join(out_dir, "summary.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -351,6 +400,8 @@ def main():
         "baseline.msgs_per_s": spread([r["baseline"]["msgs_per_s"] for r in runs]),
         "pipeline.scans_per_s": spread([r["pipeline"]["scans_per_s"] for r in runs]),
         "ratio": spread([r["ratio"] for r in runs]),
+        "knee.relay_msgs_per_s": spread([path_get(r, ["knee", "relay_msgs_per_s"]) for r in runs]),
+        "knee.pipeline_scans_per_s": spread([path_get(r, ["knee", "pipeline_scans_per_s"]) for r in runs]),
         "fixed_rate.p50_ms": spread([r["fixed_rate"]["p50_ms"] for r in runs]),
         "fixed_rate.p99_ms": spread([r["fixed_rate"]["p99_ms"] for r in runs]),
         "fixed_rate.p999_ms": spread([r["fixed_rate"]["p999_ms"] for r in runs]),

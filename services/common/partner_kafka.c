@@ -49,8 +49,12 @@ partner_kafka *partner_kafka_open(const char *brokers, const kafka_security *sec
 
   char group[64];
   snprintf(group, sizeof group, "lindung-partner-client-%ld", (long)getpid());
+  /* Kafka answers a waiting fetch as soon as an answer arrives; only the
+   * devbroker needs a short wait (its stack exports one). */
+  const char *wait_env = getenv("LINDUNG_KAFKA_FETCH_WAIT_MS");
   const char *consumer_conf[] = {"group.id", group, "enable.auto.commit", "false",
-                                 "fetch.wait.max.ms", "5", "fetch.error.backoff.ms", "10",
+                                 "fetch.wait.max.ms", wait_env && *wait_env ? wait_env : "500",
+                                 "fetch.error.backoff.ms", "10",
                                  "enable.partition.eof", "false", NULL};
   conf = partner_kafka_conf(brokers, security, consumer_conf, err, err_len);
   if (!conf) goto fail;

@@ -115,7 +115,7 @@ static int relay_run_hop(const char *from, const char *to, size_t size, const ch
   /* The services' consumer settings (service.c), so the chain measures the
    * same transport. */
   const char *wait_env = getenv("LINDUNG_KAFKA_FETCH_WAIT_MS");
-  snprintf(fetch_wait, sizeof fetch_wait, "%s", wait_env && *wait_env ? wait_env : "10");
+  snprintf(fetch_wait, sizeof fetch_wait, "%s", wait_env && *wait_env ? wait_env : "500");
   const char *properties[] = {"fetch.wait.max.ms", fetch_wait, "session.timeout.ms", "6000",
                               "heartbeat.interval.ms", "1001", NULL};
   kq_settings producer_settings = {

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../loadgen/loadgen_expect.h"
+#include "loadgen_expect.h"
 #include "partner_sdk.h"
 
 /* What a request asked, as the run chose it. */

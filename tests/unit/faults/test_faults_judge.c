@@ -1,9 +1,9 @@
 /* Unit tests for the fault run's oracle and canonical answers (tools/faults). */
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "../../../tools/faults/faults_judge.c"
-#include "../../../tools/loadgen/loadgen_expect.c"
+#include "faults_judge.h"
 #include "testing.h"
 
 static const loadgen_venue mall = {"QR-MALL-0001", true, true, true, false};

@@ -17,18 +17,19 @@
 
 static int audit_load_seed(const char *path, uint8_t **out) {
   uint8_t text[66];
+  (void)sodium_mlock(text, sizeof text); /* never swapped; munlock wipes it */
   char err[256];
   long n = cfg_read_secret(path, text, sizeof text - 1, true, err, sizeof err);
   if (n != 64) {
     LOG_ERROR("signing_key_unreadable",
               LOG_ERRTEXT("reason", n < 0 ? err : "expected 64 hex characters"));
-    sodium_memzero(text, sizeof text);
+    sodium_munlock(text, sizeof text);
     return -1;
   }
   text[64] = '\0';
   uint8_t *seed = sodium_malloc(AUDIT_SEED_BYTES);
   int rc = seed ? hex_decode((const char *)text, seed, AUDIT_SEED_BYTES) : -1;
-  sodium_memzero(text, sizeof text);
+  sodium_munlock(text, sizeof text);
   audit_checkpoint probe = {0};
   if (rc == 0) rc = audit_checkpoint_sign(&probe, seed);
   if (rc != 0) {

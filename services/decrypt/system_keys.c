@@ -93,6 +93,9 @@ int system_keys_load_dir(system_keys *keys, const char *dir, bool strict, char *
   /* Buffers for key material are wiped on every path out. */
   uint8_t text[65];
   uint8_t secret[32];
+  /* Locked (never swapped) while they hold a key; munlock wipes them. */
+  (void)sodium_mlock(text, sizeof(text));
+  (void)sodium_mlock(secret, sizeof(secret));
   while (rc == 0 && (entry = readdir(d)) != NULL) {
     uint32_t key_id = system_keys_file_id(entry->d_name);
     if (!key_id) continue;
@@ -119,8 +122,8 @@ int system_keys_load_dir(system_keys *keys, const char *dir, bool strict, char *
     }
   }
   closedir(d);
-  sodium_memzero(text, sizeof(text));
-  sodium_memzero(secret, sizeof(secret));
+  sodium_munlock(text, sizeof(text));
+  sodium_munlock(secret, sizeof(secret));
   return rc == 0 ? (int)keys->count : -1;
 }
 

@@ -1,5 +1,5 @@
 /* admin_api: the revocation service's admin API as pure functions: the
- * bearer check, routing and validation of a request into one registry
+ * routing and validation of a request into one registry
  * change (admin_op), the mapping of the database's result codes to HTTP
  * errors, and the PartnerEvent / AuditEvent each change publishes. No I/O:
  * main.c wires these to HTTP, PostgreSQL and Kafka; tests call them
@@ -31,7 +31,6 @@
 #define ADMIN_MAX_RATE 1000000u
 /* Audit detail, always within the audit trail's 512-byte text limit. */
 #define ADMIN_DETAIL_MAX 512
-#define ADMIN_DEFAULT_ACTOR "admin-api"
 
 typedef enum admin_op_kind {
   ADMIN_OP_NONE = 0,
@@ -62,14 +61,9 @@ typedef struct admin_error {
   char message[200];
 } admin_error;
 
-/* True when authorization is "Bearer <token>" with exactly token (compared
- * in constant time over hashes, so neither content nor length leaks). */
-bool admin_authorized(const char *authorization, const char *token);
-
-/* The actor for the audit trail: ADMIN_DEFAULT_ACTOR when header is NULL
- * or empty, else the header when it is 1..64 characters of
- * [A-Za-z0-9._@-]; -1 when it is not. */
-int admin_actor(const char *header, char out[ADMIN_MAX_ACTOR + 1]);
+/* True when host is a numeric loopback address (127.0.0.0/8, ::1): the
+ * only place the admin API may listen without TLS. */
+bool admin_address_loopback(const char *host);
 
 /* Every route the API answers, in docs/admin-api.yaml's notation (a test
  * holds the two to each other). */

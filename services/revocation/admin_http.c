@@ -10,6 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin_api.h"
+#include "admin_tls.h"
+
 #define ADMIN_HTTP_MAX_HEAD 8192
 /* The whole request (head and body) must arrive within this time from the
  * connect, however slowly its bytes trickle in: a deadline, not an idle
@@ -26,19 +29,21 @@ struct admin_http {
   size_t max_body;
   admin_http_fn handler;
   void *ctx;
+  admin_tls_context *tls; /* NULL: plain HTTP (loopback only) */
   admin_http_conn *conns; /* list of open connections, newest first */
   size_t conn_count;
   bool stopping;
   int open_handles; /* listener + connections; freed when 0 after stop */
 };
 
-enum { HDR_NONE, HDR_AUTH, HDR_ACTOR, HDR_OTHER };
+enum { HDR_NONE, HDR_AUTH, HDR_OTHER };
 
 struct admin_http_conn {
   admin_http *server;
   uv_tcp_t tcp;
   uv_timer_t deadline;
   http_parser parser;
+  admin_tls_session *tls; /* NULL for plain HTTP */
   admin_http_request *req; /* being read, or handed to the handler */
   admin_http_conn *next, *prev;
   size_t head_bytes;
@@ -53,7 +58,9 @@ struct admin_http_conn {
 static http_parser_settings admin_http_parser_settings;
 
 static void admin_http_free_server_if_done(admin_http *server) {
-  if (server->stopping && server->open_handles == 0) free(server);
+  if (!server->stopping || server->open_handles != 0) return;
+  admin_tls_context_free(server->tls);
+  free(server);
 }
 
 static void admin_http_on_conn_closed(uv_handle_t *handle) {
@@ -68,6 +75,7 @@ static void admin_http_on_conn_closed(uv_handle_t *handle) {
       free(conn->req);
     }
   }
+  admin_tls_session_free(conn->tls);
   free(conn);
   server->open_handles--;
   admin_http_free_server_if_done(server);
@@ -117,35 +125,72 @@ static const char *admin_http_reason(int status) {
 typedef struct admin_http_write {
   uv_write_t req;
   admin_http_conn *conn;
-  char data[];
+  bool close_after;
+  char *data;
 } admin_http_write;
 
 static void admin_http_on_written(uv_write_t *w, int status) {
-  (void)status;
   admin_http_write *write = (admin_http_write *)w;
-  admin_http_close(write->conn);
+  if (write->close_after || status < 0) admin_http_close(write->conn);
+  free(write->data);
   free(write);
+}
+
+/* Writes data (malloc'd; taken over) to the socket; with close_after, the
+ * connection closes once it is written. */
+static void admin_http_write_bytes(admin_http_conn *conn, char *data, size_t len,
+                                   bool close_after) {
+  admin_http_write *w = malloc(sizeof *w);
+  if (!w || !data || len == 0) {
+    free(w);
+    free(data);
+    if (close_after || !data) admin_http_close(conn);
+    return;
+  }
+  w->conn = conn;
+  w->close_after = close_after;
+  w->data = data;
+  uv_buf_t buf = uv_buf_init(data, (unsigned)len);
+  if (uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, admin_http_on_written) != 0) {
+    free(data);
+    free(w);
+    admin_http_close(conn);
+  }
+}
+
+/* Sends what TLS wants written (handshake records); keeps the connection. */
+static void admin_http_flush_tls(admin_http_conn *conn) {
+  size_t len = 0;
+  char *out = admin_tls_pending_output(conn->tls, &len);
+  if (out) admin_http_write_bytes(conn, out, len, false);
 }
 
 static void admin_http_send(admin_http_conn *conn, int status, const char *json) {
   size_t body_len = strlen(json);
   size_t cap = body_len + 256;
-  admin_http_write *w = malloc(sizeof *w + cap);
-  if (!w) {
+  char *text = malloc(cap);
+  if (!text) {
     admin_http_close(conn);
     return;
   }
-  int n = snprintf(w->data, cap,
+  int n = snprintf(text, cap,
                    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                    "Cache-Control: no-store\r\nConnection: close\r\n\r\n%s",
                    status, admin_http_reason(status), body_len, json);
-  w->conn = conn;
-  uv_buf_t buf = uv_buf_init(w->data, (unsigned)n);
   uv_read_stop((uv_stream_t *)&conn->tcp);
-  if (uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, admin_http_on_written) != 0) {
-    free(w);
-    admin_http_close(conn);
+  if (!conn->tls) {
+    admin_http_write_bytes(conn, text, (size_t)n, true);
+    return;
   }
+  /* The answer, then TLS's close_notify, in one write. */
+  int rc = admin_tls_send(conn->tls, text, (size_t)n, true);
+  free(text);
+  size_t len = 0;
+  char *out = rc == 0 ? admin_tls_pending_output(conn->tls, &len) : NULL;
+  if (out)
+    admin_http_write_bytes(conn, out, len, true);
+  else
+    admin_http_close(conn);
 }
 
 /* Answers a request that never reached the handler (bad HTTP, limits). */
@@ -182,8 +227,6 @@ static int admin_http_on_header_field(http_parser *p, const char *at, size_t len
   /* Header names arrive whole in practice; a split name is "other". */
   if (len == 13 && strncasecmp(at, "authorization", 13) == 0)
     conn->header = HDR_AUTH;
-  else if (len == 15 && strncasecmp(at, "x-lindung-actor", 15) == 0)
-    conn->header = HDR_ACTOR;
   else
     conn->header = HDR_OTHER;
   return 0;
@@ -203,10 +246,7 @@ static void admin_http_append(char *dst, size_t cap, const char *at, size_t len)
 static int admin_http_on_header_value(http_parser *p, const char *at, size_t len) {
   admin_http_conn *conn = p->data;
   admin_http_request *req = conn->req;
-  if (conn->header == HDR_AUTH)
-    admin_http_append(req->authorization, sizeof req->authorization, at, len);
-  else if (conn->header == HDR_ACTOR)
-    admin_http_append(req->actor, sizeof req->actor, at, len);
+  if (conn->header == HDR_AUTH) admin_http_append(req->authorization, sizeof req->authorization, at, len);
   return 0;
 }
 
@@ -262,31 +302,60 @@ static void admin_http_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *bu
   *buf = uv_buf_init(slab, sizeof slab);
 }
 
-static void admin_http_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
-  admin_http_conn *conn = stream->data;
-  if (nread < 0) {
-    admin_http_close(conn);
-    return;
-  }
-  if (nread == 0 || conn->handed_over || conn->answered) return;
-  if (!conn->parser.http_errno && conn->req->method[0] == '\0') {
-    conn->head_bytes += (size_t)nread;
-  }
-  size_t parsed =
-      http_parser_execute(&conn->parser, &admin_http_parser_settings, buf->base, (size_t)nread);
+/* Parses plaintext of the request. */
+static void admin_http_feed(admin_http_conn *conn, const char *data, size_t len) {
+  if (!conn->parser.http_errno && conn->req->method[0] == '\0') conn->head_bytes += len;
+  size_t parsed = http_parser_execute(&conn->parser, &admin_http_parser_settings, data, len);
   enum http_errno e = HTTP_PARSER_ERRNO(&conn->parser);
   if (conn->handed_over) return;
   if (conn->too_large) {
     admin_http_refuse(conn, 413, "body_too_large", "the request body is over the size limit");
     return;
   }
-  if (e != HPE_OK || parsed != (size_t)nread) {
+  if (e != HPE_OK || parsed != len) {
     admin_http_refuse(conn, 400, "bad_request", "not a valid HTTP/1.1 request");
     return;
   }
   if (conn->req->method[0] == '\0' && conn->head_bytes > ADMIN_HTTP_MAX_HEAD) {
     admin_http_refuse(conn, 431, "head_too_large", "the request head is over 8 KiB");
   }
+}
+
+static bool admin_http_done_reading(const admin_http_conn *conn) {
+  return conn->handed_over || conn->answered || conn->closing;
+}
+
+/* Decrypts what arrived and parses the plaintext; a client that breaks
+ * TLS (or is not speaking it) is closed without an answer. */
+static void admin_http_receive_tls(admin_http_conn *conn, const char *data, size_t len) {
+  if (admin_tls_receive(conn->tls, data, len) != 0) {
+    admin_http_close(conn);
+    return;
+  }
+  static char plain[16384];
+  while (!admin_http_done_reading(conn)) {
+    long n = admin_tls_read(conn->tls, plain, sizeof plain);
+    if (n < 0) {
+      admin_http_close(conn);
+      return;
+    }
+    if (n == 0) break;
+    admin_http_feed(conn, plain, (size_t)n);
+  }
+  if (!conn->closing && !conn->answered) admin_http_flush_tls(conn);
+}
+
+static void admin_http_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  admin_http_conn *conn = stream->data;
+  if (nread < 0) {
+    admin_http_close(conn);
+    return;
+  }
+  if (nread == 0 || admin_http_done_reading(conn)) return;
+  if (conn->tls)
+    admin_http_receive_tls(conn, buf->base, (size_t)nread);
+  else
+    admin_http_feed(conn, buf->base, (size_t)nread);
 }
 
 static void admin_http_on_deadline(uv_timer_t *timer) {
@@ -346,15 +415,33 @@ static void admin_http_on_connection(uv_stream_t *listener, int status) {
                ntohs(((struct sockaddr_in6 *)&addr)->sin6_port));
     }
   }
+  if (server->tls && !(conn->tls = admin_tls_session_new(server->tls))) {
+    admin_http_close(conn);
+    return;
+  }
   http_parser_init(&conn->parser, HTTP_REQUEST);
   conn->parser.data = conn;
   uv_timer_start(&conn->deadline, admin_http_on_deadline, ADMIN_HTTP_REQUEST_DEADLINE_MS, 0);
   uv_read_start((uv_stream_t *)&conn->tcp, admin_http_alloc, admin_http_on_read);
 }
 
-int admin_http_start(uv_loop_t *loop, const char *host, int port, size_t max_body,
-                     admin_http_fn handler, void *ctx, admin_http **out, char *err,
-                     size_t err_len) {
+int admin_http_start(uv_loop_t *loop, const admin_http_settings *settings, admin_http_fn handler,
+                     void *ctx, admin_http **out, char *err, size_t err_len) {
+  const char *host = settings->host;
+  int port = settings->port;
+  bool has_cert = settings->cert_file && *settings->cert_file;
+  bool has_key = settings->key_file && *settings->key_file;
+  if (has_cert != has_key) {
+    snprintf(err, err_len, "the admin TLS certificate and key go together: set both or neither");
+    return -1;
+  }
+  if (!has_cert && !admin_address_loopback(host)) {
+    snprintf(err, err_len,
+             "without a TLS certificate and key the admin API listens on loopback only "
+             "(127.0.0.1 or ::1), not %s",
+             host);
+    return -1;
+  }
   admin_http_parser_settings.on_url = admin_http_on_url;
   admin_http_parser_settings.on_header_field = admin_http_on_header_field;
   admin_http_parser_settings.on_header_value = admin_http_on_header_value;
@@ -367,13 +454,19 @@ int admin_http_start(uv_loop_t *loop, const char *host, int port, size_t max_bod
     snprintf(err, err_len, "invalid listen address");
     return -1;
   }
+  admin_tls_context *tls = NULL;
+  if (has_cert && !(tls = admin_tls_context_new(settings->cert_file, settings->key_file, err,
+                                                 err_len)))
+    return -1;
   admin_http *server = calloc(1, sizeof *server);
   if (!server) {
+    admin_tls_context_free(tls);
     snprintf(err, err_len, "out of memory");
     return -1;
   }
   server->loop = loop;
-  server->max_body = max_body ? max_body : 16384;
+  server->tls = tls;
+  server->max_body = settings->max_body ? settings->max_body : 16384;
   server->handler = handler;
   server->ctx = ctx;
   uv_tcp_init(loop, &server->listener);

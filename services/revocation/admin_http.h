@@ -8,6 +8,12 @@
  * whole request within 10 s of the connect (closed otherwise, however
  * slowly bytes keep coming), 256 open connections (one more closes the
  * oldest that has not sent a whole request). Parsing by Debian's libhttp-parser.
+ *
+ * With a certificate and key it speaks HTTPS only (admin_tls.h: TLS 1.2+
+ * through OpenSSL memory BIOs; a client that does not complete the
+ * handshake within the deadline is closed). Without them it serves plain
+ * HTTP, and only on a loopback address: starting on any other address
+ * fails, so a token never crosses a network in clear.
  * Prefix admin_http_. Nothing here logs or exits. */
 #ifndef LINDUNG_ADMIN_HTTP_H
 #define LINDUNG_ADMIN_HTTP_H
@@ -22,7 +28,6 @@ typedef struct admin_http_request {
   char method[8];
   char path[256];
   char authorization[160]; /* "" if none (or too long to be a valid one) */
-  char actor[80];          /* X-Lindung-Actor, "" if none; truncated ones are refused */
   char peer[64];
   char *body; /* NUL-terminated */
   size_t body_len;
@@ -33,8 +38,16 @@ typedef struct admin_http_request {
  * admin_http_respond() (exactly once). */
 typedef void (*admin_http_fn)(void *ctx, admin_http_request *req);
 
-int admin_http_start(uv_loop_t *loop, const char *host, int port, size_t max_body,
-                     admin_http_fn handler, void *ctx, admin_http **out, char *err, size_t err_len);
+typedef struct admin_http_settings {
+  const char *host; /* a numeric address */
+  int port;         /* 0 picks a free one; see admin_http_port() */
+  size_t max_body;  /* 0: 16 KiB */
+  const char *cert_file; /* PEM certificate chain, NULL or "" for none */
+  const char *key_file;  /* PEM private key, with cert_file */
+} admin_http_settings;
+
+int admin_http_start(uv_loop_t *loop, const admin_http_settings *settings, admin_http_fn handler,
+                     void *ctx, admin_http **out, char *err, size_t err_len);
 int admin_http_port(const admin_http *server);
 
 /* Sends status and a JSON body (copied), closes the connection afterwards

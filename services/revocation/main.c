@@ -10,45 +10,26 @@
 #include <string.h>
 
 #include "admin_http.h"
+#include "admin_operators.h"
 #include "log.h"
 #include "revocation_changes.h"
 #include "service.h"
 
-static int revocation_read_token(const char *path, char *token, size_t token_size) {
-  char err[256];
-  long n = cfg_read_secret(path, (uint8_t *)token, token_size - 1, true, err,
-                           sizeof err);
-  if (n < 0) {
-    LOG_ERROR("admin_token_unreadable", LOG_ERRTEXT("reason", err));
-    return -1;
-  }
-  token[n] = '\0';
-  if (n < 32) {
-    sodium_memzero(token, token_size);
-    LOG_ERROR("admin_token_too_short", LOG_TEXT("expected", "at least 32 characters"));
-    return -1;
-  }
-  for (long i = 0; i < n; i++) {
-    if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] >= 0x7f) {
-      sodium_memzero(token, token_size);
-      LOG_ERROR("admin_token_invalid", LOG_TEXT("expected", "printable characters only"));
-      return -1;
-    }
-  }
-  return 0;
-}
-
 int main(int argc, char **argv) {
   static service_common common;
-  static const char *admin_addr, *token_path;
+  static const char *admin_addr, *operators_path, *tls_cert, *tls_key;
   static uint32_t max_body, settle_ms;
-  static char token[130];
+  static admin_operators operators;
   const cfg_option options[] = {
       CFG_STRING("LINDUNG_ADMIN_ADDR", &admin_addr, "127.0.0.1:8081",
-                 "host:port of the admin API (TLS is the deployment's job)"),
-      CFG_STRING("LINDUNG_ADMIN_TOKEN_FILE", &token_path, NULL,
-                 "file holding the admin API's bearer token (at least 32 printable characters, "
-                 "mode 0600 or stricter)"),
+                 "host:port of the admin API (a numeric address; plain HTTP on loopback only)"),
+      CFG_STRING("LINDUNG_ADMIN_TLS_CERT_FILE", &tls_cert, "",
+                 "PEM certificate (chain) of the admin API: with it the API speaks HTTPS only"),
+      CFG_STRING("LINDUNG_ADMIN_TLS_KEY_FILE", &tls_key, "",
+                 "PEM private key of LINDUNG_ADMIN_TLS_CERT_FILE"),
+      CFG_STRING("LINDUNG_ADMIN_OPERATORS_FILE", &operators_path, NULL,
+                 "the operators who may use the admin API: one name:<sha256 of the operator's "
+                 "token> per line (lindungctl operator add); re-read when it changes"),
       CFG_UINT("LINDUNG_ADMIN_MAX_BODY", &max_body, "16384",
                "largest admin request body in bytes (413 above)"),
       CFG_UINT("LINDUNG_ADMIN_SETTLE_MS", &settle_ms, "30",
@@ -71,7 +52,11 @@ int main(int argc, char **argv) {
               LOG_TEXT("expected", "1 to 1048576"));
     return 2;
   }
-  if (revocation_read_token(token_path, token, sizeof token)) return 1;
+  char err[256];
+  if (admin_operators_load(&operators, operators_path, err, sizeof err)) {
+    LOG_ERROR("admin_operators_unreadable", LOG_ERRTEXT("reason", err));
+    return 1;
+  }
   char admin_host[128], health_host[128];
   int admin_port, health_port;
   if (service_parse_addr(admin_addr, admin_host, sizeof admin_host, &admin_port) ||
@@ -80,7 +65,7 @@ int main(int argc, char **argv) {
               LOG_TEXT("expected", "host:port"));
     return 2;
   }
-  revocation_changes *changes = revocation_changes_new(token, settle_ms);
+  revocation_changes *changes = revocation_changes_new(&operators, settle_ms);
   if (!changes) return 1;
   /* An operator waits for each answer: no linger, and a bounded wait for
    * the broker's acknowledgement. */
@@ -99,17 +84,21 @@ int main(int argc, char **argv) {
   };
   service *svc;
   if (service_open(&svc, &settings, &common) != 0) return 1;
-  char err[256];
   admin_http *admin;
-  if (admin_http_start(service_loop(svc), admin_host, admin_port, max_body,
-                       revocation_changes_on_request, changes, &admin, err, sizeof err)) {
+  admin_http_settings admin_settings = {.host = admin_host,
+                                        .port = admin_port,
+                                        .max_body = max_body,
+                                        .cert_file = tls_cert,
+                                        .key_file = tls_key};
+  if (admin_http_start(service_loop(svc), &admin_settings, revocation_changes_on_request, changes,
+                       &admin, err, sizeof err)) {
     LOG_ERROR("admin_listen_failed", LOG_ERRTEXT("reason", err));
     return 1;
   }
   revocation_changes_attach(changes, svc, admin);
-  LOG_INFO("admin_listening", LOG_INT("admin_port", admin_http_port(admin)));
+  LOG_INFO("admin_listening", LOG_INT("admin_port", admin_http_port(admin)),
+           LOG_BOOL("admin_tls", tls_cert[0] != '\0'));
   rc = service_run(svc);
   revocation_changes_free(changes);
-  sodium_memzero(token, sizeof token);
   return rc;
 }

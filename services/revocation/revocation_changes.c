@@ -10,6 +10,7 @@
 
 #include "admin_api.h"
 #include "admin_json.h"
+#include "admin_operators.h"
 #include "hex.h"
 #include "log.h"
 #include "messages.h"
@@ -44,7 +45,7 @@ typedef struct revocation_job {
 struct revocation_changes {
   service *svc;
   admin_http *admin;
-  const char *token;
+  admin_operators *operators;
   uint32_t settle_ms;
   uv_timer_t settle; /* delays the answer of the job at the head */
   metrics_family *published_total;
@@ -403,7 +404,11 @@ static void revocation_refuse_unauthorized(revocation_changes *a, admin_http_req
 
 void revocation_changes_on_request(void *ctx, admin_http_request *req) {
   revocation_changes *a = ctx;
-  if (!admin_authorized(req->authorization, a->token)) {
+  char err[256];
+  if (admin_operators_refresh(a->operators, service_now_ms(), err, sizeof err) < 0)
+    LOG_ERROR("admin_operators_refused", LOG_ERRTEXT("reason", err));
+  const admin_operator *who = admin_operators_match(a->operators, req->authorization);
+  if (!who) {
     revocation_refuse_unauthorized(a, req);
     return;
   }
@@ -424,14 +429,9 @@ void revocation_changes_on_request(void *ctx, admin_http_request *req) {
   randombytes_buf(job->request_id, sizeof job->request_id);
   char path[128];
   revocation_safe_path(req->path, path, sizeof path);
-  if (admin_actor(req->actor, job->actor) != 0) {
-    job->refused = true;
-    snprintf(job->actor, sizeof job->actor, "invalid");
-    job->error = (admin_error){400, "invalid_actor",
-                               "X-Lindung-Actor must be 1 to 64 characters of A-Z a-z 0-9 . _ @ -"};
-    snprintf(job->refused_detail, sizeof job->refused_detail, "refused=invalid_actor %s %s",
-             req->method, path);
-  } else if (admin_parse(req->method, req->path, req->body, req->body_len, &job->op, &job->error) !=
+  /* The actor is who authenticated, never what the client says. */
+  snprintf(job->actor, sizeof job->actor, "%s", who->name);
+  if (admin_parse(req->method, req->path, req->body, req->body_len, &job->op, &job->error) !=
              0) {
     job->refused = true;
     char partner[sizeof job->op.partner_id];
@@ -470,10 +470,10 @@ bool revocation_changes_busy(void *ctx) {
   return a->head != NULL;
 }
 
-revocation_changes *revocation_changes_new(const char *token, uint32_t settle_ms) {
+revocation_changes *revocation_changes_new(admin_operators *operators, uint32_t settle_ms) {
   revocation_changes *c = calloc(1, sizeof *c);
   if (!c) return NULL;
-  c->token = token;
+  c->operators = operators;
   c->settle_ms = settle_ms;
   return c;
 }

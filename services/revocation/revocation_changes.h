@@ -6,7 +6,8 @@
  * a PartnerEvent on partner.events and an AuditEvent on audit.events, and
  * only once the commit and both acknowledgements are in does the HTTP
  * answer go out. Refused requests (bad input, refused by the database) are
- * audited too and change nothing; failed authentications are summed up in
+ * audited too and change nothing, each under the operator whose token made
+ * it (the actor); failed authentications are summed up in
  * one audit record per interval. Changes run strictly one after another,
  * so events are published in commit order and every instance applies them
  * in that order.
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "admin_http.h"
+#include "admin_operators.h"
 #include "service.h"
 
 /* The prepared statements, one per change. */
@@ -27,8 +29,9 @@ extern const size_t revocation_changes_statement_count;
 
 typedef struct revocation_changes revocation_changes;
 
-/* token: the admin API's bearer token, kept by the caller until the end. */
-revocation_changes *revocation_changes_new(const char *token, uint32_t settle_ms);
+/* operators: who may make changes (admin_operators.h), kept by the caller
+ * until the end; re-read from its file when it changes. */
+revocation_changes *revocation_changes_new(admin_operators *operators, uint32_t settle_ms);
 
 /* Once the service is open and the admin listener started. */
 void revocation_changes_attach(revocation_changes *c, service *svc, admin_http *admin);

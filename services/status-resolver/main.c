@@ -73,6 +73,7 @@ static void main_on_stop(void *ctx) {
 /* Reads a key file of 64 hex characters into 32 bytes. */
 static int main_read_key(const char *variable, const char *path, uint8_t out[32]) {
   uint8_t text[MAIN_KEY_HEX_LEN + 2];
+  (void)sodium_mlock(text, sizeof text); /* never swapped; munlock wipes it */
   char err[256];
   long n = cfg_read_secret(path, text, sizeof text - 1, true, err, sizeof err);
   int rc = 0;
@@ -91,7 +92,7 @@ static int main_read_key(const char *variable, const char *path, uint8_t out[32]
       rc = -1;
     }
   }
-  sodium_memzero(text, sizeof text);
+  sodium_munlock(text, sizeof text);
   return rc;
 }
 
@@ -148,10 +149,11 @@ int main(int argc, char **argv) {
   }
 
   resolver_db_keys keys;
+  (void)sodium_mlock(&keys, sizeof keys); /* until resolver_db_new copies them to locked memory */
   if (main_read_key("LINDUNG_NIK_KEY_FILE", nik_key_file, keys.nik) ||
       main_read_key("LINDUNG_TOKEN_KEY_FILE", token_key_file, keys.token) ||
       main_read_key("LINDUNG_PSEUDONYM_KEY_FILE", pseudonym_key_file, keys.pseudonym)) {
-    sodium_memzero(&keys, sizeof keys);
+    sodium_munlock(&keys, sizeof keys);
     return 1;
   }
   static main_parts parts;
@@ -171,7 +173,7 @@ int main(int argc, char **argv) {
   };
   int opened = service_open(&main_svc, &settings, &common);
   resolver_db *resolver = opened ? NULL : resolver_db_new(main_svc, &keys, pseudonym_period_s);
-  sodium_memzero(&keys, sizeof keys);
+  sodium_munlock(&keys, sizeof keys);
   if (opened) return 1;
   parts.scans = resolver;
   parts.facts = resolver_facts_new(main_svc);

@@ -1,6 +1,7 @@
 /* lindungctl commands that change the partner registry through the
- * revocation service's admin API (LINDUNG_ADMIN_URL, bearer token from
- * LINDUNG_ADMIN_TOKEN_FILE): partner add/revoke/reinstate/quota, key
+ * revocation service's admin API (LINDUNG_ADMIN_URL, https:// with the CA
+ * of --cacert or LINDUNG_ADMIN_CACERT; the operator's own bearer token from
+ * LINDUNG_ADMIN_TOKEN_FILE, which also names them in the audit trail): partner add/revoke/reinstate/quota, key
  * add/revoke, system-key rotate. Every such change is thereby written,
  * published to every service and audited in one place. HTTP through
  * libcurl; the service answers once the change is committed and
@@ -32,19 +33,13 @@ static int ctl_admin_token(char *out, size_t out_len) {
   return CTL_OK;
 }
 
-/* The operator's name for the audit trail: LINDUNG_ADMIN_ACTOR, else the
- * login name; sent only when it is a valid identifier. */
-static const char *ctl_admin_actor(void) {
-  const char *actor = ctl_env("LINDUNG_ADMIN_ACTOR");
-  if (!actor) actor = ctl_env("USER");
-  if (!actor || strlen(actor) > 64) return NULL;
-  for (const char *p = actor; *p; p++) {
-    char c = *p;
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-          c == '_' || c == '@' || c == '-'))
-      return NULL;
-  }
-  return actor;
+/* Plain http:// only to a loopback address (where the service also
+ * serves it): the bearer token never crosses a network in clear. */
+static bool ctl_admin_url_safe(const char *base) {
+  if (strncmp(base, "https://", 8) == 0) return true;
+  const char *host = base + 7;
+  return strncmp(host, "127.", 4) == 0 || strncmp(host, "[::1]", 5) == 0 ||
+         strncmp(host, "localhost:", 10) == 0 || strcmp(host, "localhost") == 0;
 }
 
 typedef struct ctl_admin_buffer {
@@ -68,26 +63,31 @@ static int ctl_admin_call(const char *what, const char *method, const char *path
   const char *base = ctl_env("LINDUNG_ADMIN_URL");
   if (!base) return ctl_fail(CTL_USAGE, "LINDUNG_ADMIN_URL is not set"), -2;
   if (strncmp(base, "http://", 7) != 0 && strncmp(base, "https://", 8) != 0)
-    return ctl_fail(CTL_USAGE, "LINDUNG_ADMIN_URL must look like http://host:port"), -2;
+    return ctl_fail(CTL_USAGE, "LINDUNG_ADMIN_URL must look like https://host:port"), -2;
+  if (!ctl_admin_url_safe(base))
+    return ctl_fail(CTL_USAGE, "LINDUNG_ADMIN_URL: plain http:// only to a loopback address; "
+                               "use https://"),
+           -2;
   char url[1024];
   size_t base_len = strlen(base);
   if (base_len && base[base_len - 1] == '/') base_len--;
   if (snprintf(url, sizeof url, "%.*s%s", (int)base_len, base, path) >= (int)sizeof url)
     return ctl_fail(CTL_USAGE, "LINDUNG_ADMIN_URL is too long"), -2;
-  char token[256];
+  char token[256], auth[300];
+  /* Never swapped while they hold the token; munlock wipes them. */
+  (void)sodium_mlock(token, sizeof token);
+  (void)sodium_mlock(auth, sizeof auth);
   int rc = ctl_admin_token(token, sizeof token);
-  if (rc) return rc == CTL_USAGE ? -2 : -1;
-  char auth[300], actor_header[128];
-  snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-  sodium_memzero(token, sizeof token);
-  const char *actor = ctl_admin_actor();
-  struct curl_slist *headers = curl_slist_append(NULL, auth);
-  sodium_memzero(auth, sizeof auth);
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  if (actor) {
-    snprintf(actor_header, sizeof actor_header, "X-Lindung-Actor: %s", actor);
-    headers = curl_slist_append(headers, actor_header);
+  if (rc) {
+    sodium_munlock(token, sizeof token);
+    sodium_munlock(auth, sizeof auth);
+    return rc == CTL_USAGE ? -2 : -1;
   }
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+  sodium_munlock(token, sizeof token);
+  struct curl_slist *headers = curl_slist_append(NULL, auth);
+  sodium_munlock(auth, sizeof auth);
+  headers = curl_slist_append(headers, "Content-Type: application/json");
   ctl_admin_buffer answer = {malloc(CTL_ADMIN_MAX_RESPONSE + 1), 0, CTL_ADMIN_MAX_RESPONSE};
   CURL *curl = curl_easy_init();
   long status = -1;
@@ -96,11 +96,11 @@ static int ctl_admin_call(const char *what, const char *method, const char *path
   } else {
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    /* The admin API behind TLS (a terminating proxy or mesh): trust only
-     * the CA the operator names, not the system's whole store. */
-    const char *cacert = ctl_env("LINDUNG_ADMIN_CACERT");
-    if (cacert) curl_easy_setopt(curl, CURLOPT_CAINFO, cacert);
-    if (cacert) curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+    /* Trust only the CA the operator names (--cacert, LINDUNG_ADMIN_CACERT),
+     * not the system's whole store; the name is always verified. */
+    if (ctl_admin_cacert) curl_easy_setopt(curl, CURLOPT_CAINFO, ctl_admin_cacert);
+    if (ctl_admin_cacert) curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+    curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");

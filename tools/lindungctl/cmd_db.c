@@ -1,5 +1,7 @@
 /* lindungctl db migrate: applies the embedded SQL migrations (migrations.h)
- * to `lindung`, then to `lindung_audit`. Each file runs in its own
+ * to `lindung` as its owner (LINDUNG_DB_URL), then to `lindung_audit` as
+ * its own owner (LINDUNG_AUDIT_ADMIN_DB_URL; the two owners are separate so
+ * that no credential reaches both databases). Each file runs in its own
  * transaction together with its schema_migrations row, under an advisory
  * lock, so concurrent runs apply each file once and a second run is a
  * no-op. */
@@ -55,9 +57,10 @@ fail:
   return -1;
 }
 
-static int ctl_migrate_database(const char *database, const char *dbname, unsigned *applied) {
+static int ctl_migrate_database(const char *database, const char *url, const char *dbname,
+                                unsigned *applied) {
   int code = CTL_OK;
-  PGconn *conn = ctl_connect(dbname, &code);
+  PGconn *conn = ctl_connect_url(url, dbname, &code);
   if (!conn) return code;
   char context[96];
   snprintf(context, sizeof context, "cannot create schema_migrations in %s", database);
@@ -92,11 +95,16 @@ static int ctl_migrate_database(const char *database, const char *dbname, unsign
 int ctl_cmd_db_migrate(int argc, char **argv) {
   int rc = ctl_parse(argc, argv, NULL, 0, NULL, 0, NULL);
   if (rc) return rc;
+  const char *data_url = ctl_env("LINDUNG_DB_URL");
+  const char *audit_url = ctl_env("LINDUNG_AUDIT_ADMIN_DB_URL");
+  if (!data_url) return ctl_fail(CTL_USAGE, "LINDUNG_DB_URL is not set");
+  if (!audit_url)
+    return ctl_fail(CTL_USAGE, "LINDUNG_AUDIT_ADMIN_DB_URL is not set (lindung_audit's own owner)");
+  /* LINDUNG_AUDIT_DB_NAME names another audit database on that server. */
   const char *audit_db = ctl_env("LINDUNG_AUDIT_DB_NAME");
   unsigned applied = 0;
-  rc = ctl_migrate_database("lindung", NULL, &applied);
-  if (rc == CTL_OK)
-    rc = ctl_migrate_database("lindung_audit", audit_db ? audit_db : "lindung_audit", &applied);
+  rc = ctl_migrate_database("lindung", data_url, NULL, &applied);
+  if (rc == CTL_OK) rc = ctl_migrate_database("lindung_audit", audit_url, audit_db, &applied);
   if (rc == CTL_OK) printf("%u migrations applied\n", applied);
   return rc;
 }

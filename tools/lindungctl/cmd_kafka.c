@@ -28,6 +28,11 @@ extern const char kafka_access_table[];
 
 #define CTL_KAFKA_MAX_ROWS 256
 #define CTL_KAFKA_TIMEOUT_MS 30000
+/* An ACL change reaches the broker's authorizer through its metadata log a
+ * moment after CreateAcls/DeleteAcls answered; lindungctl returns only once
+ * DescribeAcls (answered from that authorizer) shows it, within this long. */
+#define CTL_KAFKA_ACL_WAIT_MS 30000
+#define CTL_KAFKA_ACL_POLL_MS 100
 
 typedef struct ctl_kafka {
   rd_kafka_t *rk;
@@ -178,6 +183,48 @@ static int ctl_kafka_bindings(const ka_row *rows, size_t n, const char *only_op,
   return CTL_OK;
 }
 
+/* How many of the bindings DescribeAcls finds (each binding is an exact
+ * filter for itself); -1 after printing a reason. */
+static int ctl_kafka_count_acls(ctl_kafka *k, rd_kafka_AclBinding_t **acls, size_t count,
+                                const char *what) {
+  rd_kafka_queue_t *queue = rd_kafka_queue_new(k->rk);
+  for (size_t i = 0; i < count; i++) rd_kafka_DescribeAcls(k->rk, acls[i], NULL, queue);
+  int found = 0;
+  for (size_t i = 0; i < count; i++) {
+    rd_kafka_event_t *event = ctl_kafka_wait(queue, what);
+    if (!event) {
+      found = -1;
+      break;
+    }
+    size_t m = 0;
+    rd_kafka_DescribeAcls_result_acls(rd_kafka_event_DescribeAcls_result(event), &m);
+    if (m > 0) found++;
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  return found;
+}
+
+/* Waits until the broker enforces the change: every binding present, or
+ * every one gone. */
+static int ctl_kafka_await_acls(ctl_kafka *k, rd_kafka_AclBinding_t **acls, size_t count,
+                                bool present, const char *what) {
+  int want = present ? (int)count : 0;
+  for (int waited = 0;; waited += CTL_KAFKA_ACL_POLL_MS) {
+    int found = ctl_kafka_count_acls(k, acls, count, what);
+    if (found < 0) return CTL_RUNTIME;
+    if (found == want) return CTL_OK;
+    if (waited >= CTL_KAFKA_ACL_WAIT_MS)
+      return ctl_fail(CTL_RUNTIME,
+                      "%s: the broker still %s %d of %zu ACLs after %d s; the change is "
+                      "recorded but not yet enforced: check the broker, then run "
+                      "`lindungctl kafka apply`",
+                      what, present ? "lacks" : "holds", present ? want - found : found, count,
+                      CTL_KAFKA_ACL_WAIT_MS / 1000);
+    usleep(CTL_KAFKA_ACL_POLL_MS * 1000);
+  }
+}
+
 static int ctl_kafka_create_acls(ctl_kafka *k, const ka_row *rows, size_t n, const char *what) {
   if (!k->acls) return CTL_OK;
   rd_kafka_AclBinding_t *acls[CTL_KAFKA_MAX_ROWS * 2];
@@ -199,6 +246,7 @@ static int ctl_kafka_create_acls(ctl_kafka *k, const ka_row *rows, size_t n, con
       rd_kafka_event_destroy(event);
     }
     rd_kafka_queue_destroy(queue);
+    if (rc == CTL_OK) rc = ctl_kafka_await_acls(k, acls, count, true, what);
   }
   rd_kafka_AclBinding_destroy_array(acls, count);
   return rc;
@@ -305,6 +353,7 @@ static int ctl_kafka_partner_remove_write(const char *partner_id, bool follow_up
       rd_kafka_event_destroy(event);
     }
     rd_kafka_queue_destroy(queue);
+    if (rc == CTL_OK) rc = ctl_kafka_await_acls(&k, acls, count, false, what);
   }
   rd_kafka_AclBinding_destroy_array(acls, count);
   ctl_kafka_close(&k);

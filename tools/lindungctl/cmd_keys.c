@@ -59,14 +59,17 @@ int ctl_cmd_system_key_create(int argc, char **argv) {
 
   uint8_t pk[crypto_kx_PUBLICKEYBYTES], sk[crypto_kx_SECRETKEYBYTES];
   char sk_text[2 * crypto_kx_SECRETKEYBYTES + 2], pk_hex[2 * crypto_kx_PUBLICKEYBYTES + 1];
+  /* Never swapped while they hold the key; munlock wipes them. */
+  (void)sodium_mlock(sk, sizeof sk);
+  (void)sodium_mlock(sk_text, sizeof sk_text);
   crypto_kx_keypair(pk, sk);
   hex_encode(sk, sizeof sk, sk_text);
   strcat(sk_text, "\n");
   hex_encode(pk, sizeof pk, pk_hex);
   int err = ctl_parent_dir(path);
   if (!err) err = ctl_write_file(path, sk_text, 0400, true);
-  sodium_memzero(sk, sizeof sk);
-  sodium_memzero(sk_text, sizeof sk_text);
+  sodium_munlock(sk, sizeof sk);
+  sodium_munlock(sk_text, sizeof sk_text);
   if (err) {
     PQfinish(conn);
     if (err == -EEXIST)

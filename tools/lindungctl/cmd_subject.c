@@ -1,6 +1,8 @@
 /* lindungctl subject commands: people and the health facts that give them
  * a colour under the rule set in force (ctl_store.c), keyed by the hash of
- * their NIK. Without --birth-date the birth date is the NIK's own. A NIK is hashed as soon as it is read and never printed,
+ * their NIK. Without --birth-date the birth date is the NIK's own. A NIK is
+ * read from a file or stdin, never from the command line (which `ps` and
+ * shell histories show), hashed as soon as it is read and never printed,
  * not even in an error: errors name the line number instead. */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,14 +15,13 @@
 #include "hex.h"
 
 int ctl_cmd_subject_upsert(int argc, char **argv) {
-  const char *nik = NULL, *status = NULL, *birth = NULL;
+  const char *nik_file = NULL, *status = NULL, *birth = NULL;
   const ctl_option options[] = {
-      {"nik", &nik, NULL}, {"status", &status, NULL}, {"birth-date", &birth, NULL}};
+      {"nik-file", &nik_file, NULL}, {"status", &status, NULL}, {"birth-date", &birth, NULL}};
+  if (ctl_refuse_nik_argument("subject upsert", argc, argv)) return CTL_USAGE;
   int rc = ctl_parse(argc, argv, options, 3, NULL, 0, NULL);
   if (rc) return rc;
-  if (!nik) return ctl_fail(CTL_USAGE, "subject upsert: missing --nik");
-  if (!reg_nik_valid(nik))
-    return ctl_fail(CTL_USAGE, "subject upsert: invalid NIK (exactly 16 digits)");
+  if (!nik_file) return ctl_fail(CTL_USAGE, "subject upsert: missing --nik-file <file> (- for stdin)");
   if (!status) return ctl_fail(CTL_USAGE, "subject upsert: missing --status");
   reg_colour colour = reg_colour_parse(status);
   if (colour == REG_COLOUR_INVALID)
@@ -28,6 +29,8 @@ int ctl_cmd_subject_upsert(int argc, char **argv) {
   reg_date date;
   if (birth && reg_date_parse(birth, &date) != 0)
     return ctl_fail(CTL_USAGE, "subject upsert: invalid birth date (YYYY-MM-DD)");
+  char nik[CTL_NIK_BUFFER];
+  if ((rc = ctl_read_nik("subject upsert", nik_file, nik))) return rc;
 
   ctl_subject subject = {.colour = colour, .line = 1};
   if (birth) {
@@ -38,9 +41,13 @@ int ctl_cmd_subject_upsert(int argc, char **argv) {
   }
   uint8_t key[REG_KEY_BYTES];
   rc = ctl_read_nik_key(key);
-  if (rc) return rc;
+  if (rc) {
+    sodium_memzero(nik, sizeof nik);
+    return rc;
+  }
   reg_nik_hash(key, nik, subject.nik_hash);
   sodium_memzero(key, sizeof key);
+  sodium_memzero(nik, sizeof nik);
   char hash_hex[2 * REG_NIK_HASH_BYTES + 1];
   hex_encode(subject.nik_hash, sizeof subject.nik_hash, hash_hex);
 

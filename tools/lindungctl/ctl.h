@@ -58,6 +58,8 @@ const char *ctl_run_dir(void);
  * server with the same credentials. Returns NULL after printing a reason;
  * *code says which exit code to use. */
 PGconn *ctl_connect(const char *dbname, int *code);
+/* The same with another URL (the audit database's owner). */
+PGconn *ctl_connect_url(const char *url, const char *dbname, int *code);
 
 /* Runs sql (no parameters); returns 0, or -1 after printing the server's
  * one-line reason with context prefixed. */
@@ -97,6 +99,16 @@ char *ctl_next_line(char **cursor, uint32_t *number, size_t *len);
  * file not readable by group or others). Returns a CTL_* code after
  * printing the reason on failure. */
 int ctl_read_nik_key(uint8_t key[REG_KEY_BYTES]);
+
+/* A NIK is never taken from argv: true (after printing one line that does
+ * not quote it) when argv holds --nik or --nik=... . */
+bool ctl_refuse_nik_argument(const char *what, int argc, char **argv);
+
+/* Reads one NIK (16 digits, one optional line end) from path, or stdin for
+ * "-", into nik (NUL-terminated). Returns a CTL_* code after printing a
+ * reason that never quotes the input; the caller wipes nik after use. */
+#define CTL_NIK_BUFFER 64
+int ctl_read_nik(const char *what, const char *path, char nik[CTL_NIK_BUFFER]);
 
 /* One subject ready to store: only the NIK's hash, never the NIK. */
 typedef struct ctl_subject {
@@ -164,6 +176,12 @@ int ctl_cmd_partner_quota(int argc, char **argv);
 int ctl_cmd_key_add(int argc, char **argv);
 int ctl_cmd_key_revoke(int argc, char **argv);
 int ctl_cmd_system_key_rotate(int argc, char **argv);
+/* Who may use the admin API (cmd_operator.c). */
+int ctl_cmd_operator_add(int argc, char **argv);
+int ctl_cmd_operator_remove(int argc, char **argv);
+int ctl_cmd_operator_list(int argc, char **argv);
+/* --cacert FILE (any position), else LINDUNG_ADMIN_CACERT; NULL if neither. */
+extern const char *ctl_admin_cacert;
 /* partner add's API half, with validated arguments. */
 int ctl_cmd_partner_add_api(const char *partner_id, const char *name, uint32_t key_id,
                             const char *pk_hex);

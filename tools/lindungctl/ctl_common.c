@@ -107,6 +107,10 @@ PGconn *ctl_connect(const char *dbname, int *code) {
     *code = ctl_fail(CTL_USAGE, "LINDUNG_DB_URL is not set");
     return NULL;
   }
+  return ctl_connect_url(url, dbname, code);
+}
+
+PGconn *ctl_connect_url(const char *url, const char *dbname, int *code) {
   /* The URL is expanded first; later keywords override what it says. */
   const char *keys[] = {"dbname", "application_name", dbname ? "dbname" : NULL, NULL};
   const char *values[] = {url, "lindungctl", dbname, NULL};
@@ -267,4 +271,38 @@ char *ctl_next_line(char **cursor, uint32_t *number, size_t *len) {
     }
   }
   return NULL;
+}
+
+bool ctl_refuse_nik_argument(const char *what, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) break;
+    if (strcmp(argv[i], "--nik") == 0 || strncmp(argv[i], "--nik=", 6) == 0) {
+      ctl_fail(CTL_USAGE,
+               "%s: a NIK is never taken on the command line (other users see it in ps); "
+               "use --nik-file <file>, or --nik-file - to read it from stdin",
+               what);
+      return true;
+    }
+  }
+  return false;
+}
+
+int ctl_read_nik(const char *what, const char *path, char nik[CTL_NIK_BUFFER]) {
+  bool from_stdin = strcmp(path, "-") == 0;
+  FILE *f = from_stdin ? stdin : fopen(path, "rb");
+  if (!f) return ctl_fail(CTL_RUNTIME, "%s: cannot read the NIK file: %s", what, strerror(errno));
+  /* One read of at most the buffer: a longer input is not one NIK. */
+  size_t n = fread(nik, 1, CTL_NIK_BUFFER - 1, f);
+  bool failed = ferror(f) != 0;
+  if (!from_stdin) fclose(f);
+  nik[n] = '\0';
+  if (n > 0 && nik[n - 1] == '\n') nik[--n] = '\0';
+  if (n > 0 && nik[n - 1] == '\r') nik[--n] = '\0';
+  int rc = CTL_OK;
+  if (failed)
+    rc = ctl_fail(CTL_RUNTIME, "%s: cannot read the NIK %s", what, from_stdin ? "from stdin" : "file");
+  else if (!reg_nik_valid(nik))
+    rc = ctl_fail(CTL_USAGE, "%s: invalid NIK (exactly 16 digits, one line)", what);
+  if (rc) sodium_memzero(nik, CTL_NIK_BUFFER);
+  return rc;
 }

@@ -37,11 +37,22 @@ const ctl_command ctl_commands[] = {
      "through the admin API: add a partner key (both keys work until one is revoked)"},
     {"key", "revoke", ctl_cmd_key_revoke, "key revoke <partner_id> --key-id <n> [--reason <text>]",
      "through the admin API: revoke one partner key for good"},
+    {"operator", "add", ctl_cmd_operator_add,
+     "operator add <name> --token-file <new file> [--operators-file <file>]",
+     "let one more operator use the admin API: a random token of their own goes to the new "
+     "file (0600), its SHA-256 and the name to the operators file (default "
+     "LINDUNG_ADMIN_OPERATORS_FILE), which lindung-revocation re-reads; the name is the actor "
+     "of every change made with that token"},
+    {"operator", "remove", ctl_cmd_operator_remove, "operator remove <name> [--operators-file <file>]",
+     "the operator's token stops working (the last operator cannot be removed)"},
+    {"operator", "list", ctl_cmd_operator_list, "operator list [--operators-file <file>]",
+     "the operators' names, one a line"},
     {"partner", "list", ctl_cmd_partner_list, "partner list [--json]",
      "one line per partner: id, status, key ids (revoked ones marked), name; tab-separated"},
     {"subject", "upsert", ctl_cmd_subject_upsert,
-     "subject upsert --nik <16 digits> --status green|yellow|red|black [--birth-date YYYY-MM-DD]",
-     "record health facts that give one person this colour under the rule set in force "
+     "subject upsert --nik-file <file>|- --status green|yellow|red|black [--birth-date YYYY-MM-DD]",
+     "record health facts that give one person this colour under the rule set in force; "
+     "the NIK (16 digits) is read from the file or, for -, stdin, never from the command line "
      "(earlier facts lindungctl recorded for the person are replaced; reads "
      "LINDUNG_NIK_KEY_FILE)"},
     {"subject", "import", ctl_cmd_subject_import, "subject import <file.csv>",
@@ -98,13 +109,19 @@ static const char ctl_environment_help[] =
     "  LINDUNG_KAFKA_MANAGE  1: partner add/revoke/reinstate and seed also change topics\n"
     "                        and ACLs (embedded stack, compose; not where Strimzi does)\n"
     "  LINDUNG_KAFKA_CA_KEY_FILE  the embedded stack's CA key: partner certificates\n"
-    "  LINDUNG_AUDIT_DB_NAME audit database on the same server (default lindung_audit)\n"
+    "  LINDUNG_AUDIT_ADMIN_DB_URL  lindung_audit as its own owner (db migrate)\n"
+    "  LINDUNG_AUDIT_DB_NAME another audit database there (default: the URL's)\n"
     "  LINDUNG_NIK_KEY_FILE  file holding the 32-byte NIK hash key as 64 hex characters\n"
     "  LINDUNG_RUN_DIR       where secrets and seed files go (default .run)\n"
-    "  LINDUNG_ADMIN_URL     admin API of lindung-revocation, http(s)://host:port\n"
-    "  LINDUNG_ADMIN_CACERT  CA file that an https admin API's certificate must chain to\n"
-    "  LINDUNG_ADMIN_TOKEN_FILE  file holding the admin API's bearer token\n"
-    "  LINDUNG_ADMIN_ACTOR   name recorded in the audit trail (default $USER)\n"
+    "  LINDUNG_ADMIN_URL     admin API of lindung-revocation: https://host:port (http:// only\n"
+    "                        to a loopback address)\n"
+    "  LINDUNG_ADMIN_CACERT  CA file that the admin API's certificate must chain to (or\n"
+    "                        --cacert <file> anywhere on the command line)\n"
+    "  LINDUNG_ADMIN_TOKEN_FILE  file holding your own operator token (operator add); the\n"
+    "                        audit trail names the operator the token belongs to\n"
+    "  LINDUNG_ADMIN_OPERATORS_FILE  the service's operators file (operator add/remove/list)\n"
+    "  LINDUNG_ADMIN_ACTOR   your name in rule_changes for rules commands (which write the\n"
+    "                        database directly; the admin API takes it from your token)\n"
     "  LINDUNG_KAFKA_BROKERS Kafka bootstrap servers (facts publish)\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad usage.\n";
 
@@ -118,7 +135,7 @@ static void ctl_print_command(FILE *out, const ctl_command *cmd) {
 
 static void ctl_print_help(FILE *out, const char *group) {
   fprintf(out,
-          "Usage: lindungctl <command> [arguments]\n\n"
+          "Usage: lindungctl [--cacert <file>] <command> [arguments]\n\n"
           "Operator tool for the Lindung registry: database migrations, system keys,\n"
           "partners, subjects (health status), venues and development seed data.\n\n"
           "Commands:\n");
@@ -153,8 +170,34 @@ static const ctl_command *ctl_find(int argc, char **argv, int *consumed) {
   return NULL;
 }
 
+const char *ctl_admin_cacert;
+
+/* Takes --cacert FILE / --cacert=FILE out of argv (before any "--"); 1
+ * after printing a reason when it has no value. */
+static int ctl_take_cacert(int *argc, char **argv) {
+  ctl_admin_cacert = ctl_env("LINDUNG_ADMIN_CACERT");
+  int out = 1;
+  bool literal = false;
+  for (int i = 1; i < *argc; i++) {
+    if (!literal && strcmp(argv[i], "--") == 0) literal = true;
+    if (!literal && strncmp(argv[i], "--cacert=", 9) == 0) {
+      ctl_admin_cacert = argv[i] + 9;
+    } else if (!literal && strcmp(argv[i], "--cacert") == 0) {
+      if (i + 1 >= *argc) return ctl_fail(CTL_USAGE, "--cacert needs a file"), 1;
+      ctl_admin_cacert = argv[++i];
+    } else {
+      argv[out++] = argv[i];
+    }
+  }
+  *argc = out;
+  argv[out] = NULL;
+  if (ctl_admin_cacert && !*ctl_admin_cacert) return ctl_fail(CTL_USAGE, "--cacert is empty"), 1;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (cfg_answer_version(argc, argv, stdout)) return 0;
+  if (ctl_take_cacert(&argc, argv)) return CTL_USAGE;
   if (argc < 2) return ctl_fail(CTL_USAGE, "missing command (see lindungctl --help)");
   if (ctl_is_help(argv[1])) {
     ctl_print_help(stdout, NULL);

@@ -8,7 +8,8 @@
  * be refused). Prints p50/p99/max of both and the lindungctl run time.
  * Not a test: figures only. Needs stack.env (LINDUNG_KAFKA_BROKERS,
  * LINDUNG_SYSTEM_KEY_ID, LINDUNG_SYSTEM_PUBLIC_KEY, LINDUNG_BIN_DIR,
- * LINDUNG_ADMIN_URL, LINDUNG_ADMIN_TOKEN_FILE) and a green NIK and a venue. */
+ * LINDUNG_ADMIN_URL, LINDUNG_ADMIN_CACERT, LINDUNG_ADMIN_TOKEN_FILE), a green
+ * NIK (--nik-file, never argv) and a venue. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -45,7 +46,18 @@ static size_t req_count;
 static partner_sdk *sdk;
 static partner_kafka *kafka;
 static char partner_id[40], topic[80], ctl_path[4096];
-static const char *nik, *venue;
+static const char *venue;
+static char nik[64];
+
+/* The NIK comes from a file ("-": stdin), never argv, which ps shows. */
+static int read_nik(const char *path) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+  if (!f) return -1;
+  bool ok = fgets(nik, sizeof nik, f) != NULL;
+  if (f != stdin) fclose(f);
+  nik[strcspn(nik, "\r\n")] = '\0';
+  return ok && strlen(nik) == 16 && strspn(nik, "0123456789") == 16 ? 0 : -1;
+}
 
 static double now_s(void) {
   struct timespec ts;
@@ -139,7 +151,7 @@ int main(int argc, char **argv) {
   int rounds = 20, period_ms = 2;
   static const struct option opts[] = {
       {"rounds", required_argument, NULL, 'r'}, {"period-ms", required_argument, NULL, 'p'},
-      {"nik", required_argument, NULL, 'n'},    {"venue", required_argument, NULL, 'v'},
+      {"nik-file", required_argument, NULL, 'n'}, {"venue", required_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -151,14 +163,17 @@ int main(int argc, char **argv) {
         period_ms = atoi(optarg);
         break;
       case 'n':
-        nik = optarg;
+        if (read_nik(optarg) != 0) {
+          fprintf(stderr, "lindung-revocation-bench: --nik-file holds no 16-digit NIK\n");
+          return 2;
+        }
         break;
       case 'v':
         venue = optarg;
         break;
       default:
         printf(
-            "usage: lindung-revocation-bench --nik <green NIK> --venue <venue id> "
+            "usage: lindung-revocation-bench --nik-file <file with a green NIK>|- --venue <venue id> "
             "[--rounds 20] [--period-ms 2]\n");
         return c == 'h' ? 0 : 2;
     }
@@ -166,9 +181,9 @@ int main(int argc, char **argv) {
   const char *brokers = getenv("LINDUNG_KAFKA_BROKERS"), *bin = getenv("LINDUNG_BIN_DIR");
   const char *sys_id = getenv("LINDUNG_SYSTEM_KEY_ID"),
              *sys_pk = getenv("LINDUNG_SYSTEM_PUBLIC_KEY");
-  if (!nik || !venue || !brokers || !bin || !sys_id || !sys_pk || rounds < 1 || rounds > 1000 ||
+  if (!nik[0] || !venue || !brokers || !bin || !sys_id || !sys_pk || rounds < 1 || rounds > 1000 ||
       period_ms < 1) {
-    fprintf(stderr, "lindung-revocation-bench: needs --nik, --venue and stack.env (see --help)\n");
+    fprintf(stderr, "lindung-revocation-bench: needs --nik-file, --venue and stack.env (see --help)\n");
     return 2;
   }
   if (sodium_init() < 0) return 1;

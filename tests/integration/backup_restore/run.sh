@@ -64,7 +64,8 @@ for db in lindung lindung_audit; do fingerprint "$db" > "$tmp/$db.before"; done
 grep -q '^audit_records [1-9]' "$tmp/lindung_audit.before" && pass || fail "no audit records to restore"
 t0=$(date +%s%3N)
 for db in lindung lindung_audit; do
-  "$LINDUNG_PG_BIN/pg_dump" --format=custom --file="$tmp/$db.dump" "$(url lindung_admin "$db")" || fail "pg_dump $db"
+  owner=lindung_admin; [ "$db" = lindung_audit ] && owner=lindung_audit_admin # one owner per database
+  "$LINDUNG_PG_BIN/pg_dump" --format=custom --file="$tmp/$db.dump" "$(url "$owner" "$db")" || fail "pg_dump $db"
   "$LINDUNG_PG_BIN/pg_restore" --list "$tmp/$db.dump" > /dev/null || fail "$db.dump does not read back"
 done
 note "dumped both databases in $(($(date +%s%3N) - t0)) ms: $(du -ch "$tmp"/*.dump | tail -1 | cut -f1)"
@@ -93,8 +94,8 @@ if out=$("$LINDUNG_BIN_DIR/lindung-audit" verify 2>&1) && grep -q "intact" <<< "
 if "$LINDUNG_PG_BIN/psql" "$(url lindung_ingest lindung_audit)" -X -tAc "SELECT 1" > /dev/null 2> "$tmp/err"; then
   fail "lindung_ingest connects to the restored lindung_audit"
 elif grep -q "permission denied" "$tmp/err"; then pass; else fail "lindung_ingest on lindung_audit: $(head -1 "$tmp/err")"; fi
-[ "$(super -d postgres -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'lindung_audit'")" = lindung_admin ] &&
-  pass || fail "restored lindung_audit is not owned by lindung_admin"
+[ "$(super -d postgres -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'lindung_audit'")" = lindung_audit_admin ] &&
+  pass || fail "restored lindung_audit is not owned by lindung_audit_admin"
 
 # The services run on the restored data, and the audit service's own check
 # agrees with verify.

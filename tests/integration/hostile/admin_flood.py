@@ -6,11 +6,16 @@ was applied (HTTP 200) and every stranger got 401 or was shut out.
 
   admin_flood.py <admin-url> <token-file> <partner-id>
 
+An https URL is spoken with TLS, trusting only LINDUNG_ADMIN_CACERT (the
+slowloris connections complete the handshake, then trickle inside TLS).
+
 Loopback only, bounded in count and time (the slowloris connections are
 held for at most 15 s). The 1 s goal is printed as a figure, not asserted:
 the machine is shared."""
 import http.client
+import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -31,9 +36,20 @@ def main():
         print("refusing to flood a non-loopback address", file=sys.stderr)
         return 2
 
+    tls = None
+    if url.scheme == "https":
+        tls = ssl.create_default_context(cafile=os.environ["LINDUNG_ADMIN_CACERT"])
+
+    def connect(timeout):
+        if tls:
+            return http.client.HTTPSConnection(host, port, timeout=timeout, context=tls)
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+
     slow = []
     for _ in range(SLOWLORIS):
         s = socket.create_connection((host, port), timeout=5)
+        if tls:
+            s = tls.wrap_socket(s, server_hostname=host)
         s.sendall(b"POST /v1/partners/x/revoke HTTP/1.1\r\nHost: a\r\n")
         slow.append(s)
     stop = threading.Event()
@@ -55,7 +71,7 @@ def main():
     def stranger(n):
         for i in range(n):
             try:
-                c = http.client.HTTPConnection(host, port, timeout=10)
+                c = connect(10)
                 c.request("POST", f"/v1/partners/{partner}/revoke", body=b'{"reason":"x"}',
                           headers={"Authorization": f"Bearer wrong-{i}", "Content-Type": "application/json"})
                 status = c.getresponse().status
@@ -72,10 +88,9 @@ def main():
         w.start()
     time.sleep(0.3)  # the flood is under way
     began = time.monotonic()
-    c = http.client.HTTPConnection(host, port, timeout=30)
+    c = connect(30)
     c.request("POST", f"/v1/partners/{partner}/revoke", body=b'{"reason":"hostile test: revoke under a flood"}',
-              headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                       "X-Lindung-Actor": "it.hostile"})
+              headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     response = c.getresponse()
     body = response.read()
     took_ms = (time.monotonic() - began) * 1000

@@ -35,6 +35,7 @@ super() {
 cleanup() {
   super "DROP DATABASE IF EXISTS $scratch" > /dev/null 2>&1
   super "DROP DATABASE IF EXISTS ${scratch}_audit" > /dev/null 2>&1
+  super "DROP DATABASE IF EXISTS ${scratch}_one" > /dev/null 2>&1
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -100,11 +101,12 @@ sys.exit(0 if bytes(PrivateKey(bytes.fromhex(sys.argv[1])).public_key).hex() == 
 # --- help and usage ---------------------------------------------------------
 run 0 --help
 check "--help prints usage" 'grep -q "Usage: lindungctl" "$tmp/out"'
-for group in db system-key partner subject venue facts rules; do
+for group in db system-key partner subject venue facts rules operator; do
   run 0 "$group" --help
 done
 for cmd in "db migrate" "system-key create" "system-key show" "partner add" "partner list" \
-  "subject upsert" "subject import" "venue add" "venue list" "seed" "facts import" "facts publish" "rules list" "rules add" "rules region"; do
+  "subject upsert" "subject import" "venue add" "venue list" "seed" "facts import" "facts publish" "rules list" "rules add" "rules region" \
+  "operator add" "operator remove" "operator list"; do
   # shellcheck disable=SC2086
   run 0 $cmd --help
   check "$cmd --help names the command" 'grep -q "Usage: lindungctl $cmd" "$tmp/out"'
@@ -121,7 +123,7 @@ err_has "cannot connect"
 
 # --- scratch databases --------------------------------------------------------
 super "CREATE DATABASE $scratch OWNER lindung_admin" > /dev/null || fail "create $scratch"
-super "CREATE DATABASE ${scratch}_audit OWNER lindung_admin" > /dev/null || fail "create ${scratch}_audit"
+super "CREATE DATABASE ${scratch}_audit OWNER lindung_audit_admin" > /dev/null || fail "create ${scratch}_audit"
 export LINDUNG_DB_URL
 LINDUNG_DB_URL=$(url lindung_admin "$scratch")
 export LINDUNG_AUDIT_DB_NAME=${scratch}_audit
@@ -131,10 +133,20 @@ export LINDUNG_NIK_KEY_FILE=$tmp/nik.key
 chmod 0400 "$LINDUNG_NIK_KEY_FILE"
 
 files=$(find "$LINDUNG_SOURCE_DIR/db/migrations" -name '*.sql' | wc -l)
+# Each database is migrated by its own owner.
+(unset LINDUNG_AUDIT_ADMIN_DB_URL; run 2 db migrate; err_has "LINDUNG_AUDIT_ADMIN_DB_URL"; echo "$checks $failures" > "$tmp/sub")
+read -r checks failures < "$tmp/sub"
 run 0 db migrate
 check "first migrate applies every file ($files)" 'grep -qx "$files migrations applied" "$tmp/out"' || cat "$tmp/out" >&2
 run 0 db migrate
 out_is "0 migrations applied"
+# lindung_audit owned by lindung's owner is refused, and nothing is applied to it.
+super "CREATE DATABASE ${scratch}_one OWNER lindung_admin" > /dev/null || fail "create ${scratch}_one"
+LINDUNG_AUDIT_ADMIN_DB_URL=$(url lindung_admin "${scratch}_one") LINDUNG_AUDIT_DB_NAME= run 1 db migrate
+err_has "owned by lindung_admin"
+check "nothing applied to a shared-owner audit database" \
+  '[ "$("$psql_bin" "$(url lindung_admin "${scratch}_one")" -X -tAc "SELECT count(*) FROM schema_migrations")" = 0 ]'
+super "DROP DATABASE ${scratch}_one" > /dev/null
 run 2 db migrate extra
 
 # --- system keys ----------------------------------------------------------------
@@ -236,33 +248,48 @@ unchanged "bad venue add" "$before"
 
 # --- subjects: upsert -----------------------------------------------------------
 nik1=3171014501900$((100 + RANDOM % 900))
-run 0 subject upsert --nik "$nik1" --status green --birth-date 1990-01-05
+# A NIK is read from a file or stdin, never from the command line.
+nikf() { printf '%s\n' "$1" > "$tmp/nik"; echo "$tmp/nik"; }
+run 0 subject upsert --nik-file "$(nikf "$nik1")" --status green --birth-date 1990-01-05
 check "upsert creates" 'grep -qE "^person [0-9]+ created: green$" "$tmp/out"'
 check "stored under the keyed hash" '[ "$(status_of "$nik1")" = green ]'
 check "birth date stored" '[ "$(birth_of "$nik1")" = 1990-01-05 ]'
-run 0 subject upsert --nik "$nik1" --status RED
-check "upsert updates" 'grep -qE "^person [0-9]+ updated: red$" "$tmp/out"'
+run 0 subject upsert --nik-file - --status RED <<< "$nik1"
+check "upsert updates (NIK on stdin)" 'grep -qE "^person [0-9]+ updated: red$" "$tmp/out"'
 check "status now red" '[ "$(status_of "$nik1")" = red ]'
 check "birth date kept" '[ "$(birth_of "$nik1")" = 1990-01-05 ]'
 before=$(counts)
-run 2 subject upsert --nik "${nik1:1}" --status green
+run 2 subject upsert --nik 3201014501900123 --status green
+err_has "never taken on the command line"
+check "a refused --nik is not echoed" '! grep -q 3201014501900123 "$tmp/err"'
+run 2 subject upsert --nik=3201014501900123 --status green
+err_has "never taken on the command line"
+check "a refused --nik= is not echoed" '! grep -q 3201014501900123 "$tmp/err"'
+run 2 subject upsert --nik-file "$(nikf "${nik1:1}")" --status green
 err_has "invalid NIK"
-run 2 subject upsert --nik "${nik1}0" --status green
-run 2 subject upsert --nik "${nik1:0:15}x" --status green
-run 2 subject upsert --nik "$nik1" --status blue
+run 2 subject upsert --nik-file "$(nikf "${nik1}0")" --status green
+run 2 subject upsert --nik-file "$(nikf "${nik1:0:15}x")" --status green
+printf '%s\n%s\n' "$nik1" "$nik1" > "$tmp/two-niks"
+run 2 subject upsert --nik-file "$tmp/two-niks" --status green
+err_has "invalid NIK"
+run 2 subject upsert --nik-file - --status green < /dev/null
+run 1 subject upsert --nik-file "$tmp/no-such-file" --status green
+err_has "cannot read the NIK file"
+run 2 subject upsert --nik-file "$(nikf "$nik1")" --status blue
 err_has "unknown status"
-run 2 subject upsert --nik "$nik1" --status green --birth-date 1990-02-30
+run 2 subject upsert --nik-file "$(nikf "$nik1")" --status green --birth-date 1990-02-30
 err_has "invalid birth date"
-run 2 subject upsert --nik "$nik1"
+run 2 subject upsert --nik-file "$(nikf "$nik1")"
 run 2 subject upsert --status green
-(unset LINDUNG_NIK_KEY_FILE; run 2 subject upsert --nik "$nik1" --status green; echo "$checks $failures" > "$tmp/sub")
+err_has "missing --nik-file"
+(unset LINDUNG_NIK_KEY_FILE; run 2 subject upsert --nik-file "$(nikf "$nik1")" --status green; echo "$checks $failures" > "$tmp/sub")
 read -r checks failures < "$tmp/sub"
 cp "$LINDUNG_NIK_KEY_FILE" "$tmp/open.key"
 chmod 0644 "$tmp/open.key"
-LINDUNG_NIK_KEY_FILE=$tmp/open.key run 1 subject upsert --nik "$nik1" --status green
+LINDUNG_NIK_KEY_FILE=$tmp/open.key run 1 subject upsert --nik-file "$(nikf "$nik1")" --status green
 err_has "must not be readable"
 (umask 077; echo "not hex" > "$tmp/bad.key")
-LINDUNG_NIK_KEY_FILE=$tmp/bad.key run 1 subject upsert --nik "$nik1" --status green
+LINDUNG_NIK_KEY_FILE=$tmp/bad.key run 1 subject upsert --nik-file "$(nikf "$nik1")" --status green
 err_has "64 hex"
 unchanged "bad subject upsert" "$before"
 
@@ -387,6 +414,66 @@ if [ -n "${LINDUNG_SYSTEM_KEY_ID:-}" ]; then out_is "$LINDUNG_SYSTEM_KEY_ID $LIN
 run 0 partner list
 run 0 venue list
 
+# --- operators of the admin API (a scratch operators file) ----------------------
+ops=$tmp/operators
+run 0 operator add rina.ops --token-file "$tmp/rina.token" --operators-file "$ops"
+out_is "operator rina.ops added; their token is in $tmp/rina.token"
+check "token file 0600" '[ "$(stat -c %a "$tmp/rina.token")" = 600 ]'
+check "operators file 0600" '[ "$(stat -c %a "$ops")" = 600 ]'
+# The file holds the token's SHA-256 (as sha256sum prints it), never the token.
+check "operators line is name:sha256(token)" \
+  '[ "$(cat "$ops")" = "rina.ops:$(tr -d "\n" < "$tmp/rina.token" | sha256sum | cut -d" " -f1)" ]'
+check "no token in the operators file" '! grep -qF "$(cat "$tmp/rina.token")" "$ops"'
+LINDUNG_ADMIN_OPERATORS_FILE=$ops run 0 operator add budi --token-file "$tmp/budi.token"
+check "tokens differ" '[ "$(cat "$tmp/rina.token")" != "$(cat "$tmp/budi.token")" ]'
+run 0 operator list --operators-file "$ops"
+out_is "$(printf 'rina.ops\nbudi')"
+run 1 operator add budi --token-file "$tmp/budi2.token" --operators-file "$ops"
+err_has "exists"
+check "no token file for a refused operator" '[ ! -e "$tmp/budi2.token" ]'
+run 1 operator add carla --token-file "$tmp/rina.token" --operators-file "$ops"
+err_has "cannot create the token file"
+check "a refused add leaves the file as it was" '[ "$(grep -c . "$ops")" = 2 ] && ! grep -q carla "$ops"'
+run 2 operator add "rina smith" --token-file "$tmp/x.token" --operators-file "$ops"
+err_has "invalid name"
+run 2 operator add carla --operators-file "$ops"
+err_has "missing --token-file"
+(unset LINDUNG_ADMIN_OPERATORS_FILE; run 2 operator list; echo "$checks $failures" > "$tmp/sub")
+read -r checks failures < "$tmp/sub"
+run 0 operator remove rina.ops --operators-file "$ops"
+check "removed from the file" '! grep -q rina.ops "$ops" && grep -q "^budi:" "$ops"'
+run 1 operator remove rina.ops --operators-file "$ops"
+err_has "no such operator"
+run 1 operator remove budi --operators-file "$ops"
+err_has "last operator"
+printf 'budi:%s\nbad line\n' "$(printf %064d 0)" > "$tmp/bad-ops"
+run 1 operator list --operators-file "$tmp/bad-ops"
+err_has "line 2"
+cat "$tmp/rina.token" "$tmp/budi.token" >> "$tmp/secrets-extra"
+# --cacert goes with the admin API; it needs a file.
+run 2 partner quota gojek --rate 1 --cacert
+err_has "needs a file"
+run 2 --cacert= partner quota gojek --rate 1
+LINDUNG_ADMIN_URL=http://192.0.2.1:8081 run 2 partner quota gojek --rate 1
+err_has "loopback"
+
+# --- one owner per database: no credential reaches both ----------------------
+refused() { # what url
+  if "$psql_bin" "$2" -X -q -tAc "SELECT 1" > /dev/null 2> "$tmp/psql.err"; then
+    fail "$1 connected"
+  elif grep -q "permission denied" "$tmp/psql.err"; then pass; else fail "$1: $(head -1 "$tmp/psql.err")"; fi
+}
+refused "lindung's owner on lindung_audit" "$(url lindung_admin lindung_audit)"
+refused "lindung_audit's owner on lindung" "$(url lindung_audit_admin lindung)"
+for role in lindung_ingest lindung_decrypt lindung_resolver lindung_revocation; do
+  refused "$role on lindung_audit" "$(url "$role" lindung_audit)"
+done
+refused "lindung_audit on lindung" "$(url lindung_audit lindung)"
+check "neither owner may create roles (PostgreSQL 15's CREATEROLE resets any password)" \
+  '[ "$(super "SELECT count(*) FROM pg_roles WHERE rolname IN ('"'lindung_admin'"', '"'lindung_audit_admin'"') AND NOT rolcreaterole AND NOT rolsuper")" = 2 ]'
+check "each database has its own owner" \
+  '[ "$(super "SELECT string_agg(datname || '"'='"' || pg_get_userbyid(datdba), '"' '"' ORDER BY datname) FROM pg_database WHERE datname IN ('"'lindung'"', '"'lindung_audit'"')")" = "lindung=lindung_admin lindung_audit=lindung_audit_admin" ]'
+
 # --- nothing sensitive in any output ------------------------------------------
 {
   echo "$nik1"; echo "$n2"; echo "$n3"; echo "$n4"
@@ -395,7 +482,7 @@ run 0 venue list
   cut -d, -f1 "$tmp/big.csv" | tail -n +2
 } > "$tmp/niks"
 check "no NIK in any output ($(wc -l < "$tmp/niks") NIKs checked)" '! grep -qF -f "$tmp/niks" "$tmp/all"'
-cat "$seed"/partners/*/secret.key "$sk_file" "$tmp/keys/sk2" "$LINDUNG_NIK_KEY_FILE" > "$tmp/secrets"
+cat "$seed"/partners/*/secret.key "$sk_file" "$tmp/keys/sk2" "$LINDUNG_NIK_KEY_FILE" "$tmp/secrets-extra" > "$tmp/secrets"
 check "no secret key in any output" '! grep -qiF -f "$tmp/secrets" "$tmp/all"'
 
 echo "lindungctl: $checks checks, $failures failed" >&2

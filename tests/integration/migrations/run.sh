@@ -69,7 +69,7 @@ file_count=$(find "$LINDUNG_SOURCE_DIR/db/migrations" -name '*.sql' | wc -l)
 
 # --- scratch databases: first run applies everything, once -------------------
 super "CREATE DATABASE $scratch OWNER lindung_admin" > /dev/null || fail "create $scratch"
-super "CREATE DATABASE ${scratch}_audit OWNER lindung_admin" > /dev/null || fail "create ${scratch}_audit"
+super "CREATE DATABASE ${scratch}_audit OWNER lindung_audit_admin" > /dev/null || fail "create ${scratch}_audit"
 scratch_env=(env "LINDUNG_DB_URL=$(url lindung_admin "$scratch")" "LINDUNG_AUDIT_DB_NAME=${scratch}_audit")
 
 "${scratch_env[@]}" "$ctl" db migrate > "$tmp/m1" 2> "$tmp/m1.err" &
@@ -86,7 +86,7 @@ out=$("${scratch_env[@]}" "$ctl" db migrate 2>&1)
 [ "$out" = "0 migrations applied" ] && pass || fail "second migrate printed: $out"
 
 admin_scratch=$(url lindung_admin "$scratch")
-admin_scratch_audit=$(url lindung_admin "${scratch}_audit")
+admin_scratch_audit=$(url lindung_audit_admin "${scratch}_audit")
 expect_value "schema_migrations rows (lindung)" "$admin_scratch" "SELECT count(*) FROM schema_migrations" \
   "$(find "$LINDUNG_SOURCE_DIR/db/migrations/lindung" -name '*.sql' | wc -l)"
 expect_value "schema_migrations rows (audit)" "$admin_scratch_audit" "SELECT count(*) FROM schema_migrations" \

@@ -5,7 +5,12 @@
 #   - it_revocation: revoke under load, reinstate, key rotation, system key
 #     rotation under load, quota (see it_revocation.c);
 #   - an ingest started after the revocation answers PARTNER_REVOKED itself;
-#   - every change, applied or refused, is in the audit trail;
+#   - every change, applied or refused, is in the audit trail, under the
+#     operator whose token made it (an X-Lindung-Actor header changes nothing);
+#   - operators: one added with `lindungctl operator add` works, one removed
+#     is refused;
+#   - the admin API speaks HTTPS only (plain HTTP and unknown CAs get
+#     nothing); plain HTTP only on loopback, elsewhere it refuses to start;
 #   - no admin token or key material in any log.
 # Uses its own partner (it-rev-<random>) so other scenarios are not touched.
 # Leaves a second active system key behind (the old one keeps working for
@@ -27,6 +32,10 @@ fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*" >&2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 : "${LINDUNG_ADMIN_URL:?the stack must export LINDUNG_ADMIN_URL}"
+# This test's own operator: the actor of everything it changes.
+"$bin/lindungctl" operator add it.revocation --token-file "$tmp/it.token" > /dev/null ||
+  fail "operator add it.revocation"
+export LINDUNG_ADMIN_TOKEN_FILE=$tmp/it.token
 token=$(cat "$LINDUNG_ADMIN_TOKEN_FILE")
 q() { psql "$LINDUNG_DB_URL" -X -q -tA -c "$1"; }
 state() {
@@ -39,7 +48,7 @@ state() {
 api() {
   local want=$1 code=$2 method=$3 path=$4 body=${5:-} status
   shift 5 2> /dev/null || shift $#
-  status=$(curl -s -o "$tmp/body" -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' \
+  status=$(curl -s --cacert "$LINDUNG_ADMIN_CACERT" -o "$tmp/body" -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' \
     "$@" --data-binary "$body" "$LINDUNG_ADMIN_URL$path")
   if [ "$status" != "$want" ]; then
     fail "$method $path: HTTP $status, expected $want ($(head -c 200 "$tmp/body"))"
@@ -52,6 +61,12 @@ api() {
   pass
 }
 auth=(-H "Authorization: Bearer $token")
+# The service re-reads the operators file at most once a second.
+for _ in $(seq 50); do
+  [ "$(curl -s --cacert "$LINDUNG_ADMIN_CACERT" -o /dev/null -w '%{http_code}' "${auth[@]}" \
+    "$LINDUNG_ADMIN_URL/v1/nothing")" = 404 ] && break
+  sleep 0.2
+done
 
 pid=it-rev-bad-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 pk=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
@@ -78,7 +93,6 @@ api 400 malformed_json POST "/v1/partners/$pid/revoke" '{"reason":"x"' "${auth[@
 api 400 malformed_json POST "/v1/partners/$pid/revoke" '{"reason":["x"]}' "${auth[@]}"
 api 400 unknown_field POST "/v1/partners/$pid/revoke" '{"reason":"x","force":1}' "${auth[@]}"
 api 400 invalid_field PUT "/v1/partners/$pid/quota" '{"rate":"many"}' "${auth[@]}"
-api 400 invalid_actor POST "/v1/partners/$pid/revoke" '{"reason":"x"}' "${auth[@]}" -H 'X-Lindung-Actor: rm -rf'
 api 405 method_not_allowed GET "/v1/partners/$pid/revoke" '' "${auth[@]}"
 api 404 not_found POST /v1/nothing '{}' "${auth[@]}"
 big=$(head -c 20000 /dev/zero | tr '\0' a)
@@ -90,7 +104,8 @@ if [ "$active" = 1 ]; then
   api 409 last_system_key POST /v1/system-keys/rotate '{"grace_s":60}' "${auth[@]}"
   if [ "$(state)" = "$before" ]; then pass; else fail "refused rotation changed the registry"; fi
 fi
-api 200 - POST "/v1/partners/$pid/revoke" '{"reason":"bad input partner done"}' "${auth[@]}" -H 'X-Lindung-Actor: it.revocation'
+# A client cannot name someone else as the actor: the header is ignored.
+api 200 - POST "/v1/partners/$pid/revoke" '{"reason":"bad input partner done"}' "${auth[@]}" -H 'X-Lindung-Actor: mallory'
 
 echo "== lifecycle under load"
 nik=$(awk -F, '$2 == "green" { print $1; exit }' "$LINDUNG_RUN_DIR/seed/people.csv")
@@ -102,7 +117,7 @@ venue=$(q "SELECT venue_id FROM venues WHERE category = 'transport' AND capacity
 read -r NEW_SYSTEM_KEY_ID NEW_SYSTEM_PUBLIC_KEY < "$tmp/newkey"
 mv "$LINDUNG_SYSTEM_KEY_DIR/incoming.tmp" "$LINDUNG_SYSTEM_KEY_DIR/system-$NEW_SYSTEM_KEY_ID.key"
 export NEW_SYSTEM_KEY_ID NEW_SYSTEM_PUBLIC_KEY
-if LINDUNG_ADMIN_ACTOR=it.revocation "$LINDUNG_TEST_BIN_DIR/it_revocation" live "$tmp/state" "$nik" "$venue"; then
+if "$LINDUNG_TEST_BIN_DIR/it_revocation" live "$tmp/state" "$nik" "$venue"; then
   pass
 else
   fail "it_revocation live"
@@ -148,13 +163,63 @@ if [ -n "${LINDUNG_AUDIT_HTTP:-}" ] && [ -n "$partner" ]; then
     sleep 0.2
   done
   [ "$n" -ge 3 ] && pass || fail "three unauthorized attempts should be in an audit summary, found $n"
-  for code in unknown_partner key_in_use reason_too_long malformed_json invalid_actor; do
+  n=$(aq "SELECT count(*) FROM audit_records WHERE stage = 4 AND partner_id = '$pid' AND outcome = 5
+          AND detail LIKE 'partner_revoke%' AND actor = 'it.revocation'")
+  [ "$n" = 1 ] && pass || fail "the revoke sent with X-Lindung-Actor: mallory is not under it.revocation ($n)"
+  n=$(aq "SELECT count(*) FROM audit_records WHERE actor = 'mallory'")
+  [ "$n" = 0 ] && pass || fail "a client-sent actor reached the audit trail ($n)"
+  for code in unknown_partner key_in_use reason_too_long malformed_json; do
     n=$(aq "SELECT count(*) FROM audit_records WHERE stage = 4 AND outcome = 6 AND detail LIKE '%refused=$code%'")
     [ "$n" -ge 1 ] && pass || fail "refused $code not audited"
   done
 else
   echo "skip: no audit service in this stack"
 fi
+
+echo "== operators"
+"$bin/lindungctl" operator add it.revocation --token-file "$tmp/again.token" > /dev/null 2> "$tmp/err"
+[ $? = 1 ] && grep -q "exists" "$tmp/err" && [ ! -e "$tmp/again.token" ] && pass ||
+  fail "a second operator of the same name was not refused"
+"$bin/lindungctl" operator list > "$tmp/ops" && grep -qx stack-admin "$tmp/ops" && grep -qx it.revocation "$tmp/ops" &&
+  ! grep -q "$token" "$LINDUNG_ADMIN_OPERATORS_FILE" && pass || fail "operator list or the file holds a token"
+"$bin/lindungctl" operator remove it.revocation > /dev/null || fail "operator remove"
+for _ in $(seq 50); do
+  [ "$(curl -s --cacert "$LINDUNG_ADMIN_CACERT" -o /dev/null -w '%{http_code}' "${auth[@]}" \
+    "$LINDUNG_ADMIN_URL/v1/nothing")" = 401 ] && break
+  sleep 0.2
+done
+api 401 unauthorized PUT "/v1/partners/$pid/quota" '{"rate":5}' "${auth[@]}"
+"$bin/lindungctl" partner quota "$pid" --rate 5 > /dev/null 2> "$tmp/err"
+[ $? = 1 ] && grep -q "HTTP 401" "$tmp/err" && pass || fail "a removed operator's lindungctl was not refused"
+
+echo "== HTTPS only"
+port=${LINDUNG_ADMIN_URL##*:}
+curl -s -o /dev/null "http://127.0.0.1:$port/v1/nothing"
+rc=$?
+[ "$rc" = 52 ] || [ "$rc" = 56 ] && pass || fail "plain HTTP got an answer from the TLS port (curl exit $rc)"
+curl -s -o /dev/null "${auth[@]}" "$LINDUNG_ADMIN_URL/v1/nothing"
+[ $? = 60 ] && pass || fail "curl without the stack's CA did not refuse the certificate"
+(unset LINDUNG_ADMIN_CACERT; "$bin/lindungctl" partner quota "$pid" --rate 5 > /dev/null 2> "$tmp/err")
+[ $? = 1 ] && pass || fail "lindungctl trusted the admin API without a CA"
+"$bin/lindungctl" --cacert "$LINDUNG_ADMIN_CACERT" operator list > /dev/null && pass || fail "--cacert is taken anywhere"
+LINDUNG_ADMIN_URL=http://10.0.0.1:$port "$bin/lindungctl" partner quota "$pid" --rate 5 > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "loopback" "$tmp/err" && pass || fail "lindungctl sent a token over plain HTTP off loopback"
+# Without a certificate the service serves plain HTTP on loopback only.
+# revocation_alone <admin addr>: a second revocation, without TLS, for at most 20 s.
+revocation_alone=(env -u LINDUNG_ADMIN_TLS_CERT_FILE -u LINDUNG_ADMIN_TLS_KEY_FILE
+  "LINDUNG_DB_URL=$LINDUNG_REVOCATION_DB_URL" LINDUNG_HTTP_ADDR=127.0.0.1:0 timeout 20 "$bin/lindung-revocation")
+LINDUNG_ADMIN_ADDR=0.0.0.0:0 "${revocation_alone[@]}" > "$tmp/alone.log" 2>&1
+rc=$?
+[ "$rc" = 1 ] && grep -q "loopback only" "$tmp/alone.log" && pass ||
+  fail "revocation without TLS on 0.0.0.0 did not refuse to start (exit $rc): $(tail -1 "$tmp/alone.log")"
+LINDUNG_ADMIN_ADDR=127.0.0.1:0 "${revocation_alone[@]}" > "$tmp/alone.log" 2>&1 &
+alone=$!
+for _ in $(seq 100); do grep -q '"admin_listening"' "$tmp/alone.log" 2> /dev/null && break; sleep 0.1; done
+alone_port=$(sed -n 's/.*"admin_listening".*"admin_port":\([0-9]*\).*/\1/p' "$tmp/alone.log")
+status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:${alone_port:-1}/v1/partners/$pid/revoke")
+[ "$status" = 401 ] && pass || fail "plain HTTP on loopback without a certificate: HTTP $status"
+kill -TERM "$alone" 2> /dev/null
+wait "$alone" 2> /dev/null
 
 echo "== no admin token or key material in any log"
 if grep -qF "$token" "$LINDUNG_RUN_DIR"/logs/*.log; then fail "the admin token appears in a log"; else pass; fi

@@ -1,4 +1,4 @@
-/* Unit tests of the admin API (strict JSON reader, bearer check, routing
+/* Unit tests of the admin API (strict JSON reader, operators file and bearer check, routing
  * and validation, database result mapping, audit detail, PartnerEvent
  * packing) and of partner_events (validation and application of an event
  * to a registry snapshot). No Kafka, no PostgreSQL. */
@@ -8,6 +8,7 @@
 
 #include "admin_api.h"
 #include "admin_json.h"
+#include "admin_operators.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "partner_events.h"
 #include "registry.h"
@@ -94,37 +95,83 @@ static void test_json_escape(void) {
   CHECK_EQ_INT(admin_json_escape("abcdef", out, 4), -1);
 }
 
-static void test_bearer(void) {
-  const char *token = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-  char header[128];
-  snprintf(header, sizeof header, "Bearer %s", token);
-  CHECK(admin_authorized(header, token));
-  CHECK(!admin_authorized("", token));
-  CHECK(!admin_authorized(NULL, token));
-  CHECK(!admin_authorized(token, token)); /* no scheme */
-  snprintf(header, sizeof header, "bearer %s", token);
-  CHECK(!admin_authorized(header, token));
-  snprintf(header, sizeof header, "Bearer %.63s", token);
-  CHECK(!admin_authorized(header, token));
-  snprintf(header, sizeof header, "Bearer %sx", token);
-  CHECK(!admin_authorized(header, token));
-  CHECK(!admin_authorized("Bearer ", ""));
+/* sha256("token-of-rina"), as `printf %s token-of-rina | sha256sum` prints it. */
+static void sha256_hex(const char *text, char out[65]) {
+  uint8_t digest[32];
+  crypto_hash_sha256(digest, (const uint8_t *)text, strlen(text));
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    out[2 * i] = hex[digest[i] >> 4];
+    out[2 * i + 1] = hex[digest[i] & 15];
+  }
+  out[64] = '\0';
 }
 
-static void test_actor(void) {
-  char actor[ADMIN_MAX_ACTOR + 1];
-  CHECK_EQ_INT(admin_actor(NULL, actor), 0);
-  CHECK_EQ_STR(actor, ADMIN_DEFAULT_ACTOR);
-  CHECK_EQ_INT(admin_actor("", actor), 0);
-  CHECK_EQ_STR(actor, ADMIN_DEFAULT_ACTOR);
-  CHECK_EQ_INT(admin_actor("ops.rina@kemenkes", actor), 0);
-  CHECK_EQ_STR(actor, "ops.rina@kemenkes");
-  CHECK_EQ_INT(admin_actor("rina smith", actor), -1);
-  CHECK_EQ_INT(admin_actor("a\nb", actor), -1);
+static void test_operators(void) {
+  static admin_operators ops;
+  char rina[65], budi[65], text[512], err[160];
+  sha256_hex("token-of-rina-0123456789abcdef0123456789", rina);
+  sha256_hex("token-of-budi-0123456789abcdef0123456789", budi);
+  snprintf(text, sizeof text, "# operators\n\nrina.ops@kemenkes:%s\r\n  budi_2 : %s\n", rina, budi);
+  /* Blanks around the colon are not part of the format. */
+  CHECK_EQ_INT(admin_operators_parse(text, &ops, err, sizeof err), -1);
+  CHECK(strstr(err, "line 4") != NULL);
+  snprintf(text, sizeof text, "# operators\n\nrina.ops@kemenkes:%s\r\n  budi_2:%s  \n", rina, budi);
+  CHECK_EQ_INT(admin_operators_parse(text, &ops, err, sizeof err), 0);
+  CHECK_EQ_INT(ops.count, 2);
+
+  const admin_operator *who =
+      admin_operators_match(&ops, "Bearer token-of-budi-0123456789abcdef0123456789");
+  CHECK(who && strcmp(who->name, "budi_2") == 0);
+  who = admin_operators_match(&ops, "Bearer token-of-rina-0123456789abcdef0123456789");
+  CHECK(who && strcmp(who->name, "rina.ops@kemenkes") == 0);
+  CHECK(!admin_operators_match(&ops, "Bearer token-of-rina-0123456789abcdef012345678"));
+  CHECK(!admin_operators_match(&ops, "bearer token-of-rina-0123456789abcdef0123456789"));
+  CHECK(!admin_operators_match(&ops, "token-of-rina-0123456789abcdef0123456789"));
+  CHECK(!admin_operators_match(&ops, "Bearer "));
+  CHECK(!admin_operators_match(&ops, ""));
+  CHECK(!admin_operators_match(&ops, NULL));
+  /* The hash itself is not a token. */
+  char header[80];
+  snprintf(header, sizeof header, "Bearer %s", rina);
+  CHECK(!admin_operators_match(&ops, header));
+
+  /* Refused: no operator, a bad name, a short hash, a repeated name; the
+   * error names the line and never quotes it. */
+  static admin_operators none;
+  CHECK_EQ_INT(admin_operators_parse("# nobody\n", &none, err, sizeof err), 0);
+  CHECK_EQ_INT(none.count, 0);
+  snprintf(text, sizeof text, "rina smith:%s\n", rina);
+  CHECK_EQ_INT(admin_operators_parse(text, &ops, err, sizeof err), -1);
+  CHECK(strstr(err, "line 1") != NULL && strstr(err, "rina") == NULL);
+  snprintf(text, sizeof text, "rina:%.63s\n", rina);
+  CHECK_EQ_INT(admin_operators_parse(text, &ops, err, sizeof err), -1);
+  snprintf(text, sizeof text, "rina:%s\nrina:%s\n", rina, budi);
+  CHECK_EQ_INT(admin_operators_parse(text, &ops, err, sizeof err), -1);
+  CHECK(strstr(err, "line 2") != NULL);
+  /* A refused text leaves the operators as they were. */
+  CHECK_EQ_INT(ops.count, 2);
+
+  CHECK(admin_operator_name_valid("ops.rina@kemenkes"));
+  CHECK(!admin_operator_name_valid(""));
+  CHECK(!admin_operator_name_valid("a\nb"));
   char longer[80];
   memset(longer, 'a', 65);
   longer[65] = '\0';
-  CHECK_EQ_INT(admin_actor(longer, actor), -1);
+  CHECK(!admin_operator_name_valid(longer));
+  longer[64] = '\0';
+  CHECK(admin_operator_name_valid(longer));
+}
+
+static void test_loopback(void) {
+  CHECK(admin_address_loopback("127.0.0.1"));
+  CHECK(admin_address_loopback("127.3.2.1"));
+  CHECK(admin_address_loopback("::1"));
+  CHECK(!admin_address_loopback("0.0.0.0"));
+  CHECK(!admin_address_loopback("::"));
+  CHECK(!admin_address_loopback("10.0.0.1"));
+  CHECK(!admin_address_loopback("localhost"));
+  CHECK(!admin_address_loopback("128.0.0.1"));
 }
 
 static int route(const char *method, const char *path, const char *body, admin_op *op,
@@ -479,8 +526,8 @@ int main(void) {
   RUN(test_json_accepts_flat_objects);
   RUN(test_json_refuses_everything_else);
   RUN(test_json_escape);
-  RUN(test_bearer);
-  RUN(test_actor);
+  RUN(test_operators);
+  RUN(test_loopback);
   RUN(test_parse_routes);
   RUN(test_parse_errors);
   RUN(test_db_results);

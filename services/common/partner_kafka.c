@@ -41,7 +41,8 @@ partner_kafka *partner_kafka_open(const char *brokers, const kafka_security *sec
     return NULL;
   }
   static const char *const producer_conf[] = {
-      "linger.ms", "1", "queue.buffering.max.messages", "1000000", "acks", "all", NULL};
+      "linger.ms", "1", "queue.buffering.max.messages", "1000000", "acks", "all",
+      "enable.idempotence", "true", NULL};
   rd_kafka_conf_t *conf = partner_kafka_conf(brokers, security, producer_conf, err, err_len);
   if (!conf) goto fail;
   k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, err_len);

@@ -4,11 +4,12 @@
  * arrays handed to health_facts_apply(). Checks that every audit event is
  * one the audit service appends (audit_event_problem), and that the
  * arrays are well-formed PostgreSQL binary arrays holding exactly the
- * accepted facts, in order.
+ * accepted facts, in order, with text PostgreSQL takes (UTF-8).
  *
  * Input: a batch of values, each two length bytes (big-endian) and the
  * HealthFact value. */
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <string.h>
 
 #include "../../services/audit/audit_chain.h"
@@ -61,10 +62,16 @@ static const uint8_t *array_element(const resolver_db_array *a, uint32_t oid, si
   }
 }
 
+/* PostgreSQL refuses a text element that is not UTF-8 (and with it the
+ * whole batch, again on every retry); jansson's checker is independent of
+ * the code under test. */
 static void check_text(const resolver_db_array *a, size_t count, size_t i, const char *text) {
   uint32_t len = 0;
   const uint8_t *p = array_element(a, RESOLVER_DB_OID_TEXT, count, i, &len);
   FUZZ_ASSERT(p && len == strlen(text) && memcmp(p, text, len) == 0);
+  json_t *utf8 = json_stringn((const char *)p, len);
+  FUZZ_ASSERT(utf8);
+  json_decref(utf8);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -2,3 +2,4 @@
  * service's own files are not in lindung_common). */
 #include "../../../services/revocation/admin_api.c"
 #include "../../../services/revocation/admin_json.c"
+#include "../../../services/revocation/admin_http.c"

@@ -37,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_ASSERT(strcmp(letter->reason, reason) == 0);
   FUZZ_ASSERT(letter->source_partition == partition && letter->source_offset == 77);
   FUZZ_ASSERT(letter->source_key_length == key_len && letter->source_value_length == value_len);
-  size_t kept_key = key_len < MESSAGES_DEAD_LETTER_KEEP_KEY ? key_len : MESSAGES_DEAD_LETTER_KEEP_KEY;
+  size_t kept_key =
+      key_len < MESSAGES_DEAD_LETTER_KEEP_KEY ? key_len : MESSAGES_DEAD_LETTER_KEEP_KEY;
   size_t kept_value =
       value_len < MESSAGES_DEAD_LETTER_KEEP_VALUE ? value_len : MESSAGES_DEAD_LETTER_KEEP_VALUE;
   FUZZ_ASSERT(letter->source_key.len == kept_key &&

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "proto_limits.h"
 #include "registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,6 +31,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
       abort();                                                                           \
     }                                                                                    \
   } while (0)
+
+/* An output a service produces must decode again with its own descriptor. */
+static inline void fuzz_check_decodes(const ProtobufCMessageDescriptor *descriptor,
+                                      const uint8_t *bytes, size_t len) {
+  ProtobufCMessage *message = NULL;
+  FUZZ_ASSERT(proto_decode(descriptor, bytes, len, PROTO_MAX_MESSAGE_BYTES, &message) ==
+              PROTO_DECODE_OK);
+  protobuf_c_message_free_unpacked(message, NULL);
+}
 
 /* Cuts one input into fields, front to back; a field past the end is empty. */
 typedef struct fuzz_reader {

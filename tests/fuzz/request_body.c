@@ -72,14 +72,6 @@ static size_t seal_request(const uint8_t *body, size_t len) {
   return lindung__v1__accepted_request__pack(&accepted, value);
 }
 
-static void check_decodes(const ProtobufCMessageDescriptor *descriptor, const uint8_t *bytes,
-                          size_t len) {
-  ProtobufCMessage *message = NULL;
-  FUZZ_ASSERT(proto_decode(descriptor, bytes, len, PROTO_MAX_MESSAGE_BYTES, &message) ==
-              PROTO_DECODE_OK);
-  protobuf_c_message_free_unpacked(message, NULL);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!reg) setup();
   fuzz_reader r = {data, size};
@@ -100,15 +92,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   replay_window_free(replays);
 
   FUZZ_ASSERT(result.metric_label && result.audit_len > 0 && result.audit_key_len == 16);
-  check_decodes(&lindung__v1__audit_event__descriptor, result.audit, result.audit_len);
+  fuzz_check_decodes(&lindung__v1__audit_event__descriptor, result.audit, result.audit_len);
   switch (result.outcome) {
     case DECRYPT_FORWARDED:
       FUZZ_ASSERT(strcmp(result.topic, DECRYPT_OUTPUT_TOPIC) == 0 && result.key_len > 0);
-      check_decodes(&lindung__v1__decrypted_request__descriptor, result.value, result.value_len);
+      fuzz_check_decodes(&lindung__v1__decrypted_request__descriptor, result.value,
+                         result.value_len);
       break;
     case DECRYPT_REJECTED:
       FUZZ_ASSERT(result.error != LINDUNG__V1__ERROR_CODE__NONE);
-      check_decodes(&lindung__v1__scan_response__descriptor, result.value, result.value_len);
+      fuzz_check_decodes(&lindung__v1__scan_response__descriptor, result.value, result.value_len);
       break;
     case DECRYPT_DEAD_LETTERED:
       FUZZ_ASSERT(result.reason && result.value_len == 0);

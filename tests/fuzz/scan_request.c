@@ -20,14 +20,6 @@ static const char *const topics[] = {"scan.requests.gojek", "scan.requests.grab"
 static registry *reg;
 static ingest_result result; /* large: kept off the stack */
 
-static void check_decodes(const ProtobufCMessageDescriptor *descriptor, const uint8_t *value,
-                          size_t len) {
-  ProtobufCMessage *message = NULL;
-  FUZZ_ASSERT(proto_decode(descriptor, value, len, PROTO_MAX_MESSAGE_BYTES, &message) ==
-              PROTO_DECODE_OK);
-  protobuf_c_message_free_unpacked(message, NULL);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!reg) reg = fuzz_registry();
   fuzz_reader r = {data, size};
@@ -49,18 +41,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   quota_table_free(quotas);
 
   FUZZ_ASSERT(result.metric_label && result.audit_len > 0 && result.audit_key_len == 16);
-  check_decodes(&lindung__v1__audit_event__descriptor, result.audit, result.audit_len);
+  fuzz_check_decodes(&lindung__v1__audit_event__descriptor, result.audit, result.audit_len);
   switch (result.outcome) {
     case INGEST_FORWARDED:
       FUZZ_ASSERT(strcmp(result.topic, INGEST_ACCEPTED_TOPIC) == 0 && result.key_len == 16);
-      check_decodes(&lindung__v1__accepted_request__descriptor, result.value, result.value_len);
+      fuzz_check_decodes(&lindung__v1__accepted_request__descriptor, result.value,
+                         result.value_len);
       break;
     case INGEST_REJECTED:
       /* Only ever answered into the topic's owner's results topic. */
       FUZZ_ASSERT(strncmp(result.topic, "scan.results.", 13) == 0);
       FUZZ_ASSERT(strcmp(result.topic + 13, topic + strlen(INGEST_REQUESTS_PREFIX)) == 0);
       FUZZ_ASSERT(result.error != LINDUNG__V1__ERROR_CODE__NONE && result.key_len <= 16);
-      check_decodes(&lindung__v1__scan_response__descriptor, result.value, result.value_len);
+      fuzz_check_decodes(&lindung__v1__scan_response__descriptor, result.value, result.value_len);
       break;
     case INGEST_DEAD_LETTERED:
       FUZZ_ASSERT(result.reason && result.value_len == 0);

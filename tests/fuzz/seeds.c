@@ -176,7 +176,8 @@ static const char *const admin_bodies[][2] = {
      "{\"partner_id\":\"tokopedia\",\"name\":\"Tokopedia \\u00e9\",\"key_id\":1,"
      "\"public_key\":\"88ec0fc10a8149791fe704cc1579d7c00e7c25aa3baa17dfe51944036c79666f\"}"},
     {"key-add",
-     "{\"key_id\":9,\"public_key\":\"88ec0fc10a8149791fe704cc1579d7c00e7c25aa3baa17dfe51944036c79666f\"}"},
+     "{\"key_id\":9,\"public_key\":"
+     "\"88ec0fc10a8149791fe704cc1579d7c00e7c25aa3baa17dfe51944036c79666f\"}"},
     {"reason", "{\"reason\":\"key leaked in a support ticket\"}"},
     {"quota", "{\"rate\":200,\"burst\":400}"},
     {"rotate", "{\"grace_s\":86400}"},
@@ -357,7 +358,8 @@ static void http_seeds(void) {
        "application/json\r\nContent-Length: 20\r\n\r\n{\"reason\":\"leaked\"}\n"},
       {"chunked",
        "PUT /v1/partners/gojek/quota HTTP/1.1\r\nHost: admin\r\nTransfer-Encoding: "
-       "chunked\r\nAuthorization: Bearer t\r\n\r\n8\r\n{\"rate\":\r\n6\r\n2,\"b\":\r\n3\r\n1}\n\r\n0\r\n\r\n"},
+       "chunked\r\nAuthorization: Bearer t\r\n\r\n"
+       "8\r\n{\"rate\":\r\n6\r\n2,\"b\":\r\n3\r\n1}\n\r\n0\r\n\r\n"},
       {"http10", "GET /healthz HTTP/1.0\r\n\r\n"},
       {"upgrade", "GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"},
   };

@@ -1,4 +1,4 @@
-/* kafka_loop_internal: what the Kafka loop's three files share (kafka_loop.c
+/* kafka_loop_internal: what the Kafka loop's three files share (kafka_plumbing.c
  * the plumbing, kafka_producer.c, kafka_consumer.c). Not for services: they
  * use kafka_loop.h. Names kq__* are internal, as libuv's uv__* are. */
 #ifndef LINDUNG_KAFKA_LOOP_INTERNAL_H

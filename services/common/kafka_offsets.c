@@ -1,5 +1,5 @@
 /* kafka_offsets: offset-prefix tracking and the statistics scanner used by
- * kafka_loop.c (see kafka_offsets.h). Pure code: no librdkafka, no libuv. */
+ * kafka_consumer.c (see kafka_offsets.h). Pure code: no librdkafka, no libuv. */
 #include "kafka_offsets.h"
 
 #include <errno.h>

@@ -16,8 +16,8 @@
 
 #include "hex.h"
 #include "log.h"
-#include "messages.h"
 #include "proto_limits.h"
+#include "service_clock.h"
 
 /* Events remembered for re-application over a stale load. Changes are rare;
  * a load older than this many events is caught by the next poll anyway. */
@@ -26,7 +26,7 @@
 #define PARTNER_EVENTS_FETCH_WAIT_MS 5
 
 struct partner_events {
-  service *svc;
+  partner_events_settings settings;
   registry_pg *loader;
   rd_kafka_t *rk;
   rd_kafka_queue_t *queue;
@@ -219,15 +219,8 @@ static void partner_events_replace(partner_events *pe, registry *next) {
 
 static void partner_events_dead_letter(partner_events *pe, const rd_kafka_message_t *m,
                                        const char *reason) {
-  service *svc = pe->svc;
-  uint8_t out[MESSAGES_DEAD_LETTER_MAX_BYTES];
-  size_t len = messages_dead_letter(svc->name, reason, "partner.events", m->partition, m->offset,
-                                    m->key, m->key_len, m->payload, m->len, service_now_ms(), out,
-                                    sizeof out);
-  int rc =
-      len ? kq_produce(svc->producer, NULL, "scan.deadletter", NULL, 0, out, len, NULL) : -EMSGSIZE;
-  metrics_add(svc->dead_letters_total, reason, 1);
-  if (rc) LOG_ERROR("dead_letter_failed", LOG_ID("topic", "partner.events"), LOG_INT("rc", rc));
+  pe->settings.dead_letter(pe->settings.ctx, reason, m->partition, m->offset, m->key, m->key_len,
+                           m->payload, m->len);
   LOG_WARN("partner_event_refused", LOG_ID("reason", reason), LOG_INT("partition", m->partition),
            LOG_INT("offset", m->offset));
 }
@@ -362,34 +355,35 @@ bool partner_events_ready(const partner_events *events, const char **reason) {
   return false;
 }
 
-int partner_events_start(service *svc, registry_pg *loader, partner_events **out) {
+int partner_events_start(const partner_events_settings *settings, partner_events **out) {
   *out = NULL;
   partner_events *pe = calloc(1, sizeof *pe);
   if (!pe) return -ENOMEM;
-  pe->svc = svc;
-  pe->loader = loader;
+  pe->settings = *settings;
+  pe->loader = settings->loader;
   pe->pipe_fds[0] = pe->pipe_fds[1] = -1;
   pe->applied_total =
-      metrics_counter(svc->metrics, "lindung_partner_events_applied_total",
+      metrics_counter(settings->metrics, "lindung_partner_events_applied_total",
                       "PartnerEvents applied to this instance's registry, by kind.", "kind");
   pe->last_applied =
-      metrics_gauge(svc->metrics, "lindung_partner_event_last_applied_timestamp_seconds",
+      metrics_gauge(settings->metrics, "lindung_partner_event_last_applied_timestamp_seconds",
                     "When this instance last applied a PartnerEvent (Unix time).", NULL);
   char group[160], client_id[64], fetch_wait[16], errstr[256];
   uint8_t random[4];
   char random_hex[9];
   randombytes_buf(random, sizeof random);
   hex_encode(random, sizeof random, random_hex);
-  snprintf(group, sizeof group, "lindung-events-%s-%s-%s", svc->name, svc->instance, random_hex);
-  snprintf(client_id, sizeof client_id, "lindung-%s-events", svc->name);
+  snprintf(group, sizeof group, "lindung-events-%s-%s-%s", settings->service_name,
+           settings->instance, random_hex);
+  snprintf(client_id, sizeof client_id, "lindung-%s-events", settings->service_name);
   /* Events are few: a short fetch wait costs little and keeps an event
    * ahead of requests produced after it was acknowledged. */
-  unsigned wait = svc->common.fetch_wait_ms;
+  unsigned wait = settings->fetch_wait_ms;
   if (wait == 0 || wait > PARTNER_EVENTS_FETCH_WAIT_MS) wait = PARTNER_EVENTS_FETCH_WAIT_MS;
   snprintf(fetch_wait, sizeof fetch_wait, "%u", wait);
   const char *props[] = {
       "bootstrap.servers",
-      svc->common.brokers,
+      settings->brokers,
       "client.id",
       client_id,
       "group.id",
@@ -423,7 +417,7 @@ int partner_events_start(service *svc, registry_pg *loader, partner_events **out
     }
   }
   /* The same principal as the service's other clients. */
-  if (ksec_conf_set(conf, &svc->common.kafka_security, errstr, sizeof errstr)) {
+  if (ksec_conf_set(conf, settings->security, errstr, sizeof errstr)) {
     LOG_ERROR("partner_events_config", LOG_ERRTEXT("reason", errstr));
     rd_kafka_conf_destroy(conf);
     free(pe);
@@ -457,8 +451,8 @@ int partner_events_start(service *svc, registry_pg *loader, partner_events **out
     partner_events_free(pe);
     return -EIO;
   }
-  uv_poll_init(svc->loop, &pe->poll, pe->pipe_fds[0]);
-  uv_timer_init(svc->loop, &pe->timer);
+  uv_poll_init(settings->loop, &pe->poll, pe->pipe_fds[0]);
+  uv_timer_init(settings->loop, &pe->timer);
   pe->poll.data = pe->timer.data = pe;
   pe->handles_started = true;
   uv_poll_start(&pe->poll, UV_READABLE, partner_events_on_poll);

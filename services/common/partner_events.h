@@ -25,10 +25,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
+#include "kafka_security.h"
 #include "lindung/v1/internal.pb-c.h"
+#include "metrics.h"
 #include "registry.h"
 #include "registry_pg.h"
-#include "service.h"
 
 /* One change as carried by a PartnerEvent, validated. */
 typedef struct partner_events_change {
@@ -59,9 +62,24 @@ int partner_events_apply(registry *reg, const partner_events_change *change);
 
 typedef struct partner_events partner_events;
 
-/* Joins partner.events for svc (after service_open) and starts serving on
- * svc->loop. loader is the service's registry loader. */
-int partner_events_start(service *svc, registry_pg *loader, partner_events **out);
+/* What the consumer needs from the service that runs it. */
+typedef struct partner_events_settings {
+  uv_loop_t *loop;
+  const char *service_name; /* group "lindung-events-<name>-<instance>-<random>" */
+  const char *instance;
+  const char *brokers;
+  const kafka_security *security;
+  unsigned fetch_wait_ms;
+  metrics_registry *metrics;
+  registry_pg *loader; /* the service's registry loader */
+  /* Sends an event that cannot be applied to scan.deadletter. */
+  void (*dead_letter)(void *ctx, const char *reason, int32_t partition, int64_t offset,
+                      const void *key, size_t key_len, const void *value, size_t value_len);
+  void *ctx;
+} partner_events_settings;
+
+/* Joins partner.events and starts serving on settings->loop. */
+int partner_events_start(const partner_events_settings *settings, partner_events **out);
 
 /* Applies every event already fetched. Call at the start of each input
  * batch, so a batch never runs on a snapshot older than what has arrived. */

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -15,6 +14,36 @@
 
 #define SERVICE_MAX_OPTIONS 48
 #define SERVICE_MAX_STATEMENTS 32
+#define SERVICE_CLOSE_TIMEOUT_MS 10000
+
+struct service {
+  service_settings settings;
+  service_common common;
+  char instance[96];
+  uv_loop_t *loop;
+  kq_producer *producer;
+  kq_consumer *consumer;
+  pgq_client *db; /* NULL unless uses_db */
+  http_server *http;
+  metrics_registry *metrics;
+  /* Input metrics, NULL for a service without inputs. */
+  metrics_family *requests_total;  /* label outcome: "forwarded", "allow", an error name */
+  metrics_family *request_seconds; /* processing time of one input */
+  metrics_family *consumer_lag;    /* messages */
+  metrics_family *dead_letters_total;
+  metrics_family *db_connected;
+  const char *kafka_properties[16]; /* TLS settings shared by producer and consumer */
+  const char *producer_properties[40];
+  char linger[16];
+  uv_signal_t sigterm, sigint;
+  uv_timer_t lag_timer, tick_timer;
+  registry_pg *registry;
+  partner_events *events;
+  bool consuming;
+  bool paused; /* pause_without_db: PostgreSQL is away */
+  bool stopping;
+  int exit_status;
+};
 
 int service_configure(int argc, char **argv, const char *usage, const char *summary,
                       service_common *common, const cfg_option *extra, size_t extra_count) {
@@ -68,21 +97,21 @@ int service_configure(int argc, char **argv, const char *usage, const char *summ
   return 0;
 }
 
-uint64_t service_now_ms(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
-}
-
-double service_monotonic_s(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+/* Consuming pauses while PostgreSQL is away when the service asks for it. */
+static void service_follow_db(service *svc) {
+  bool away = svc->settings.pause_without_db && !pgq_connected(svc->db);
+  if (!svc->consumer || away == svc->paused) return;
+  svc->paused = away;
+  if (away)
+    kq_consumer_pause(svc->consumer);
+  else
+    kq_consumer_resume(svc->consumer);
 }
 
 static void service_on_db_state(void *ctx, bool connected, const char *reason) {
   service *svc = ctx;
   metrics_set(svc->db_connected, NULL, connected ? 1 : 0);
+  service_follow_db(svc);
   if (connected)
     LOG_INFO("postgres_connected");
   else
@@ -110,7 +139,7 @@ static bool service_ready(void *ctx, const char **reason) {
     }
     if (!partner_events_ready(svc->events, reason)) return false;
   }
-  if (!svc->consumer) {
+  if (!svc->consumer && svc->settings.input_topic) {
     *reason = "starting";
     return false;
   }
@@ -146,6 +175,11 @@ const registry *service_registry(const service *svc) {
   return svc->registry ? registry_pg_current(svc->registry) : NULL;
 }
 
+bool service_stopping(const service *svc) { return svc->stopping; }
+uv_loop_t *service_loop(const service *svc) { return svc->loop; }
+pgq_client *service_db(const service *svc) { return svc->db; }
+metrics_registry *service_metrics(const service *svc) { return svc->metrics; }
+
 /* Partner events already fetched apply before a batch, so a batch never
  * runs on a snapshot older than a revocation that has arrived. */
 static void service_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
@@ -169,6 +203,11 @@ static void service_on_registry(void *ctx, const registry *current) {
   }
 }
 
+static void service_on_tick(uv_timer_t *timer) {
+  service *svc = timer->data;
+  svc->settings.on_tick(svc->settings.ctx);
+}
+
 static void service_on_lag_timer(uv_timer_t *timer) {
   service *svc = timer->data;
   if (!svc->consumer) return;
@@ -186,23 +225,73 @@ static void service_on_kafka_log(void *ctx, int level, const char *facility, con
     LOG_WARN("kafka_client", LOG_ID("facility", facility), LOG_ERRTEXT("message", message));
 }
 
-static int service_parse_addr(const char *addr, char *host, size_t host_len, int *port) {
+int service_parse_addr(const char *addr, char *host, size_t host_len, int *port) {
   const char *colon = strrchr(addr, ':');
   if (!colon || (size_t)(colon - addr) >= host_len || colon == addr) return -1;
   memcpy(host, addr, (size_t)(colon - addr));
   host[colon - addr] = '\0';
   char *end;
   long value = strtol(colon + 1, &end, 10);
-  if (*end || value < 0 || value > 65535) return -1;
+  if (*end || colon[1] == '\0' || value < 0 || value > 65535) return -1;
   *port = (int)value;
   return 0;
 }
 
-int service_open(service *svc, const service_settings *settings, const service_common *common) {
+/* An event partner_events cannot apply goes to scan.deadletter whole. */
+static void service_dead_letter_event(void *ctx, const char *reason, int32_t partition,
+                                      int64_t offset, const void *key, size_t key_len,
+                                      const void *value, size_t value_len) {
+  service *svc = ctx;
+  uint8_t out[MESSAGES_DEAD_LETTER_MAX_BYTES];
+  size_t len = messages_dead_letter(svc->settings.name, reason, "partner.events", partition, offset,
+                                    key, key_len, value, value_len, service_now_ms(), out,
+                                    sizeof out);
+  int rc = len ? service_produce(svc, NULL, "scan.deadletter", NULL, 0, out, len) : -EMSGSIZE;
+  metrics_add(svc->dead_letters_total, reason, 1);
+  if (rc) LOG_ERROR("dead_letter_failed", LOG_ID("topic", "partner.events"), LOG_INT("rc", rc));
+}
+
+static int service_start_partner_events(service *svc) {
+  partner_events_settings events = {.loop = svc->loop,
+                                    .service_name = svc->settings.name,
+                                    .instance = svc->instance,
+                                    .brokers = svc->common.brokers,
+                                    .security = &svc->common.kafka_security,
+                                    .fetch_wait_ms = svc->common.fetch_wait_ms,
+                                    .metrics = svc->metrics,
+                                    .loader = svc->registry,
+                                    .dead_letter = service_dead_letter_event,
+                                    .ctx = svc};
+  return partner_events_start(&events, &svc->events);
+}
+
+/* The producer's properties: TLS, when the cluster asks for it, goes to
+ * every client; then the batching linger, then the service's own. */
+static int service_producer_properties(service *svc) {
+  const service_common *common = &svc->common;
+  size_t n = 2 * ksec_properties(&common->kafka_security, svc->kafka_properties);
+  const size_t cap = sizeof svc->producer_properties / sizeof *svc->producer_properties;
+  /* A longer linger means fewer, larger batches for the broker, at the
+   * price of that much latency per hop. */
+  snprintf(svc->linger, sizeof svc->linger, "%u", common->linger_ms);
+  memcpy(svc->producer_properties, svc->kafka_properties, (n + 1) * sizeof *svc->kafka_properties);
+  svc->producer_properties[n++] = "linger.ms";
+  svc->producer_properties[n++] = svc->linger;
+  for (const char *const *p = svc->settings.producer_properties; p && p[0]; p += 2) {
+    if (n + 3 > cap) return -1;
+    svc->producer_properties[n++] = p[0];
+    svc->producer_properties[n++] = p[1];
+  }
+  svc->producer_properties[n] = NULL;
+  return 0;
+}
+
+int service_open(service **out, const service_settings *settings, const service_common *common) {
   char err[256];
-  memset(svc, 0, sizeof *svc);
+  service *svc = calloc(1, sizeof *svc);
+  *out = svc;
+  if (!svc) return -1;
   svc->settings = *settings;
-  svc->name = settings->name;
   svc->common = *common;
   svc->loop = uv_default_loop();
   if (*common->instance) {
@@ -214,28 +303,26 @@ int service_open(service *svc, const service_settings *settings, const service_c
   }
 
   svc->metrics = metrics_registry_new();
-  svc->requests_total = metrics_counter(svc->metrics, "lindung_requests_total",
-                                        "Inputs handled, by outcome.", "outcome");
-  svc->request_seconds =
-      metrics_histogram(svc->metrics, "lindung_request_processing_seconds",
-                        "Time from taking an input to producing its outputs.", NULL,
-                        metrics_latency_buckets, metrics_latency_bucket_count);
-  svc->consumer_lag = metrics_gauge(svc->metrics, "lindung_consumer_lag_messages",
-                                    "Messages behind the end of the input topic.", NULL);
-  svc->dead_letters_total = metrics_counter(svc->metrics, "lindung_dead_letters_total",
-                                            "Inputs sent to scan.deadletter, by reason.", "reason");
+  if (settings->input_topic) {
+    svc->requests_total = metrics_counter(svc->metrics, "lindung_requests_total",
+                                          "Inputs handled, by outcome.", "outcome");
+    svc->request_seconds =
+        metrics_histogram(svc->metrics, "lindung_request_processing_seconds",
+                          "Time from taking an input to producing its outputs.", NULL,
+                          metrics_latency_buckets, metrics_latency_bucket_count);
+    svc->consumer_lag = metrics_gauge(svc->metrics, "lindung_consumer_lag_messages",
+                                      "Messages behind the end of the input topic.", NULL);
+    svc->dead_letters_total =
+        metrics_counter(svc->metrics, "lindung_dead_letters_total",
+                        "Inputs sent to scan.deadletter, by reason.", "reason");
+  }
   svc->db_connected = metrics_gauge(svc->metrics, "lindung_postgres_connected",
                                     "1 while the PostgreSQL connection is up.", NULL);
 
-  /* TLS settings, when the cluster asks for them, go to every client. */
-  size_t n = 2 * ksec_properties(&common->kafka_security, svc->kafka_properties);
-  /* The producer also batches: a longer linger means fewer, larger batches
-   * for the broker, at the price of that much latency per hop. */
-  snprintf(svc->linger, sizeof svc->linger, "%u", common->linger_ms);
-  memcpy(svc->producer_properties, svc->kafka_properties, (n + 1) * sizeof *svc->kafka_properties);
-  svc->producer_properties[n] = "linger.ms";
-  svc->producer_properties[n + 1] = svc->linger;
-  svc->producer_properties[n + 2] = NULL;
+  if (service_producer_properties(svc)) {
+    LOG_ERROR("kafka_producer_failed", LOG_TEXT("reason", "too many producer properties"));
+    return -1;
+  }
 
   char client_id[64];
   snprintf(client_id, sizeof client_id, "lindung-%s", settings->name);
@@ -244,7 +331,8 @@ int service_open(service *svc, const service_settings *settings, const service_c
                        .properties = svc->producer_properties,
                        .log = service_on_kafka_log,
                        .log_ctx = svc};
-  if (kq_producer_open(svc->loop, &kafka, NULL, NULL, &svc->producer, err, sizeof err)) {
+  if (kq_producer_open(svc->loop, &kafka, settings->on_delivery, settings->ctx, &svc->producer, err,
+                       sizeof err)) {
     LOG_ERROR("kafka_producer_failed", LOG_ERRTEXT("reason", err));
     return -1;
   }
@@ -287,12 +375,15 @@ int service_open(service *svc, const service_settings *settings, const service_c
   uv_signal_start(&svc->sigterm, service_on_signal, SIGTERM);
   uv_signal_start(&svc->sigint, service_on_signal, SIGINT);
   uv_timer_init(svc->loop, &svc->lag_timer);
-  svc->lag_timer.data = svc;
-  uv_timer_start(&svc->lag_timer, service_on_lag_timer, 1000, 1000);
+  uv_timer_init(svc->loop, &svc->tick_timer);
+  svc->lag_timer.data = svc->tick_timer.data = svc;
+  if (settings->input_topic) uv_timer_start(&svc->lag_timer, service_on_lag_timer, 1000, 1000);
+  if (settings->on_tick)
+    uv_timer_start(&svc->tick_timer, service_on_tick, 0, settings->tick_ms ? settings->tick_ms : 100);
   if (settings->uses_registry) {
     svc->registry = registry_pg_start(svc->loop, svc->db, settings->registry_poll_ms,
                                       service_on_registry, svc);
-    if (!svc->registry || partner_events_start(svc, svc->registry, &svc->events) != 0) {
+    if (!svc->registry || service_start_partner_events(svc) != 0) {
       LOG_ERROR("registry_start_failed");
       return -1;
     }
@@ -303,6 +394,7 @@ int service_open(service *svc, const service_settings *settings, const service_c
 
 int service_start_consuming(service *svc) {
   char err[256], group[64], fetch_wait[16], session_timeout[16], heartbeat[16], refresh[16];
+  if (!svc->settings.input_topic) return -1;
   snprintf(group, sizeof group, "lindung-%s", svc->settings.name);
   const char *topics[] = {svc->settings.input_topic, svc->settings.extra_input_topic, NULL};
   /* A short fetch wait keeps each hop's latency low (the embedded broker does
@@ -338,43 +430,53 @@ int service_start_consuming(service *svc) {
     LOG_ERROR("kafka_consumer_failed", LOG_ERRTEXT("reason", err));
     return -1;
   }
+  service_follow_db(svc);
   return 0;
 }
 
-static void service_close_handle(uv_handle_t *handle) {
-  if (!uv_is_closing(handle)) uv_close(handle, NULL);
+/* Serves the loop while the service has work of its own to finish. */
+static void service_wait_idle(service *svc) {
+  while (svc->settings.busy && svc->settings.busy(svc->settings.ctx))
+    uv_run(svc->loop, UV_RUN_ONCE);
 }
 
 int service_run(service *svc) {
   uv_run(svc->loop, UV_RUN_DEFAULT);
   /* Graceful stop: finish in-flight inputs (their database replies and
-   * acknowledgements still arrive on the loop), then flush and commit. */
+   * acknowledgements still arrive on the loop), let the service send its
+   * last outputs, then flush and commit. */
   service_stop(svc, 0);
-  if (svc->consumer) kq_consumer_close(svc->consumer, 10000);
+  if (svc->consumer) kq_consumer_close(svc->consumer, SERVICE_CLOSE_TIMEOUT_MS);
   svc->consumer = NULL;
-  kq_producer_close(svc->producer, 10000);
+  if (svc->settings.on_inputs_finished) svc->settings.on_inputs_finished(svc->settings.ctx);
+  service_wait_idle(svc);
+  kq_producer_close(svc->producer, SERVICE_CLOSE_TIMEOUT_MS);
   svc->producer = NULL;
   if (svc->db) pgq_close(svc->db);
   svc->db = NULL;
   http_server_stop(svc->http);
-  uv_signal_stop(&svc->sigterm);
-  uv_signal_stop(&svc->sigint);
-  uv_timer_stop(&svc->lag_timer);
-  service_close_handle((uv_handle_t *)&svc->sigterm);
-  service_close_handle((uv_handle_t *)&svc->sigint);
-  service_close_handle((uv_handle_t *)&svc->lag_timer);
+  uv_handle_t *handles[] = {(uv_handle_t *)&svc->sigterm, (uv_handle_t *)&svc->sigint,
+                            (uv_handle_t *)&svc->lag_timer, (uv_handle_t *)&svc->tick_timer};
+  for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
+    if (!uv_is_closing(handles[i])) uv_close(handles[i], NULL);
   uv_run(svc->loop, UV_RUN_DEFAULT);
   partner_events_free(svc->events);
-  svc->events = NULL;
   metrics_registry_free(svc->metrics);
   LOG_INFO("stopped", LOG_INT("exit_status", svc->exit_status));
   uv_loop_close(svc->loop);
-  return svc->exit_status;
+  int status = svc->exit_status;
+  free(svc);
+  return status;
 }
 
 int service_produce(service *svc, kq_input *input, const char *topic, const void *key,
                     size_t key_len, const void *value, size_t value_len) {
   return kq_produce(svc->producer, input, topic, key, key_len, value, value_len, NULL);
+}
+
+int service_publish(service *svc, const char *topic, const void *key, size_t key_len,
+                    const void *value, size_t value_len, void *opaque) {
+  return kq_produce(svc->producer, NULL, topic, key, key_len, value, value_len, opaque);
 }
 
 int service_finish_input(service *svc, kq_input *input, const service_outputs *outputs,
@@ -412,7 +514,7 @@ void service_count(service *svc, const char *outcome, double seconds) {
 
 int service_dead_letter(service *svc, kq_input *input, const char *reason) {
   uint8_t out[MESSAGES_DEAD_LETTER_MAX_BYTES];
-  size_t len = messages_dead_letter(svc->name, reason, input->topic, input->partition, input->offset,
+  size_t len = messages_dead_letter(svc->settings.name, reason, input->topic, input->partition, input->offset,
                                     input->key, input->key_len, input->value, input->value_len,
                                     service_now_ms(), out, sizeof out);
   int rc = len ? service_produce(svc, input, "scan.deadletter", NULL, 0, out, len) : -EMSGSIZE;

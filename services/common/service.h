@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "pg_client.h"
 #include "registry.h"
+#include "service_clock.h"
 
 typedef struct service_common {
   const char *brokers;
@@ -62,20 +63,29 @@ typedef struct service_common {
                "topic is consumed (topic.metadata.refresh.interval.ms)"),                        \
       KSEC_OPTIONS(&(c)->kafka_security)
 
-typedef struct service service;
-typedef struct registry_pg registry_pg;
-typedef struct partner_events partner_events;
+typedef struct service service; /* opaque: service.c */
 
 typedef struct service_settings {
-  const char *name;        /* "ingest": logs, client id "lindung-ingest", group id */
-  const char *input_topic; /* consumed in group "lindung-<name>" */
+  const char *name; /* "ingest": logs, client id "lindung-ingest", group id */
+  /* Consumed in group "lindung-<name>". NULL: a service without Kafka
+   * inputs (revocation's admin API): no consumer, and no input metrics. */
+  const char *input_topic;
   /* A second topic consumed in the same group and batches (may be NULL);
    * on_batch tells the inputs apart by kq_input.topic. */
   const char *extra_input_topic;
-  bool uses_db;            /* open LINDUNG_DB_URL */
+  bool uses_db;                    /* open LINDUNG_DB_URL */
   const pgq_statement *statements; /* prepared on every connection */
   size_t statement_count;
   kq_batch_fn on_batch;
+  /* Pause consuming while PostgreSQL is away (inputs wait in Kafka rather
+   * than in memory); consuming resumes on reconnection. Needs uses_db. */
+  bool pause_without_db;
+  /* Extra librdkafka producer properties, NULL-terminated name/value pairs
+   * applied after the common ones (may be NULL). */
+  const char *const *producer_properties;
+  /* Hears of outputs produced with service_publish() once acknowledged or
+   * failed for good (may be NULL). */
+  kq_delivery_fn on_delivery;
   http_handler_fn http_handler; /* extra routes, may be NULL */
   /* Extra readiness beyond Kafka (and PostgreSQL when used); may be NULL. */
   http_ready_fn ready;
@@ -87,40 +97,22 @@ typedef struct service_settings {
   bool uses_registry;
   unsigned registry_poll_ms;
   void (*on_registry)(void *ctx, const registry *current);
+  /* Called every tick_ms while the service runs, until its outputs are
+   * flushed at stop (may be NULL): retries and periodic work. */
+  unsigned tick_ms;
+  void (*on_tick)(void *ctx);
   /* Called once when the service begins to stop (may be NULL): stop
-   * timers and other work that would keep the loop busy. */
+   * listeners, timers and other work that would keep the loop busy. */
   void (*on_stop)(void *ctx);
+  /* Called once at stop after every input is finished and its offset
+   * committed, before the producer flushes (may be NULL): last outputs,
+   * such as a final signed checkpoint, go out here. */
+  void (*on_inputs_finished)(void *ctx);
+  /* True while work the service started must finish before the producer
+   * flushes; the runtime serves the loop meanwhile (may be NULL). */
+  bool (*busy)(void *ctx);
   void *ctx;
 } service_settings;
-
-struct service {
-  const char *name;
-  char instance[96];
-  uv_loop_t *loop;
-  service_common common;
-  kq_producer *producer;
-  kq_consumer *consumer;
-  pgq_client *db; /* NULL unless uses_db */
-  http_server *http;
-  metrics_registry *metrics;
-  metrics_family *requests_total;   /* label outcome: "forwarded", "allow", an error name */
-  metrics_family *request_seconds;  /* processing time of one input */
-  metrics_family *consumer_lag;     /* messages */
-  metrics_family *dead_letters_total;
-  metrics_family *db_connected;
-  /* private */
-  service_settings settings;
-  const char *kafka_properties[16]; /* TLS settings shared by producer and consumer */
-  const char *producer_properties[20];
-  char linger[16];
-  uv_signal_t sigterm, sigint;
-  uv_timer_t lag_timer;
-  registry_pg *registry;
-  partner_events *events;
-  bool consuming;
-  bool stopping;
-  int exit_status;
-};
 
 /* Reads the common settings (plus the service's own options), answers
  * --help; returns 1 when main should exit 0 (help printed), 0 to go on, and
@@ -128,16 +120,20 @@ struct service {
 int service_configure(int argc, char **argv, const char *usage, const char *summary,
                       service_common *common, const cfg_option *extra, size_t extra_count);
 
-/* Opens everything except the input consumer. */
-int service_open(service *svc, const service_settings *settings, const service_common *common);
+/* Splits "host:port" (port 0 to 65535); -1 when it is not that. */
+int service_parse_addr(const char *addr, char *host, size_t host_len, int *port);
+
+/* Opens everything except the input consumer: the producer, PostgreSQL,
+ * the HTTP listener, signals. Returns 0 with *out set, or -1 (logged). */
+int service_open(service **out, const service_settings *settings, const service_common *common);
 
 /* Starts consuming the input topic (call once the service is ready for
  * inputs; a service with uses_registry starts by itself). */
 int service_start_consuming(service *svc);
 
 /* Runs the loop until SIGTERM/SIGINT or service_stop, then stops
- * gracefully: finishes in-flight inputs, flushes, commits. Returns the exit
- * status for main. */
+ * gracefully: finishes in-flight inputs, flushes, commits, and frees svc.
+ * Returns the exit status for main. */
 int service_run(service *svc);
 
 /* Begins a graceful stop from inside the loop, e.g. after a fatal error
@@ -145,13 +141,27 @@ int service_run(service *svc);
  * reads it again). */
 void service_stop(service *svc, int exit_status);
 
+/* True once the service has begun to stop: take no new inputs. */
+bool service_stopping(const service *svc);
+
+/* What a service's own modules build on. */
+uv_loop_t *service_loop(const service *svc);
+pgq_client *service_db(const service *svc); /* NULL unless uses_db */
+metrics_registry *service_metrics(const service *svc);
+
 /* The current registry snapshot; NULL before the first load or without
  * uses_registry. A batch should use one snapshot throughout. */
 const registry *service_registry(const service *svc);
 
-/* Outputs of one input, attached so its offset waits for their acks. */
+/* Outputs of one input, attached so its offset waits for their acks;
+ * input NULL: an output no offset depends on. */
 int service_produce(service *svc, kq_input *input, const char *topic, const void *key,
                     size_t key_len, const void *value, size_t value_len);
+
+/* An output no input waits for, whose acknowledgement settings.on_delivery
+ * hears of with opaque. */
+int service_publish(service *svc, const char *topic, const void *key, size_t key_len,
+                    const void *value, size_t value_len, void *opaque);
 
 /* The outputs of an input decided in one step (ingest, decrypt): a dead
  * letter (dead_letter_reason set) or one message, plus its audit event. */
@@ -181,9 +191,5 @@ void service_count(service *svc, const char *outcome, double seconds);
 
 /* Sends a refused input to scan.deadletter (keeping it whole) with the reason. */
 int service_dead_letter(service *svc, kq_input *input, const char *reason);
-
-/* Milliseconds since the Unix epoch, and a monotonic clock in seconds. */
-uint64_t service_now_ms(void);
-double service_monotonic_s(void);
 
 #endif

@@ -14,7 +14,7 @@
 #include "system_keys.h"
 
 typedef struct decrypt_service {
-  service svc;
+  service *svc;
   const char *key_dir;
   system_keys *keys;
   envelope_cache *sessions;
@@ -49,7 +49,7 @@ static void decrypt_handle(decrypt_service *s, const decrypt_context *context, k
       .audit_len = r->audit_len,
       .metric_label = r->metric_label,
   };
-  service_finish_input(&s->svc, input, &outputs, started);
+  service_finish_input(s->svc, input, &outputs, started);
   /* The forwarded clear text is copied into the producer's queue by now. */
   decrypt_result_wipe(r);
 }
@@ -58,12 +58,12 @@ static void decrypt_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
   decrypt_service *s = ctx;
   /* One snapshot per batch: a reload or an event swaps it only between batches. */
   decrypt_context context = {
-      .registry = service_registry(&s->svc),
+      .registry = service_registry(s->svc),
       .keys = s->keys,
       .sessions = s->sessions,
       .replays = s->replays,
   };
-  for (size_t i = 0; i < count && !s->svc.stopping; i++) decrypt_handle(s, &context, inputs[i]);
+  for (size_t i = 0; i < count && !service_stopping(s->svc); i++) decrypt_handle(s, &context, inputs[i]);
 }
 
 /* After every registry change: pick up key files added by a rotation, say
@@ -174,7 +174,7 @@ int main(int argc, char **argv) {
     decrypt_free(s);
     return 1;
   }
-  int status = service_run(&s->svc);
+  int status = service_run(s->svc);
   decrypt_free(s);
   return status;
 }

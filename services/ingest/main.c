@@ -14,7 +14,7 @@
 #include "service.h"
 
 typedef struct ingest_service {
-  service svc;
+  service *svc;
   quota_table *quotas;
   ingest_result result; /* reused for every input: no allocation per message */
 } ingest_service;
@@ -45,14 +45,14 @@ static void ingest_handle(ingest_service *s, const registry *reg, kq_input *inpu
       .audit_len = r->audit_len,
       .metric_label = r->metric_label,
   };
-  service_finish_input(&s->svc, input, &outputs, started);
+  service_finish_input(s->svc, input, &outputs, started);
 }
 
 static void ingest_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
   ingest_service *s = ctx;
   /* One snapshot per batch: a reload or an event swaps it only between batches. */
-  const registry *reg = service_registry(&s->svc);
-  for (size_t i = 0; i < count && !s->svc.stopping; i++) ingest_handle(s, reg, inputs[i]);
+  const registry *reg = service_registry(s->svc);
+  for (size_t i = 0; i < count && !service_stopping(s->svc); i++) ingest_handle(s, reg, inputs[i]);
 }
 
 int main(int argc, char **argv) {
@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
       .ctx = s,
   };
   if (service_open(&s->svc, &settings, &common) != 0) return 1;
-  int status = service_run(&s->svc);
+  int status = service_run(s->svc);
   quota_table_free(s->quotas);
   return status;
 }

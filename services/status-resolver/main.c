@@ -22,7 +22,7 @@
 /* How often to look whether PostgreSQL is up before consuming starts. */
 #define MAIN_DB_WAIT_MS 100
 
-static service main_svc;
+static service *main_svc;
 static uv_timer_t main_db_wait;
 
 typedef struct main_parts {
@@ -105,13 +105,13 @@ static void main_close_wait(void) {
  * UNAVAILABLE (resolver_db.c) so partners are never left waiting. */
 static void main_on_db_wait(uv_timer_t *timer) {
   (void)timer;
-  if (main_svc.stopping) {
+  if (service_stopping(main_svc)) {
     main_close_wait();
     return;
   }
-  if (!pgq_connected(main_svc.db)) return;
+  if (!pgq_connected(service_db(main_svc))) return;
   main_close_wait();
-  if (service_start_consuming(&main_svc)) service_stop(&main_svc, 1);
+  if (service_start_consuming(main_svc)) service_stop(main_svc, 1);
 }
 
 int main(int argc, char **argv) {
@@ -154,15 +154,7 @@ int main(int argc, char **argv) {
     sodium_memzero(&keys, sizeof keys);
     return 1;
   }
-  resolver_db *resolver = resolver_db_new(&main_svc, &keys, pseudonym_period_s);
-  sodium_memzero(&keys, sizeof keys);
-  if (!resolver) {
-    LOG_ERROR("out_of_memory");
-    return 1;
-  }
-
   static main_parts parts;
-  parts.scans = resolver;
   size_t n = main_add_statements(0, resolver_db_statements, resolver_db_statement_count);
   n = main_add_statements(n, resolver_facts_statements, resolver_facts_statement_count);
   n = main_add_statements(n, resolver_retention_statements, resolver_retention_statement_count);
@@ -177,16 +169,20 @@ int main(int argc, char **argv) {
       .on_stop = main_on_stop,
       .ctx = &parts,
   };
-  if (service_open(&main_svc, &settings, &common)) return 1;
-  parts.facts = resolver_facts_new(&main_svc);
-  parts.retention = resolver_retention_new(&main_svc, retention_interval_s);
-  if (!parts.facts || !parts.retention) {
+  int opened = service_open(&main_svc, &settings, &common);
+  resolver_db *resolver = opened ? NULL : resolver_db_new(main_svc, &keys, pseudonym_period_s);
+  sodium_memzero(&keys, sizeof keys);
+  if (opened) return 1;
+  parts.scans = resolver;
+  parts.facts = resolver_facts_new(main_svc);
+  parts.retention = resolver_retention_new(main_svc, retention_interval_s);
+  if (!resolver || !parts.facts || !parts.retention) {
     LOG_ERROR("out_of_memory");
     return 1;
   }
-  uv_timer_init(main_svc.loop, &main_db_wait);
+  uv_timer_init(service_loop(main_svc), &main_db_wait);
   uv_timer_start(&main_db_wait, main_on_db_wait, 0, MAIN_DB_WAIT_MS);
-  int status = service_run(&main_svc);
+  int status = service_run(main_svc);
   resolver_facts_free(parts.facts);
   resolver_retention_free(parts.retention);
   resolver_db_free(resolver);

@@ -378,7 +378,7 @@ static void resolver_db_submit(resolver_group *group, resolver_db_array *arrays,
     formats[i] = 1;
   }
   if (rc == 0)
-    rc = pgq_exec_prepared(batch->resolver->svc->db, group->statement, count, values, lengths,
+    rc = pgq_exec_prepared(service_db(batch->resolver->svc), group->statement, count, values, lengths,
                            formats, on_result, group);
   for (int i = 0; i < count; i++) resolver_db_array_free(&arrays[i]);
   if (rc) {

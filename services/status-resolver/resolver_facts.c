@@ -203,7 +203,7 @@ static void resolver_facts_submit(resolver_facts_batch *batch) {
     formats[c] = 1;
   }
   if (rc == 0)
-    rc = pgq_exec_prepared(f->svc->db, "health_facts_apply", COLUMNS, values, lengths, formats,
+    rc = pgq_exec_prepared(service_db(f->svc), "health_facts_apply", COLUMNS, values, lengths, formats,
                            resolver_facts_on_applied, batch);
   for (int c = 0; c < COLUMNS; c++) resolver_db_array_free(&a[c]);
   if (rc) {
@@ -243,7 +243,7 @@ resolver_facts *resolver_facts_new(service *svc) {
   resolver_facts *f = calloc(1, sizeof *f);
   if (!f) return NULL;
   f->svc = svc;
-  uv_timer_init(svc->loop, &f->retry_timer);
+  uv_timer_init(service_loop(svc), &f->retry_timer);
   f->retry_timer.data = f;
   return f;
 }

@@ -60,11 +60,11 @@ static void resolver_retention_on_result(void *arg, const PGresult *res, const c
 
 static void resolver_retention_on_timer(uv_timer_t *timer) {
   resolver_retention *r = timer->data;
-  if (r->stopping || r->running || !pgq_connected(r->svc->db)) return;
+  if (r->stopping || r->running || !pgq_connected(service_db(r->svc))) return;
   char now[24];
   snprintf(now, sizeof now, "%" PRIu64, service_now_ms());
   const char *values[1] = {now};
-  if (pgq_exec_prepared(r->svc->db, "lindung_retention", 1, values, NULL, NULL,
+  if (pgq_exec_prepared(service_db(r->svc), "lindung_retention", 1, values, NULL, NULL,
                         resolver_retention_on_result, r) == 0)
     r->running = true;
 }
@@ -73,7 +73,7 @@ resolver_retention *resolver_retention_new(service *svc, uint32_t interval_s) {
   resolver_retention *r = calloc(1, sizeof *r);
   if (!r) return NULL;
   r->svc = svc;
-  uv_timer_init(svc->loop, &r->timer);
+  uv_timer_init(service_loop(svc), &r->timer);
   r->timer.data = r;
   if (interval_s > 0)
     uv_timer_start(&r->timer, resolver_retention_on_timer, RESOLVER_RETENTION_FIRST_MS,

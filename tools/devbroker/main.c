@@ -5,28 +5,13 @@
  * to a file atomically when asked), and runs until SIGTERM or SIGINT. See
  * README.md beside this file for its limits. */
 #include <errno.h>
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
-
-#define DEVBROKER_MAX_TOPICS 256
-
-static const char *const devbroker_core_topics[] = {
-    "scan.accepted", "scan.decrypted", "scan.deadletter", "audit.events",
-    "audit.log",     "partner.events", "health.facts",
-};
-
-/* Partners onboarded at launch; each has its own request and results topics. */
-static const char *const devbroker_partners[] = {
-    "gojek",     "grab",       "tokopedia", "tiketcom", "dana", "livin-mandiri",
-    "traveloka", "cinema-xxi", "linkaja",   "goers",    "jaki",
-};
+#include "devbroker_cluster.h"
 
 static volatile sig_atomic_t devbroker_stop;
 
@@ -66,41 +51,6 @@ static int devbroker_parse_count(const char *what, const char *text, int max, in
   return 0;
 }
 
-/* Writes "host:port,...\n" to path through a temporary file and rename(), so
- * a reader never sees half an address. */
-static int devbroker_write_bootstrap(const char *path, const char *bootstraps) {
-  char tmp[4096];
-  int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-  if (n < 0 || (size_t)n >= sizeof(tmp)) {
-    fprintf(stderr, "lindung-devbroker: bootstrap file path too long\n");
-    return -1;
-  }
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    fprintf(stderr, "lindung-devbroker: cannot create %s: %s\n", tmp, strerror(errno));
-    return -1;
-  }
-  int failed = fprintf(f, "%s\n", bootstraps) < 0;
-  failed |= fflush(f) != 0;
-  failed |= fsync(fileno(f)) != 0;
-  failed |= fclose(f) != 0;
-  if (failed || rename(tmp, path) != 0) {
-    fprintf(stderr, "lindung-devbroker: cannot write %s: %s\n", path, strerror(errno));
-    unlink(tmp);
-    return -1;
-  }
-  return 0;
-}
-
-static int devbroker_add_topic(const char **topics, size_t *count, const char *name) {
-  if (*count >= DEVBROKER_MAX_TOPICS) {
-    fprintf(stderr, "lindung-devbroker: too many topics\n");
-    return -1;
-  }
-  topics[(*count)++] = name;
-  return 0;
-}
-
 int main(int argc, char **argv) {
   if (cfg_answer_version(argc, argv, stdout)) return 0;
   int partitions = 4, brokers = 1;
@@ -108,8 +58,6 @@ int main(int argc, char **argv) {
   const char *env;
   const char *topics[DEVBROKER_MAX_TOPICS];
   size_t topic_count = 0;
-  static char result_topics[sizeof(devbroker_partners) / sizeof(devbroker_partners[0])][64];
-  static char request_topics[sizeof(devbroker_partners) / sizeof(devbroker_partners[0])][64];
   char *extra_env = NULL;
 
   if ((env = getenv("LINDUNG_DEVBROKER_PARTITIONS")) && *env &&
@@ -119,15 +67,7 @@ int main(int argc, char **argv) {
       devbroker_parse_count("LINDUNG_DEVBROKER_BROKERS", env, 16, &brokers) != 0)
     return 2;
 
-  for (size_t i = 0; i < sizeof(devbroker_core_topics) / sizeof(devbroker_core_topics[0]); i++)
-    devbroker_add_topic(topics, &topic_count, devbroker_core_topics[i]);
-  for (size_t i = 0; i < sizeof(devbroker_partners) / sizeof(devbroker_partners[0]); i++) {
-    snprintf(request_topics[i], sizeof(request_topics[i]), "scan.requests.%s",
-             devbroker_partners[i]);
-    devbroker_add_topic(topics, &topic_count, request_topics[i]);
-    snprintf(result_topics[i], sizeof(result_topics[i]), "scan.results.%s", devbroker_partners[i]);
-    devbroker_add_topic(topics, &topic_count, result_topics[i]);
-  }
+  devbroker_add_launch_topics(topics, &topic_count);
   if ((env = getenv("LINDUNG_DEVBROKER_EXTRA_TOPICS")) && *env) {
     extra_env = strdup(env);
     if (!extra_env) return 1;
@@ -184,39 +124,10 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  char errstr[512];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  /* The handle only hosts the cluster; it never connects anywhere itself. */
-  if (rd_kafka_conf_set(conf, "client.id", "lindung-devbroker", errstr, sizeof(errstr)) !=
-          RD_KAFKA_CONF_OK ||
-      rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-    fprintf(stderr, "lindung-devbroker: %s\n", errstr);
+  rd_kafka_t *rk;
+  rd_kafka_mock_cluster_t *cluster;
+  if (devbroker_cluster_start(brokers, partitions, topics, topic_count, &rk, &cluster) != 0)
     return 1;
-  }
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (!rk) {
-    fprintf(stderr, "lindung-devbroker: %s\n", errstr);
-    return 1;
-  }
-  rd_kafka_mock_cluster_t *cluster = rd_kafka_mock_cluster_new(rk, brokers);
-  if (!cluster) {
-    fprintf(stderr, "lindung-devbroker: cannot start the mock cluster\n");
-    rd_kafka_destroy(rk);
-    return 1;
-  }
-  int replication = brokers < 3 ? brokers : 3;
-  for (size_t i = 0; i < topic_count; i++) {
-    rd_kafka_resp_err_t err =
-        rd_kafka_mock_topic_create(cluster, topics[i], partitions, replication);
-    if (err) {
-      fprintf(stderr, "lindung-devbroker: cannot create topic %s: %s\n", topics[i],
-              rd_kafka_err2str(err));
-      rd_kafka_mock_cluster_destroy(cluster);
-      rd_kafka_destroy(rk);
-      return 1;
-    }
-  }
-
   const char *bootstraps = rd_kafka_mock_cluster_bootstraps(cluster);
   int rc = 0;
   if (bootstrap_file && *bootstrap_file &&

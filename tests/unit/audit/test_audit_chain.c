@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../services/audit/audit_chain.c"
-#include "../../../services/audit/audit_store.c"
-#include "../../../services/audit/audit_verify.c"
-#include "../../../services/audit/audit_watch.c"
+#include "audit_chain.h"
+#include "audit_store.h"
+#include "audit_verify.h"
+#include "audit_watch.h"
 #include "testing.h"
 
 #define CHAIN_LEN 8

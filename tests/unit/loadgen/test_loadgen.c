@@ -2,8 +2,8 @@
 #include <sodium.h>
 #include <stdlib.h>
 
-#include "../../../tools/loadgen/loadgen_expect.c"
-#include "../../../tools/loadgen/loadgen_pending.c"
+#include "loadgen_expect.h"
+#include "loadgen_pending.h"
 #include "testing.h"
 
 static const loadgen_venue mall = {"QR-MALL-0001", true, true, true, false};

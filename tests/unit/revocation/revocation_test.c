@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../services/revocation/admin_api.h"
-#include "../../../services/revocation/admin_http.h"
-#include "../../../services/revocation/admin_json.h"
+#include "admin_api.h"
+#include "admin_http.h"
+#include "admin_json.h"
 #include "lindung/v1/internal.pb-c.h"
 #include "partner_events.h"
 #include "registry.h"

@@ -1,4 +1,4 @@
-/* kafka_loop: librdkafka consumer and idempotent producer on a libuv loop,
+/* kafka_plumbing: librdkafka consumer and idempotent producer on a libuv loop,
  * with offsets stored only over the prefix of complete inputs (see
  * kafka_loop.h for the contract, kafka_offsets.c for the pure parts). This
  * file holds the plumbing both share; kafka_producer.c and kafka_consumer.c

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 static const uint8_t audit_magic[4] = {'L', 'A', 'R', '1'};
 static const char audit_checkpoint_context[] = "lindung-audit-checkpoint-v1"; /* 27 bytes */
 
@@ -90,40 +92,11 @@ int audit_row_hash(const audit_row *row, uint8_t out[AUDIT_HASH_BYTES]) {
   return 0;
 }
 
-/* Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, at most
- * U+10FFFF) without NUL: what PostgreSQL's text and jsonb accept, so a batch
- * is never refused by the database for one event's text. */
+/* What PostgreSQL's text and jsonb accept (utf8.h), so a batch is never
+ * refused by the database for one event's text. */
 static bool audit_text_ok(const char *text) {
-  const uint8_t *s = (const uint8_t *)text;
   size_t n = strlen(text);
-  if (n > AUDIT_MAX_TEXT) return false;
-  for (size_t i = 0; i < n;) {
-    uint8_t c = s[i];
-    size_t extra;
-    uint8_t lo = 0x80, hi = 0xBF;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      extra = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      extra = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (i + extra >= n) return false;
-    if (s[i + 1] < lo || s[i + 1] > hi) return false;
-    for (size_t k = 2; k <= extra; k++)
-      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return false;
-    i += extra + 1;
-  }
-  return true;
+  return n <= AUDIT_MAX_TEXT && utf8_valid(text, n);
 }
 
 static bool audit_small_enum(int value) {

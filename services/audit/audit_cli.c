@@ -232,12 +232,7 @@ static int audit_cli_push_entry(audit_cli_rows *c, Lindung__V1__AuditLogEntry *e
   return 0;
 }
 
-static int audit_cli_verify_capture(const char *path, const uint8_t *key, bool have_key) {
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    fprintf(stderr, "verify: cannot open %s: %s\n", path, strerror(errno));
-    return 2;
-  }
+int audit_cli_verify_stream(FILE *f, const char *path, const uint8_t *key, bool have_key) {
   audit_cli_rows c = {0};
   char *line = NULL;
   size_t line_cap = 0;
@@ -301,6 +296,16 @@ out:
   free(c.checkpoints);
   free(line);
   free(value);
+  return status;
+}
+
+static int audit_cli_verify_capture(const char *path, const uint8_t *key, bool have_key) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "verify: cannot open %s: %s\n", path, strerror(errno));
+    return 2;
+  }
+  int status = audit_cli_verify_stream(f, path, key, have_key);
   fclose(f);
   return status;
 }

@@ -5,6 +5,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "utf8.h"
+
 static const char *const health_kind_names[] = {
     NULL,           "birth_date",   "dose",          "booster",  "antigen_negative",
     "pcr_negative", "positive",     "close_contact", "recovered",
@@ -283,7 +285,9 @@ bool health_detail_valid(const char *detail) {
     unsigned char c = (unsigned char)detail[i];
     if (c < 0x20 || c == 0x7f) return false;
   }
-  return true;
+  /* The detail is stored as text: PostgreSQL refuses anything else, and
+   * with it every fact of the batch, on every retry. */
+  return utf8_valid(detail, len);
 }
 
 health_line_status health_fact_line_parse(char *line, health_fact_line *out) {

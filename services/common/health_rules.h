@@ -142,7 +142,7 @@ const char *health_line_status_reason(health_line_status status);
 /* True for the header line "nik,fact,at,until,detail". */
 bool health_fact_line_is_header(const char *line);
 
-/* 1 to 200 bytes of text without control characters, or empty. */
+/* 1 to 200 bytes of UTF-8 text without control characters, or empty. */
 bool health_detail_valid(const char *detail);
 
 /* The id of a fact: BLAKE2b-128 over the NIK hash, kind, times and detail,

@@ -9,16 +9,14 @@
  * limit; bodies are bounded by max_body. Every response has a Content-Length. */
 #include "http_server.h"
 
-#include <http_parser.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "http_request_reader.h"
 #include "json_write.h"
 
-#define HTTP_HEAD_MAX 8192 /* URL + header names and values */
 #define HTTP_DEFAULT_MAX_BODY 65536
 #define HTTP_MAX_CONNECTIONS 256
 #define HTTP_IDLE_TIMEOUT_MS 30000
@@ -27,9 +25,6 @@
  * response. */
 #define HTTP_LINGER_MS 2000
 #define HTTP_READ_BUFFER 65536
-#define HTTP_FIELD_MAX 32 /* longest header name we need to recognise, plus slack */
-
-typedef enum { HEADER_OTHER, HEADER_AUTHORIZATION, HEADER_CONTENT_TYPE } http_header_kind;
 
 typedef struct http_conn http_conn;
 
@@ -65,30 +60,11 @@ struct http_conn {
   char *out; /* the response being written */
   char peer[64];
 
-  http_parser parser;
-  /* Bytes read but not parsed yet because the parser paused on a complete
+  http_request_reader reader;
+  /* Bytes read but not parsed yet because the reader paused on a complete
    * request (pipelining). */
   char *pending;
   size_t pending_len;
-
-  /* Current request. */
-  int error_status; /* set by a parser callback that rejects the request */
-  bool force_close;
-  size_t head_bytes;
-  char head[HTTP_HEAD_MAX + 8]; /* URL, then the kept header values, NUL-separated */
-  size_t head_used;
-  size_t url_len;
-  bool url_done;
-  char field[HTTP_FIELD_MAX];
-  size_t field_len; /* > HTTP_FIELD_MAX - 1 means "too long to be one we keep" */
-  bool in_value;
-  http_header_kind value_kind;
-  size_t value_start;
-  long authorization_at; /* offset into head, -1 if absent */
-  long content_type_at;
-  char *body;
-  size_t body_len;
-  size_t body_cap;
 };
 
 static void conn_close(http_conn *conn);
@@ -150,7 +126,7 @@ static void conn_handle_closed(uv_handle_t *handle) {
   server->connection_count--;
   free(conn->out);
   free(conn->pending);
-  free(conn->body);
+  http_request_reader_free(&conn->reader);
   free(conn);
   server_maybe_free(server);
 }
@@ -201,7 +177,7 @@ static void conn_start_linger(http_conn *conn) {
 }
 
 static void conn_resume(http_conn *conn) {
-  http_parser_pause(&conn->parser, 0);
+  http_request_reader_resume(&conn->reader);
   if (conn->pending_len > 0) {
     /* conn_process may keep a suffix of these bytes again; hand it a copy. */
     char *data = conn->pending;
@@ -309,143 +285,7 @@ static void conn_send_error(http_conn *conn, int status, const char *code, const
             extra_headers);
 }
 
-/* ---- request parsing --------------------------------------------------- */
-
-static void request_reset(http_conn *conn) {
-  conn->error_status = 0;
-  conn->force_close = false;
-  conn->head_bytes = 0;
-  conn->head_used = 0;
-  conn->url_len = 0;
-  conn->url_done = false;
-  conn->field_len = 0;
-  conn->in_value = false;
-  conn->value_kind = HEADER_OTHER;
-  conn->authorization_at = -1;
-  conn->content_type_at = -1;
-  free(conn->body);
-  conn->body = NULL;
-  conn->body_len = 0;
-  conn->body_cap = 0;
-}
-
-static int reject(http_conn *conn, int status) {
-  conn->error_status = status;
-  return -1;
-}
-
-static int count_head(http_conn *conn, size_t len) {
-  conn->head_bytes += len;
-  return conn->head_bytes > HTTP_HEAD_MAX ? reject(conn, 431) : 0;
-}
-
-static int on_message_begin(http_parser *parser) {
-  request_reset(parser->data);
-  return 0;
-}
-
-static int on_url(http_parser *parser, const char *at, size_t len) {
-  http_conn *conn = parser->data;
-  if (count_head(conn, len) != 0) return -1;
-  memcpy(conn->head + conn->head_used, at, len);
-  conn->head_used += len;
-  conn->url_len += len;
-  return 0;
-}
-
-static void finish_url(http_conn *conn) {
-  if (conn->url_done) return;
-  conn->head[conn->head_used++] = '\0';
-  conn->url_done = true;
-}
-
-/* Ends the header value being read: trims trailing blanks and terminates it. */
-static int finish_header(http_conn *conn) {
-  if (!conn->in_value) return 0;
-  conn->in_value = false;
-  if (conn->value_kind == HEADER_OTHER) return 0;
-  while (conn->head_used > conn->value_start &&
-         (conn->head[conn->head_used - 1] == ' ' || conn->head[conn->head_used - 1] == '\t')) {
-    conn->head_used--;
-  }
-  conn->head[conn->head_used++] = '\0';
-  long *slot =
-      conn->value_kind == HEADER_AUTHORIZATION ? &conn->authorization_at : &conn->content_type_at;
-  /* Two Authorization (or Content-Type) headers are ambiguous: refuse. */
-  if (*slot >= 0) return reject(conn, 400);
-  *slot = (long)conn->value_start;
-  return 0;
-}
-
-static int on_header_field(http_parser *parser, const char *at, size_t len) {
-  http_conn *conn = parser->data;
-  if (count_head(conn, len) != 0) return -1;
-  finish_url(conn);
-  if (conn->in_value) {
-    if (finish_header(conn) != 0) return -1;
-    conn->field_len = 0;
-  }
-  for (size_t i = 0; i < len && conn->field_len < HTTP_FIELD_MAX; i++) {
-    conn->field[conn->field_len++] = at[i];
-  }
-  return 0;
-}
-
-static http_header_kind header_kind(const http_conn *conn) {
-  if (conn->field_len == 13 && strncasecmp(conn->field, "authorization", 13) == 0) {
-    return HEADER_AUTHORIZATION;
-  }
-  if (conn->field_len == 12 && strncasecmp(conn->field, "content-type", 12) == 0) {
-    return HEADER_CONTENT_TYPE;
-  }
-  return HEADER_OTHER;
-}
-
-static int on_header_value(http_parser *parser, const char *at, size_t len) {
-  http_conn *conn = parser->data;
-  if (count_head(conn, len) != 0) return -1;
-  if (!conn->in_value) {
-    conn->in_value = true;
-    conn->value_kind = header_kind(conn);
-    conn->value_start = conn->head_used;
-  }
-  if (conn->value_kind != HEADER_OTHER) {
-    memcpy(conn->head + conn->head_used, at, len);
-    conn->head_used += len;
-  }
-  return 0;
-}
-
-static int on_headers_complete(http_parser *parser) {
-  http_conn *conn = parser->data;
-  finish_url(conn);
-  if (finish_header(conn) != 0) return -1;
-  /* Protocol upgrades are not served: answer this request, then close. */
-  if (parser->upgrade) conn->force_close = true;
-  if ((parser->flags & F_CONTENTLENGTH) && parser->content_length > conn->server->max_body) {
-    return reject(conn, 413);
-  }
-  return 0;
-}
-
-static int on_body(http_parser *parser, const char *at, size_t len) {
-  http_conn *conn = parser->data;
-  size_t max_body = conn->server->max_body;
-  if (len > max_body - conn->body_len) return reject(conn, 413);
-  if (conn->body_len + len + 1 > conn->body_cap) {
-    /* Grow geometrically, never past the limit (+1 for the terminator). */
-    size_t cap = conn->body_cap ? conn->body_cap : 1024;
-    while (cap < conn->body_len + len + 1) cap *= 2;
-    if (cap > max_body + 1) cap = max_body + 1;
-    char *grown = realloc(conn->body, cap);
-    if (!grown) return reject(conn, 500);
-    conn->body = grown;
-    conn->body_cap = cap;
-  }
-  memcpy(conn->body + conn->body_len, at, len);
-  conn->body_len += len;
-  return 0;
-}
+/* ---- requests ------------------------------------------------------ */
 
 static void route(http_conn *conn, const http_request *request, bool close) {
   http_server *server = conn->server;
@@ -488,64 +328,16 @@ static void route(http_conn *conn, const http_request *request, bool close) {
   }
 }
 
-static int on_message_complete(http_parser *parser) {
-  http_conn *conn = parser->data;
-  struct http_parser_url url;
-  http_parser_url_init(&url);
-  if (http_parser_parse_url(conn->head, conn->url_len, 0, &url) != 0) return reject(conn, 400);
-
-  /* Cut the URL in place: the byte after the path ('?' or '#') and after the
-   * query ('#') become terminators. */
-  const char *path = "/";
-  const char *query = "";
-  if (url.field_set & (1 << UF_QUERY)) {
-    char *q = conn->head + url.field_data[UF_QUERY].off;
-    q[url.field_data[UF_QUERY].len] = '\0';
-    query = q;
-  }
-  if (url.field_set & (1 << UF_PATH)) {
-    char *p = conn->head + url.field_data[UF_PATH].off;
-    p[url.field_data[UF_PATH].len] = '\0';
-    path = p;
-  }
-  if (conn->body) conn->body[conn->body_len] = '\0';
-
-  http_request request = {
-      .method = http_method_str((enum http_method)parser->method),
-      .path = path,
-      .query = query,
-      .authorization = conn->authorization_at >= 0 ? conn->head + conn->authorization_at : "",
-      .content_type = conn->content_type_at >= 0 ? conn->head + conn->content_type_at : "",
-      .body = conn->body ? conn->body : "",
-      .body_len = conn->body_len,
-      .peer = conn->peer,
-  };
-  bool close = conn->force_close || conn->server->stopping || !http_should_keep_alive(parser);
-  /* One request at a time: stop here until the response is written. */
-  http_parser_pause(parser, 1);
-  route(conn, &request, close);
-  free(conn->body);
-  conn->body = NULL;
-  conn->body_len = 0;
-  conn->body_cap = 0;
-  return 0;
+/* A complete request from the reader (which paused until conn_resume). */
+static void conn_on_request(void *owner, const http_request *request, bool close) {
+  http_conn *conn = owner;
+  route(conn, request, close || conn->server->stopping);
 }
 
-static const http_parser_settings parser_settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
-
 static void conn_process(http_conn *conn, const char *data, size_t len) {
-  size_t parsed = http_parser_execute(&conn->parser, &parser_settings, data, len);
+  size_t parsed = http_request_reader_execute(&conn->reader, data, len);
   if (conn->closing) return;
-  enum http_errno error = HTTP_PARSER_ERRNO(&conn->parser);
-  if (error == HPE_PAUSED) {
+  if (http_request_reader_paused(&conn->reader)) {
     /* A request was answered (or is being written): keep what follows. */
     if (parsed < len && !conn->close_after_write) {
       conn->pending = malloc(len - parsed);
@@ -558,9 +350,8 @@ static void conn_process(http_conn *conn, const char *data, size_t len) {
     }
     return;
   }
-  if (error == HPE_OK && !conn->error_status) return;
-
-  int status = conn->error_status ? conn->error_status : 400;
+  int status = http_request_reader_error(&conn->reader);
+  if (status == 0) return;
   uv_read_stop((uv_stream_t *)&conn->tcp);
   switch (status) {
     case 413:
@@ -658,9 +449,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   }
   uv_tcp_nodelay(&conn->tcp, 1);
   format_peer(conn);
-  http_parser_init(&conn->parser, HTTP_REQUEST);
-  conn->parser.data = conn;
-  request_reset(conn);
+  http_request_reader_init(&conn->reader, server->max_body, conn_on_request, conn, conn->peer);
   conn_touch(conn, HTTP_IDLE_TIMEOUT_MS);
   if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_read) != 0) conn_close(conn);
 }

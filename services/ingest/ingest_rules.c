@@ -97,6 +97,11 @@ static int ingest_forward(ingest_result *result, const kq_input *input,
 static int ingest_header_well_formed(const Lindung__V1__ScanRequest *request,
                                      const kq_input *input) {
   if (request->version != 1) return 0;
+  /* A v1 request has no other fields. protobuf-c keeps unknown ones and
+   * packs them again, even a tag it should have refused (field 0, found by
+   * tests/fuzz/scan_request): forwarded, that made an AcceptedRequest
+   * decrypt could not decode, and the partner no answer. */
+  if (request->base.n_unknown_fields) return 0;
   if (request->request_id.len != ENVELOPE_REQUEST_ID_BYTES) return 0;
   if (request->nonce.len != ENVELOPE_NONCE_BYTES) return 0;
   if (request->ciphertext.len < ENVELOPE_TAG_BYTES) return 0;

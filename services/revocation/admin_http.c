@@ -3,7 +3,6 @@
  * and the connection closes once the answer is written. */
 #include "admin_http.h"
 
-#include <http_parser.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,20 +41,15 @@ struct admin_http_conn {
   admin_http *server;
   uv_tcp_t tcp;
   uv_timer_t deadline;
-  http_parser parser;
+  admin_http_reader reader;
   admin_tls_session *tls; /* NULL for plain HTTP */
   admin_http_request *req; /* being read, or handed to the handler */
   admin_http_conn *next, *prev;
-  size_t head_bytes;
-  int header; /* which header the current value belongs to */
   bool handed_over;
   bool closing;
   bool answered;
-  bool too_large;
   int handles; /* tcp + timer still to close */
 };
-
-static http_parser_settings admin_http_parser_settings;
 
 static void admin_http_free_server_if_done(admin_http *server) {
   if (!server->stopping || server->open_handles != 0) return;
@@ -213,8 +207,9 @@ void admin_http_respond(admin_http_request *req, int status, const char *json) {
 }
 
 static int admin_http_on_url(http_parser *p, const char *at, size_t len) {
-  admin_http_conn *conn = p->data;
-  admin_http_request *req = conn->req;
+  admin_http_reader *reader = p->data;
+  admin_http_request *req = reader->req;
+  if (memchr(at, '\0', len)) return 1; /* kept as C strings */
   size_t have = strlen(req->path);
   if (have + len >= sizeof req->path) return 1;
   memcpy(req->path + have, at, len);
@@ -222,20 +217,34 @@ static int admin_http_on_url(http_parser *p, const char *at, size_t len) {
   return 0;
 }
 
+/* Header names may arrive in pieces (split across reads): collect the name
+ * whole before deciding which header a value belongs to. */
 static int admin_http_on_header_field(http_parser *p, const char *at, size_t len) {
-  admin_http_conn *conn = p->data;
-  /* Header names arrive whole in practice; a split name is "other". */
-  if (len == 13 && strncasecmp(at, "authorization", 13) == 0)
-    conn->header = HDR_AUTH;
-  else
-    conn->header = HDR_OTHER;
+  admin_http_reader *reader = p->data;
+  if (reader->in_value) {
+    reader->in_value = false;
+    reader->field_len = 0;
+  }
+  for (size_t i = 0; i < len; i++, reader->field_len++)
+    if (reader->field_len < sizeof reader->field) reader->field[reader->field_len] = at[i];
   return 0;
 }
 
-static void admin_http_append(char *dst, size_t cap, const char *at, size_t len) {
+static int admin_http_header_kind(const admin_http_reader *reader) {
+  if (reader->field_len == 13 && strncasecmp(reader->field, "authorization", 13) == 0)
+    return HDR_AUTH;
+  return HDR_OTHER;
+}
+
+/* Appends a piece of a kept header's value; a value too long to be valid
+ * becomes a marker that fails every check, and stays one. */
+static void admin_http_append(admin_http_reader *reader, char *dst, size_t cap, const char *at,
+                              size_t len) {
+  unsigned bit = 1u << reader->header;
+  if (reader->too_long & bit) return;
   size_t have = strlen(dst);
   if (have + len >= cap) {
-    /* Too long to be valid: keep a marker that fails every check. */
+    reader->too_long |= bit;
     snprintf(dst, cap, "%s", "\x01");
     return;
   }
@@ -244,28 +253,42 @@ static void admin_http_append(char *dst, size_t cap, const char *at, size_t len)
 }
 
 static int admin_http_on_header_value(http_parser *p, const char *at, size_t len) {
-  admin_http_conn *conn = p->data;
-  admin_http_request *req = conn->req;
-  if (conn->header == HDR_AUTH) admin_http_append(req->authorization, sizeof req->authorization, at, len);
+  admin_http_reader *reader = p->data;
+  admin_http_request *req = reader->req;
+  /* Values are kept as C strings: a NUL would cut one short, differently
+   * depending on how the value was split across reads. */
+  if (memchr(at, '\0', len)) return 1;
+  if (!reader->in_value) {
+    reader->in_value = true;
+    reader->header = admin_http_header_kind(reader);
+    /* Two Authorization headers are ambiguous: refuse. */
+    if (reader->header == HDR_AUTH) {
+      unsigned bit = 1u << reader->header;
+      if (reader->seen & bit) return 1;
+      reader->seen |= bit;
+    }
+  }
+  if (reader->header == HDR_AUTH)
+    admin_http_append(reader, req->authorization, sizeof req->authorization, at, len);
   return 0;
 }
 
 static int admin_http_on_headers_complete(http_parser *p) {
-  admin_http_conn *conn = p->data;
-  if ((p->flags & F_CONTENTLENGTH) && p->content_length > conn->server->max_body) {
-    conn->too_large = true;
+  admin_http_reader *reader = p->data;
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > reader->max_body) {
+    reader->too_large = true;
     return 3; /* any value but 0, 1, 2 stops the parser with an error */
   }
-  snprintf(conn->req->method, sizeof conn->req->method, "%s",
+  snprintf(reader->req->method, sizeof reader->req->method, "%s",
            http_method_str((enum http_method)p->method));
   return 0;
 }
 
 static int admin_http_on_body(http_parser *p, const char *at, size_t len) {
-  admin_http_conn *conn = p->data;
-  admin_http_request *req = conn->req;
-  if (req->body_len + len > conn->server->max_body) {
-    conn->too_large = true;
+  admin_http_reader *reader = p->data;
+  admin_http_request *req = reader->req;
+  if (req->body_len + len > reader->max_body) {
+    reader->too_large = true;
     return 1;
   }
   char *grown = realloc(req->body, req->body_len + len + 1);
@@ -278,8 +301,8 @@ static int admin_http_on_body(http_parser *p, const char *at, size_t len) {
 }
 
 static int admin_http_on_message_complete(http_parser *p) {
-  admin_http_conn *conn = p->data;
-  admin_http_request *req = conn->req;
+  admin_http_reader *reader = p->data;
+  admin_http_request *req = reader->req;
   if (!req->body) {
     req->body = calloc(1, 1);
     if (!req->body) return 1;
@@ -287,11 +310,35 @@ static int admin_http_on_message_complete(http_parser *p) {
   /* The query string is not part of any route. */
   char *q = strchr(req->path, '?');
   if (q) *q = '\0';
-  conn->handed_over = true;
-  uv_timer_stop(&conn->deadline);
-  uv_read_stop((uv_stream_t *)&conn->tcp);
+  reader->complete = true;
   http_parser_pause(p, 1);
-  conn->server->handler(conn->server->ctx, req);
+  return 0;
+}
+
+void admin_http_reader_init(admin_http_reader *reader, admin_http_request *req, size_t max_body) {
+  memset(reader, 0, sizeof *reader);
+  http_parser_init(&reader->parser, HTTP_REQUEST);
+  reader->parser.data = reader;
+  reader->req = req;
+  reader->max_body = max_body;
+}
+
+int admin_http_reader_feed(admin_http_reader *reader, const char *data, size_t len) {
+  static const http_parser_settings settings = {
+      .on_url = admin_http_on_url,
+      .on_header_field = admin_http_on_header_field,
+      .on_header_value = admin_http_on_header_value,
+      .on_headers_complete = admin_http_on_headers_complete,
+      .on_body = admin_http_on_body,
+      .on_message_complete = admin_http_on_message_complete,
+  };
+  if (reader->complete) return 0; /* what follows the request is ignored */
+  if (!reader->parser.http_errno && reader->req->method[0] == '\0') reader->head_bytes += len;
+  size_t parsed = http_parser_execute(&reader->parser, &settings, data, len);
+  if (reader->complete) return 0;
+  if (reader->too_large) return 413;
+  if (HTTP_PARSER_ERRNO(&reader->parser) != HPE_OK || parsed != len) return 400;
+  if (reader->req->method[0] == '\0' && reader->head_bytes > ADMIN_HTTP_MAX_HEAD) return 431;
   return 0;
 }
 
@@ -302,22 +349,20 @@ static void admin_http_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *bu
   *buf = uv_buf_init(slab, sizeof slab);
 }
 
-/* Parses plaintext of the request. */
+/* Parses plaintext of the request; a whole request goes to the handler. */
 static void admin_http_feed(admin_http_conn *conn, const char *data, size_t len) {
-  if (!conn->parser.http_errno && conn->req->method[0] == '\0') conn->head_bytes += len;
-  size_t parsed = http_parser_execute(&conn->parser, &admin_http_parser_settings, data, len);
-  enum http_errno e = HTTP_PARSER_ERRNO(&conn->parser);
-  if (conn->handed_over) return;
-  if (conn->too_large) {
+  int refused = admin_http_reader_feed(&conn->reader, data, len);
+  if (conn->reader.complete) {
+    conn->handed_over = true;
+    uv_timer_stop(&conn->deadline);
+    uv_read_stop((uv_stream_t *)&conn->tcp);
+    conn->server->handler(conn->server->ctx, conn->req);
+  } else if (refused == 413) {
     admin_http_refuse(conn, 413, "body_too_large", "the request body is over the size limit");
-    return;
-  }
-  if (e != HPE_OK || parsed != len) {
-    admin_http_refuse(conn, 400, "bad_request", "not a valid HTTP/1.1 request");
-    return;
-  }
-  if (conn->req->method[0] == '\0' && conn->head_bytes > ADMIN_HTTP_MAX_HEAD) {
+  } else if (refused == 431) {
     admin_http_refuse(conn, 431, "head_too_large", "the request head is over 8 KiB");
+  } else if (refused) {
+    admin_http_refuse(conn, 400, "bad_request", "not a valid HTTP/1.1 request");
   }
 }
 
@@ -419,8 +464,7 @@ static void admin_http_on_connection(uv_stream_t *listener, int status) {
     admin_http_close(conn);
     return;
   }
-  http_parser_init(&conn->parser, HTTP_REQUEST);
-  conn->parser.data = conn;
+  admin_http_reader_init(&conn->reader, req, server->max_body);
   uv_timer_start(&conn->deadline, admin_http_on_deadline, ADMIN_HTTP_REQUEST_DEADLINE_MS, 0);
   uv_read_start((uv_stream_t *)&conn->tcp, admin_http_alloc, admin_http_on_read);
 }
@@ -442,12 +486,6 @@ int admin_http_start(uv_loop_t *loop, const admin_http_settings *settings, admin
              host);
     return -1;
   }
-  admin_http_parser_settings.on_url = admin_http_on_url;
-  admin_http_parser_settings.on_header_field = admin_http_on_header_field;
-  admin_http_parser_settings.on_header_value = admin_http_on_header_value;
-  admin_http_parser_settings.on_headers_complete = admin_http_on_headers_complete;
-  admin_http_parser_settings.on_body = admin_http_on_body;
-  admin_http_parser_settings.on_message_complete = admin_http_on_message_complete;
   struct sockaddr_storage addr;
   if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
       uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0) {

@@ -18,6 +18,8 @@
 #ifndef LINDUNG_ADMIN_HTTP_H
 #define LINDUNG_ADMIN_HTTP_H
 
+#include <http_parser.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -53,6 +55,31 @@ int admin_http_port(const admin_http *server);
 /* Sends status and a JSON body (copied), closes the connection afterwards
  * and frees req. Fine when the client already went away. */
 void admin_http_respond(admin_http_request *req, int status, const char *json);
+
+/* The request parser of one connection, with no I/O (a connection feeds
+ * it what it reads; the fuzz harness tests/fuzz/admin_http.c feeds it
+ * directly). It fills req; once the request is whole, complete is set and
+ * further bytes are ignored. The fields are private. */
+typedef struct admin_http_reader {
+  http_parser parser;
+  admin_http_request *req;
+  size_t max_body;
+  size_t head_bytes;
+  char field[16]; /* the header name being read (the first 16 bytes) */
+  size_t field_len;
+  bool in_value;
+  int header;    /* which header the current value belongs to */
+  unsigned seen;     /* the kept headers seen so far */
+  unsigned too_long; /* the kept headers whose value was too long */
+  bool too_large;
+  bool complete;
+} admin_http_reader;
+
+void admin_http_reader_init(admin_http_reader *reader, admin_http_request *req, size_t max_body);
+/* Feeds data[0..len); returns 0 (more needed, or complete), or the status
+ * to refuse the request with: 400 (not HTTP), 413 (body over max_body) or
+ * 431 (head over 8 KiB). */
+int admin_http_reader_feed(admin_http_reader *reader, const char *data, size_t len);
 
 /* Closes the listener and every connection (requests still held by the
  * handler stay valid until answered); frees once the handles closed. */

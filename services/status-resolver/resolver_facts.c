@@ -146,33 +146,55 @@ static void resolver_facts_on_applied(void *arg, const PGresult *res, const char
   resolver_facts_free_batch(batch);
 }
 
+int resolver_facts_decode(const void *value, size_t len, uint64_t now_ms,
+                          Lindung__V1__HealthFact **message, resolver_fact *fact,
+                          const char **reason) {
+  ProtobufCMessage *decoded = NULL;
+  *message = NULL;
+  proto_decode_status status = proto_decode(&lindung__v1__health_fact__descriptor, value, len,
+                                            PROTO_MAX_MESSAGE_BYTES, &decoded);
+  if (status != PROTO_DECODE_OK) {
+    *reason = proto_decode_reason(status);
+    return -1;
+  }
+  *message = (Lindung__V1__HealthFact *)decoded;
+  return resolver_fact_check(*message, now_ms, fact, reason);
+}
+
+int resolver_facts_columns_init(pg_array columns[RESOLVER_FACTS_COLUMNS], size_t count) {
+  static const uint32_t oids[RESOLVER_FACTS_COLUMNS] = {
+      PG_OID_BYTEA, PG_OID_BYTEA, PG_OID_TEXT, PG_OID_INT8,
+      PG_OID_INT8,  PG_OID_TEXT,  PG_OID_TEXT};
+  memset(columns, 0, RESOLVER_FACTS_COLUMNS * sizeof columns[0]);
+  int rc = 0;
+  for (int c = 0; c < RESOLVER_FACTS_COLUMNS && rc == 0; c++)
+    rc = pg_array_init(&columns[c], oids[c], count, 32);
+  return rc;
+}
+
+void resolver_facts_columns_put(pg_array columns[RESOLVER_FACTS_COLUMNS],
+                                const resolver_fact *fact) {
+  pg_array_put(&columns[0], fact->fact_id, HEALTH_FACT_ID_BYTES);
+  pg_array_put(&columns[1], fact->nik_hash, REG_NIK_HASH_BYTES);
+  pg_array_put_text(&columns[2], health_fact_kind_name(fact->fact.kind));
+  pg_array_put_int8(&columns[3], fact->fact.at_ms);
+  if (fact->fact.until_ms == HEALTH_NONE)
+    pg_array_put_null(&columns[4]);
+  else
+    pg_array_put_int8(&columns[4], fact->fact.until_ms);
+  pg_array_put_text(&columns[5], fact->detail);
+  pg_array_put_text(&columns[6], fact->source);
+}
+
 /* One array per column of health_facts_apply(), in batch order. */
 static void resolver_facts_submit(resolver_facts_batch *batch) {
   resolver_facts *f = batch->owner;
-  enum { COLUMNS = 7 };
-  static const uint32_t oids[COLUMNS] = {PG_OID_BYTEA, PG_OID_BYTEA,
-                                         PG_OID_TEXT,  PG_OID_INT8,
-                                         PG_OID_INT8,  PG_OID_TEXT,
-                                         PG_OID_TEXT};
+  enum { COLUMNS = RESOLVER_FACTS_COLUMNS };
   pg_array a[COLUMNS];
-  memset(a, 0, sizeof a);
-  int rc = 0;
-  for (int c = 0; c < COLUMNS && rc == 0; c++)
-    rc = pg_array_init(&a[c], oids[c], batch->valid, 32);
+  int rc = resolver_facts_columns_init(a, batch->valid);
   for (size_t i = 0; i < batch->count && rc == 0; i++) {
     const resolver_facts_item *item = &batch->items[i];
-    if (item->dead_letter_reason) continue;
-    const resolver_fact *fact = &item->fact;
-    pg_array_put(&a[0], fact->fact_id, HEALTH_FACT_ID_BYTES);
-    pg_array_put(&a[1], fact->nik_hash, REG_NIK_HASH_BYTES);
-    pg_array_put_text(&a[2], health_fact_kind_name(fact->fact.kind));
-    pg_array_put_int8(&a[3], fact->fact.at_ms);
-    if (fact->fact.until_ms == HEALTH_NONE)
-      pg_array_put_null(&a[4]);
-    else
-      pg_array_put_int8(&a[4], fact->fact.until_ms);
-    pg_array_put_text(&a[5], fact->detail);
-    pg_array_put_text(&a[6], fact->source);
+    if (!item->dead_letter_reason) resolver_facts_columns_put(a, &item->fact);
   }
   const char *values[COLUMNS];
   int lengths[COLUMNS], formats[COLUMNS];
@@ -207,16 +229,8 @@ void resolver_facts_on_batch(resolver_facts *f, kq_input *const *inputs, size_t 
   for (size_t i = 0; i < count; i++) {
     resolver_facts_item *item = &batch->items[i];
     item->input = inputs[i];
-    ProtobufCMessage *message = NULL;
-    proto_decode_status status =
-        proto_decode(&lindung__v1__health_fact__descriptor, inputs[i]->value,
-                     inputs[i]->value_len, PROTO_MAX_MESSAGE_BYTES, &message);
-    if (status != PROTO_DECODE_OK) {
-      item->dead_letter_reason = proto_decode_reason(status);
-      continue;
-    }
-    item->message = (Lindung__V1__HealthFact *)message;
-    if (resolver_fact_check(item->message, now_ms, &item->fact, &item->dead_letter_reason) == 0)
+    if (resolver_facts_decode(inputs[i]->value, inputs[i]->value_len, now_ms, &item->message,
+                              &item->fact, &item->dead_letter_reason) == 0)
       batch->valid++;
   }
   resolver_facts_refuse(f, batch, now_ms);

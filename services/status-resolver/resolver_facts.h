@@ -12,13 +12,31 @@
 #include <stddef.h>
 
 #include "kafka_loop.h"
+#include "pg_array.h"
 #include "pg_client.h"
+#include "resolver_db.h"
+#include "resolver_rules.h"
 #include "service.h"
 
 typedef struct resolver_facts resolver_facts;
 
 extern const pgq_statement resolver_facts_statements[];
 extern const size_t resolver_facts_statement_count;
+
+/* The pure part, exposed for the fuzz harness. Decodes and checks one
+ * health.facts value: 0 with *fact pointing into *message, or -1 with the
+ * dead-letter reason. *message (NULL when not decodable) is freed with
+ * protobuf_c_message_free_unpacked. */
+int resolver_facts_decode(const void *value, size_t len, uint64_t now_ms,
+                          Lindung__V1__HealthFact **message, resolver_fact *fact,
+                          const char **reason);
+
+/* The parameter arrays of health_facts_apply(), one per column: init for
+ * count facts, then put each checked fact in batch order. */
+#define RESOLVER_FACTS_COLUMNS 7
+int resolver_facts_columns_init(pg_array columns[RESOLVER_FACTS_COLUMNS], size_t count);
+void resolver_facts_columns_put(pg_array columns[RESOLVER_FACTS_COLUMNS],
+                                const resolver_fact *fact);
 
 /* NULL when out of memory. Call after service_open (uses its loop). */
 resolver_facts *resolver_facts_new(service *svc);

@@ -447,6 +447,25 @@ static void test_malformed_headers(void) {
   registry_free(reg);
 }
 
+/* Found by tests/fuzz/scan_request: an unknown field (here an overlong
+ * field-0 tag protobuf-c accepts) was forwarded and repacked into an
+ * AcceptedRequest that decrypt could not decode. */
+static void test_unknown_fields_are_malformed(void) {
+  registry *reg = test_registry();
+  test_request r = default_request();
+  static const uint8_t extras[][3] = {{0x80, 0x00, 0x49}, {0xf8, 0x07, 0x01}};
+  for (size_t i = 0; i < 2; i++) {
+    size_t len = pack_request(&r);
+    memcpy(packed + len, extras[i], 3);
+    snprintf(input_topic, sizeof input_topic, "scan.requests.gojek");
+    kq_input in = input_of(r.request_id, r.request_id_len, packed, len + 3);
+    CHECK_EQ_INT(ingest_decide(reg, NULL, now, &in, &result), 0);
+    CHECK_EQ_INT(result.outcome, INGEST_REJECTED);
+    CHECK_EQ_INT(result.error, LINDUNG__V1__ERROR_CODE__MALFORMED);
+  }
+  registry_free(reg);
+}
+
 static void test_kafka_key_must_be_the_request_id(void) {
   registry *reg = test_registry();
   test_request r = default_request();
@@ -664,6 +683,7 @@ int main(void) {
   RUN(test_request_naming_another_partner_is_dead_lettered);
   RUN(test_malformed_headers);
   RUN(test_kafka_key_must_be_the_request_id);
+  RUN(test_unknown_fields_are_malformed);
   RUN(test_registry_rules);
   RUN(test_clock_window);
   RUN(test_partner_quota);

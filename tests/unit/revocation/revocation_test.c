@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "admin_api.h"
+#include "admin_http.h"
 #include "admin_json.h"
 #include "admin_operators.h"
 #include "lindung/v1/internal.pb-c.h"
@@ -514,6 +515,85 @@ static void test_openapi_matches_routes(void) {
   }
 }
 
+/* ---- admin_http_reader: found by tests/fuzz/admin_http ---- */
+
+/* One read: len bytes of data, or all of it up to its NUL when len is 0. */
+typedef struct http_piece {
+  const char *data;
+  size_t len;
+} http_piece;
+
+/* Feeds the reads in order; returns the refusal status (0 when none). */
+static int http_read(admin_http_request *req, bool *complete, const http_piece *pieces) {
+  admin_http_reader reader;
+  memset(req, 0, sizeof *req);
+  admin_http_reader_init(&reader, req, 4096);
+  int refused = 0;
+  for (size_t i = 0; pieces[i].data && !refused; i++)
+    refused = admin_http_reader_feed(&reader, pieces[i].data,
+                                     pieces[i].len ? pieces[i].len : strlen(pieces[i].data));
+  *complete = reader.complete;
+  return refused;
+}
+
+static void test_http_header_names_split_across_reads(void) {
+  admin_http_request req;
+  bool complete;
+  /* A name split by TCP is still the name (the credential was lost). */
+  const http_piece split_auth[] = {{"POST /v1/partners/gojek/revoke HTTP/1.1\r\nAuthoriz", 0},
+                                   {"ation: Bearer tok\r\nContent-Length: 2\r\n\r\n{}", 0},
+                                   {NULL, 0}};
+  CHECK_EQ_INT(http_read(&req, &complete, split_auth), 0);
+  CHECK(complete);
+  CHECK_EQ_STR(req.authorization, "Bearer tok");
+  free(req.body);
+  /* ...and the tail of another name is not Authorization. */
+  const http_piece tail[] = {{"POST /v1/partners/gojek/revoke HTTP/1.1\r\nX-Forwarded-", 0},
+                             {"Authorization: Bearer t\r\nContent-Length: 0\r\n\r\n", 0},
+                             {NULL, 0}};
+  CHECK_EQ_INT(http_read(&req, &complete, tail), 0);
+  CHECK(complete);
+  CHECK_EQ_STR(req.authorization, "");
+  free(req.body);
+}
+
+static void test_http_ambiguous_headers_refused(void) {
+  admin_http_request req;
+  bool complete;
+  const http_piece twice[] = {{"POST /v1/partners/gojek/revoke HTTP/1.1\r\nAuthorization: Bearer a"
+                               "\r\nAuthorization: b\r\nContent-Length: 0\r\n\r\n",
+                               0},
+                              {NULL, 0}};
+  CHECK_EQ_INT(http_read(&req, &complete, twice), 400);
+  CHECK(!complete);
+  free(req.body);
+  /* A NUL inside a kept value would cut it short, differently per split. */
+  static const char with_nul[] = "Authorization: Bearer a\0b";
+  const http_piece nul[] = {{"POST /v1/partners/gojek/revoke HTTP/1.1\r\n", 0},
+                            {with_nul, sizeof with_nul - 1},
+                            {"ops\r\n\r\n", 0},
+                            {NULL, 0}};
+  CHECK_EQ_INT(http_read(&req, &complete, nul), 400);
+  free(req.body);
+}
+
+static void test_http_long_value_split_stays_invalid(void) {
+  admin_http_request req;
+  bool complete;
+  char long_token[200];
+  memset(long_token, 'a', sizeof long_token - 1);
+  long_token[sizeof long_token - 1] = '\0';
+  const http_piece pieces[] = {{"POST /v1/partners/gojek/revoke HTTP/1.1\r\nAuthorization: Bearer ", 0},
+                               {long_token, 0},
+                               {"ops\r\nContent-Length: 0\r\n\r\n", 0},
+                               {NULL, 0}};
+  CHECK_EQ_INT(http_read(&req, &complete, pieces), 0);
+  CHECK(complete);
+  /* Too long to be a token: a marker no operator's token hash matches. */
+  CHECK_EQ_STR(req.authorization, "\x01");
+  free(req.body);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   RUN(test_json_accepts_flat_objects);
@@ -527,5 +607,8 @@ int main(void) {
   RUN(test_events_apply);
   RUN(test_events_refused);
   RUN(test_openapi_matches_routes);
+  RUN(test_http_header_names_split_across_reads);
+  RUN(test_http_ambiguous_headers_refused);
+  RUN(test_http_long_value_split_stays_invalid);
   return testing_summary();
 }

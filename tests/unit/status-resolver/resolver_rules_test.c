@@ -776,6 +776,9 @@ static void test_fact_check_accepts(void) {
   const char *reason = NULL;
   CHECK_EQ_INT(resolver_fact_check(&m, NOW_MS, &f, &reason), 0);
   CHECK_EQ_INT(f.fact.kind, HEALTH_FACT_POSITIVE);
+  m.detail = "Sinovac, lot 7 \xc3\xa9 \xf0\x9f\x92\x89"; /* UTF-8 is text like any other */
+  CHECK_EQ_INT(resolver_fact_check(&m, NOW_MS, &f, &reason), 0);
+  m.detail = "PCR";
   CHECK_EQ_INT(f.fact.at_ms, (int64_t)(NOW_MS - 1000));
   CHECK_EQ_INT(f.fact.until_ms, HEALTH_NONE);
   CHECK(f.fact_id == id && f.nik_hash == hash);
@@ -808,6 +811,12 @@ static void test_fact_check_refuses(void) {
   REFUSED(m.at_ms = NOW_MS + RESOLVER_FACT_MAX_AHEAD_MS + 1, "bad_at");
   REFUSED(m.until_ms = m.at_ms, "bad_until");
   REFUSED(m.detail = "line\nbreak", "bad_detail");
+  /* Found by tests/fuzz/health_fact: text PostgreSQL refuses would stall
+   * the batch (and the partition) on every retry. */
+  REFUSED(m.detail = "Sinovac \xff", "bad_detail");
+  REFUSED(m.detail = "lot \xc3", "bad_detail");
+  REFUSED(m.detail = "\xed\xa0\x80", "bad_detail"); /* a surrogate */
+  REFUSED(m.detail = "\xc0\xaf", "bad_detail");     /* overlong */
   REFUSED(m.source = "Lab", "bad_source");
   REFUSED(m.source = "", "bad_source");
 #undef REFUSED

@@ -11,9 +11,12 @@
 
 #include "kafka_loop_internal.h"
 
-/* How long a transaction gathers outputs and offsets before it commits:
- * each commit blocks the loop for a round trip to the coordinator. */
-#define KQ_TXN_INTERVAL_MS 100
+/* A transaction commits as soon as every output in it is acknowledged (so
+ * a quiet hop adds one commit round trip, not a wait), or at the latest
+ * this long after it began while outputs keep coming: each commit blocks
+ * the loop for a round trip to the coordinator, and under load a commit
+ * then carries many inputs. */
+#define KQ_TXN_INTERVAL_MS 20
 /* A transaction left open by a killed process holds back read_committed
  * readers of its partitions until its successor with the same
  * transactional.id fences it (service.c keeps the id stable across
@@ -212,7 +215,8 @@ static void kq_producer_serve(kq_producer *p) {
   for (int i = 0; i < 64 && rd_kafka_poll(p->rk, 0) > 0; i++) {
   }
   kq_producer_retry_due(p);
-  if (p->txn_open && kq__now_ms() - p->txn_started_ms >= KQ_TXN_INTERVAL_MS) kq__txn_commit(p);
+  if (p->txn_open && (p->outstanding == 0 || kq__now_ms() - p->txn_started_ms >= KQ_TXN_INTERVAL_MS))
+    kq__txn_commit(p);
 }
 
 static void kq_producer_poll_cb(uv_poll_t *handle, int status, int events) {

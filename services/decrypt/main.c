@@ -187,6 +187,11 @@ int main(int argc, char **argv) {
       .name = "decrypt",
       .input_topic = TOPIC_SCAN_ACCEPTED,
       .uses_db = true,
+      /* exactly one scan.decrypted record per request, even across a kill:
+       * the resolver would answer a redelivered copy again, and after an
+       * UNAVAILABLE (which it cannot record while PostgreSQL is away)
+       * differently */
+      .transactional = true,
       .on_batch = decrypt_on_batch,
       .uses_registry = true,
       .registry_poll_ms = poll_ms,

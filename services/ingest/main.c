@@ -85,6 +85,9 @@ int main(int argc, char **argv) {
       .name = "ingest",
       .input_topic = TOPIC_SCAN_REQUESTS_PATTERN,
       .uses_db = true,
+      /* exactly one scan.accepted record per request, even across a kill:
+       * a redelivered copy downstream could otherwise get a second answer */
+      .transactional = true,
       .on_batch = ingest_on_batch,
       .uses_registry = true,
       .registry_poll_ms = poll_ms,

@@ -1,10 +1,11 @@
 /* Unit tests of the answer log's pure rules (services/status-resolver/
- * resolver_answers.c, compiled in here): the request digest tells a
- * redelivery from a reuse of the id, and an answer on record is repeated. */
-#include "../../../services/status-resolver/resolver_answers.c"
-
+ * resolver_answers.c, linked from lindung_resolver): the request digest
+ * tells a redelivery from a reuse of the id, and an answer on record is
+ * repeated. */
 #include <sodium.h>
+#include <string.h>
 
+#include "resolver_answers.h"
 #include "testing.h"
 
 static uint8_t request_id[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};

@@ -453,21 +453,34 @@ static void resolver_db_on_link_facts(void *arg, const PGresult *res, const char
   resolver_db_release(group->batch);
 }
 
+/* A statement's arrays could not be built: free them, and answer the group
+ * UNAVAILABLE. */
+static void resolver_db_arrays_fail(resolver_group *group, pg_array *a, size_t count, int rc) {
+  for (size_t i = 0; i < count; i++) pg_array_free(&a[i]);
+  resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
+  resolver_db_fail_group(group);
+}
+
+/* One array per statement parameter, of type oids[i]: the first per_item
+ * hold one element per item of the group, the rest (the batch's time) one.
+ * 0, or -1 with the group failed. */
+static int resolver_db_arrays_init(resolver_group *group, pg_array *a, size_t count,
+                                   const uint32_t *oids, size_t per_item) {
+  memset(a, 0, count * sizeof *a);
+  int rc = 0;
+  for (size_t i = 0; i < count && rc == 0; i++)
+    rc = pg_array_init(&a[i], oids[i], i < per_item ? group->count : 1, 16);
+  if (rc == 0) return 0;
+  resolver_db_arrays_fail(group, a, count, rc);
+  return -1;
+}
+
 static void resolver_db_lookup_scans(resolver_group *group) {
   size_t n = group->count;
+  static const uint32_t oids[5] = {PG_OID_BYTEA, PG_OID_TEXT, PG_OID_TEXT, PG_OID_BYTEA,
+                                   PG_OID_INT8};
   pg_array a[5];
-  memset(a, 0, sizeof a);
-  int rc = pg_array_init(&a[0], PG_OID_BYTEA, n, RESOLVER_TOKEN_HASH_BYTES);
-  if (rc == 0) rc = pg_array_init(&a[1], PG_OID_TEXT, n, 16);
-  if (rc == 0) rc = pg_array_init(&a[2], PG_OID_TEXT, n, 16);
-  if (rc == 0) rc = pg_array_init(&a[3], PG_OID_BYTEA, n, 16);
-  if (rc == 0) rc = pg_array_init(&a[4], PG_OID_INT8, 1, 8);
-  if (rc) {
-    for (int i = 0; i < 5; i++) pg_array_free(&a[i]);
-    resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
-    resolver_db_fail_group(group);
-    return;
-  }
+  if (resolver_db_arrays_init(group, a, 5, oids, 4) != 0) return;
   for (size_t i = 0; i < n; i++) {
     resolver_item *item = group->items[i];
     const Lindung__V1__DecryptedRequest *req = item->request;
@@ -484,11 +497,11 @@ static void resolver_db_lookup_scans(resolver_group *group) {
 
 static void resolver_db_lookup_links(resolver_group *group) {
   size_t n = group->count;
+  static const uint32_t oids[3] = {PG_OID_BYTEA, PG_OID_TEXT, PG_OID_BYTEA};
   pg_array a[3];
   memset(a, 0, sizeof a);
-  int rc = pg_array_init(&a[0], PG_OID_BYTEA, n, 32);
-  if (rc == 0) rc = pg_array_init(&a[1], PG_OID_TEXT, n, 16);
-  if (rc == 0) rc = pg_array_init(&a[2], PG_OID_BYTEA, n, 16);
+  int rc = 0;
+  for (int i = 0; i < 3 && rc == 0; i++) rc = pg_array_init(&a[i], oids[i], n, 16);
   for (size_t i = 0; i < n; i++) {
     const Lindung__V1__DecryptedRequest *req = group->items[i]->request;
     char *nik = req->link->nik;
@@ -508,9 +521,7 @@ static void resolver_db_lookup_links(resolver_group *group) {
     sodium_memzero(nik, strlen(nik));
   }
   if (rc) {
-    for (int i = 0; i < 3; i++) pg_array_free(&a[i]);
-    resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
-    resolver_db_fail_group(group);
+    resolver_db_arrays_fail(group, a, 3, rc);
     return;
   }
   resolver_db_submit(group, a, 3, resolver_db_on_link_facts);
@@ -570,15 +581,7 @@ static void resolver_db_write_scans(resolver_group *group) {
       PG_OID_TEXT, PG_OID_TEXT,  PG_OID_TEXT, PG_OID_TEXT,
       PG_OID_INT8, PG_OID_INT4,  PG_OID_BOOL};
   pg_array a[11];
-  memset(a, 0, sizeof a);
-  int rc = 0;
-  for (int i = 0; i < 11 && rc == 0; i++) rc = pg_array_init(&a[i], oids[i], n, 16);
-  if (rc) {
-    for (int i = 0; i < 11; i++) pg_array_free(&a[i]);
-    resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
-    resolver_db_fail_group(group);
-    return;
-  }
+  if (resolver_db_arrays_init(group, a, 11, oids, 11) != 0) return;
   for (size_t i = 0; i < n; i++) {
     const resolver_item *item = group->items[i];
     const Lindung__V1__DecryptedRequest *req = item->request;
@@ -606,19 +609,10 @@ static void resolver_db_write_scans(resolver_group *group) {
 
 static void resolver_db_write_links(resolver_group *group, uint64_t now_ms) {
   size_t n = group->count;
+  static const uint32_t oids[5] = {PG_OID_BYTEA, PG_OID_TEXT, PG_OID_INT8, PG_OID_BYTEA,
+                                   PG_OID_INT8};
   pg_array a[5];
-  memset(a, 0, sizeof a);
-  int rc = pg_array_init(&a[0], PG_OID_BYTEA, n, TOKEN_HASH_BYTES);
-  if (rc == 0) rc = pg_array_init(&a[1], PG_OID_TEXT, n, 16);
-  if (rc == 0) rc = pg_array_init(&a[2], PG_OID_INT8, n, 8);
-  if (rc == 0) rc = pg_array_init(&a[3], PG_OID_BYTEA, n, 16);
-  if (rc == 0) rc = pg_array_init(&a[4], PG_OID_INT8, n, 8);
-  if (rc) {
-    for (int i = 0; i < 5; i++) pg_array_free(&a[i]);
-    resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
-    resolver_db_fail_group(group);
-    return;
-  }
+  if (resolver_db_arrays_init(group, a, 5, oids, 5) != 0) return;
   for (size_t i = 0; i < n; i++) {
     resolver_item *item = group->items[i];
     const Lindung__V1__DecryptedRequest *req = item->request;
@@ -648,19 +642,10 @@ static void resolver_db_on_record_answers(void *arg, const PGresult *res, const 
  * pipeline sync (one transaction) as the verdicts and tokens it stands for. */
 static void resolver_db_write_answers(resolver_group *group, uint64_t now_ms) {
   size_t n = group->count;
+  static const uint32_t oids[5] = {PG_OID_TEXT, PG_OID_BYTEA, PG_OID_BYTEA, PG_OID_INT4,
+                                   PG_OID_INT8};
   pg_array a[5];
-  memset(a, 0, sizeof a);
-  int rc = pg_array_init(&a[0], PG_OID_TEXT, n, 16);
-  if (rc == 0) rc = pg_array_init(&a[1], PG_OID_BYTEA, n, 16);
-  if (rc == 0) rc = pg_array_init(&a[2], PG_OID_BYTEA, n, 16);
-  if (rc == 0) rc = pg_array_init(&a[3], PG_OID_INT4, n, 4);
-  if (rc == 0) rc = pg_array_init(&a[4], PG_OID_INT8, 1, 8);
-  if (rc) {
-    for (int i = 0; i < 5; i++) pg_array_free(&a[i]);
-    resolver_db_note_failure(group->batch->resolver, group->statement, strerror(-rc));
-    resolver_db_fail_group(group);
-    return;
-  }
+  if (resolver_db_arrays_init(group, a, 5, oids, 4) != 0) return;
   for (size_t i = 0; i < n; i++) {
     const resolver_item *item = group->items[i];
     pg_array_put_text(&a[0], item->request->partner_id);

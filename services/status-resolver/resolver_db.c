@@ -24,6 +24,11 @@
 
 /* At most one log line per this many milliseconds about failing queries. */
 #define RESOLVER_DB_LOG_INTERVAL_MS 10000
+/* A batch whose transaction failed for a passing reason (a deadlock with
+ * another instance, work undone by another query's failure) is worked
+ * through again, at most this many times in all, before it is answered
+ * UNAVAILABLE. */
+#define RESOLVER_DB_ATTEMPTS 4
 
 /* Each statement carries a whole batch as one array per column, in binary
  * array format (no quoting of venue ids), and answers one row per element,
@@ -163,7 +168,9 @@ typedef struct resolver_item {
   resolver_scan_facts facts;
   resolver_scan_outcome outcome;
   char venue_name[RESOLVER_VENUE_NAME_MAX + 1];
-  /* link */
+  /* link: the NIK is wiped once hashed, so a retry uses the hash */
+  bool nik_hashed;
+  uint8_t nik_hash[REG_NIK_HASH_BYTES];
   bool person_known;
   int64_t person_id;
   uint64_t issued_at_ms;
@@ -183,6 +190,8 @@ struct resolver_batch {
   size_t count;
   size_t pending; /* statements of the current phase not yet answered, +1 while submitting */
   int phase;
+  int attempts;
+  bool transient_failure; /* some statement failed for a passing reason */
   double started_s;
   uint64_t lookup_ms; /* "now" of the colour rules for this batch */
   resolver_group scans, links, answers;
@@ -239,6 +248,7 @@ static bool resolver_db_result_ok(resolver_group *group, const PGresult *res, co
                                   int columns) {
   resolver_db *r = group->batch->resolver;
   if (error || !res) {
+    if (pgq_error_is_transient(res, error)) group->batch->transient_failure = true;
     resolver_db_note_failure(r, group->statement, error ? error : "no result");
   } else if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != (int)group->count ||
              PQnfields(res) != columns) {
@@ -505,15 +515,16 @@ static void resolver_db_lookup_links(resolver_group *group) {
   for (size_t i = 0; i < n; i++) {
     const Lindung__V1__DecryptedRequest *req = group->items[i]->request;
     char *nik = req->link->nik;
+    resolver_item *item = group->items[i];
+    /* The NIK was checked when the batch was routed; this cannot fail. */
+    if (rc == 0 && !item->nik_hashed &&
+        reg_nik_hash(group->batch->resolver->keys->nik, nik, item->nik_hash) != 0)
+      rc = -EINVAL;
+    item->nik_hashed = rc == 0;
     if (rc == 0) {
-      uint8_t nik_hash[REG_NIK_HASH_BYTES];
-      /* The NIK was checked when the batch was routed; this cannot fail. */
-      if (reg_nik_hash(group->batch->resolver->keys->nik, nik, nik_hash) != 0) rc = -EINVAL;
-      resolver_item *item = group->items[i];
       item->has_digest =
-          resolver_request_digest(req, nik_hash, sizeof nik_hash, item->digest) == 0;
-      pg_array_put(&a[0], nik_hash, sizeof nik_hash);
-      sodium_memzero(nik_hash, sizeof nik_hash);
+          resolver_request_digest(req, item->nik_hash, sizeof item->nik_hash, item->digest) == 0;
+      pg_array_put(&a[0], item->nik_hash, sizeof item->nik_hash);
       pg_array_put_text(&a[1], req->partner_id);
       pg_array_put(&a[2], req->request_id.data, req->request_id.len);
     }
@@ -798,8 +809,36 @@ static const char *resolver_db_finish_answer(resolver_db *r, resolver_item *item
   return outcome;
 }
 
+static void resolver_db_start_lookups(resolver_batch *batch);
+
+/* Back to phase 1 with what the request says and nothing the database
+ * said: the next lookups see what other deliveries have recorded since. */
+static void resolver_db_retry(resolver_batch *batch) {
+  batch->attempts++;
+  batch->transient_failure = false;
+  for (size_t i = 0; i < batch->count; i++) {
+    resolver_item *item = &batch->items[i];
+    resolver_item keep = *item;
+    memset(item, 0, sizeof *item);
+    item->batch = keep.batch;
+    item->input = keep.input;
+    item->request = keep.request;
+    item->unreadable = keep.unreadable;
+    item->route = keep.route;
+    item->nik_hashed = keep.nik_hashed;
+    memcpy(item->nik_hash, keep.nik_hash, sizeof item->nik_hash);
+    if (item->route.kind == RESOLVER_ROUTE_ERROR) item->error = item->route.error;
+    sodium_memzero(&keep, sizeof keep);
+  }
+  resolver_db_start_lookups(batch);
+}
+
 static void resolver_db_finish(resolver_batch *batch) {
   resolver_db *r = batch->resolver;
+  if (batch->transient_failure && batch->attempts + 1 < RESOLVER_DB_ATTEMPTS) {
+    resolver_db_retry(batch);
+    return;
+  }
   uint64_t now_ms = service_now_ms();
   double seconds = service_monotonic_s() - batch->started_s;
   for (size_t i = 0; i < batch->count; i++) {
@@ -859,8 +898,6 @@ void resolver_db_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
   batch->links = (resolver_group){batch, "resolver_link_facts", batch->scans.items + count, 0};
   batch->answers = (resolver_group){batch, "resolver_record_answers", batch->links.items + count, 0};
   batch->started_s = service_monotonic_s();
-  batch->phase = 1;
-  batch->pending = 1;
   r->batches++;
   for (size_t i = 0; i < count; i++) {
     resolver_item *item = &batch->items[i];
@@ -870,9 +907,23 @@ void resolver_db_on_batch(void *ctx, kq_input *const *inputs, size_t count) {
                                              inputs[i]->value_len, &item->request);
     if (item->unreadable) continue;
     resolver_route_request(item->request, &item->route);
-    if (item->route.kind == RESOLVER_ROUTE_ERROR)
-      item->error = item->route.error;
-    else if (item->route.kind == RESOLVER_ROUTE_SCAN)
+    if (item->route.kind == RESOLVER_ROUTE_ERROR) item->error = item->route.error;
+  }
+  resolver_db_start_lookups(batch);
+}
+
+/* Phase 1: one lookup statement for the batch's scans, one for its links. */
+static void resolver_db_start_lookups(resolver_batch *batch) {
+  batch->phase = 1;
+  batch->pending = 1; /* held while submitting */
+  batch->scans.statement = "resolver_scan_facts";
+  batch->links.statement = "resolver_link_facts";
+  batch->scans.count = 0;
+  batch->links.count = 0;
+  for (size_t i = 0; i < batch->count; i++) {
+    resolver_item *item = &batch->items[i];
+    if (!item->request) continue;
+    if (item->route.kind == RESOLVER_ROUTE_SCAN)
       batch->scans.items[batch->scans.count++] = item;
     else if (item->route.kind == RESOLVER_ROUTE_LINK)
       batch->links.items[batch->links.count++] = item;

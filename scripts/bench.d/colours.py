@@ -43,12 +43,11 @@ def colour(facts, birth_ms, rs, now):
     doses = sum(1 for k, _ in held if k in ("dose", "booster"))
     boosted = any(k == "booster" for k, _ in held)
     birth = latest.get("birth_date", birth_ms)
-    # BLACK: positive within positive_days unless recovered since; a close
-    # contact until a negative PCR from day contact_pcr_clear_day, or day
-    # contact_clear_day (never past contact_days).
+    # BLACK wins over every other fact: positive within positive_days; a
+    # close contact until a negative PCR from day contact_pcr_clear_day, or
+    # day contact_clear_day (never past contact_days).
     pos = latest.get("positive")
-    if pos is not None and now - pos < rs["positive_days"] * DAY and \
-            not ("recovered" in latest and latest["recovered"] >= pos):
+    if pos is not None and now - pos < rs["positive_days"] * DAY:
         return "black"
     con = latest.get("close_contact")
     if con is not None and now - con < min(rs["contact_clear_day"], rs["contact_days"]) * DAY:

@@ -16,7 +16,7 @@
 #define RESOLVER_RETENTION_FIRST_MS 5000
 
 static const char resolver_retention_sql[] =
-    "SELECT o_check_ins, o_health_facts FROM lindung_retention("
+    "SELECT o_check_ins, o_replay_records, o_health_facts FROM lindung_retention("
     "timestamptz 'epoch' + $1::bigint * interval '1 millisecond')";
 
 const pgq_statement resolver_retention_statements[] = {
@@ -38,9 +38,11 @@ static void resolver_retention_on_result(void *arg, const PGresult *res, const c
     LOG_WARN("retention_failed", LOG_ERRTEXT("reason", error ? error : "unexpected result"));
     return;
   }
-  long long check_ins = atoll(PQgetvalue(res, 0, 0)), facts = atoll(PQgetvalue(res, 0, 1));
-  char detail[96];
-  snprintf(detail, sizeof detail, "retention check_ins=%lld health_facts=%lld", check_ins, facts);
+  long long check_ins = atoll(PQgetvalue(res, 0, 0)), replays = atoll(PQgetvalue(res, 0, 1)),
+            facts = atoll(PQgetvalue(res, 0, 2));
+  char detail[128];
+  snprintf(detail, sizeof detail, "retention check_ins=%lld replay_records=%lld health_facts=%lld",
+           check_ins, replays, facts);
   uint8_t run_id[16];
   randombytes_buf(run_id, sizeof run_id);
   Lindung__V1__AuditEvent event = LINDUNG__V1__AUDIT_EVENT__INIT;
@@ -56,7 +58,8 @@ static void resolver_retention_on_result(void *arg, const PGresult *res, const c
   uint8_t out[MESSAGES_MAX_BYTES];
   size_t len = messages_audit_event(&event, out, sizeof out);
   if (len) service_produce(r->svc, NULL, TOPIC_AUDIT_EVENTS, run_id, sizeof run_id, out, len);
-  LOG_INFO("retention_done", LOG_INT("check_ins", check_ins), LOG_INT("health_facts", facts));
+  LOG_INFO("retention_done", LOG_INT("check_ins", check_ins), LOG_INT("replay_records", replays),
+           LOG_INT("health_facts", facts));
 }
 
 static void resolver_retention_on_timer(uv_timer_t *timer) {

@@ -1,10 +1,12 @@
 /* lindung-status-resolver: reads scan.decrypted, answers each request with a
  * sealed Verdict or Linked on scan.results.<partner_id> (or an error code),
  * and audits it; reads health.facts and applies them; deletes at intervals
- * what the rules no longer need. The per-message rules are in
+ * what the rules no longer need, and carries rule changes into the audit
+ * trail. The per-message rules are in
  * resolver_rules.c (colours: services/common/health_rules.c), the
  * PostgreSQL batch flows in resolver_db.c and resolver_facts.c, retention
- * in resolver_retention.c; this file only wires them. */
+ * in resolver_retention.c, rule changes in resolver_rule_audit.c; this file
+ * only wires them. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include "resolver_db.h"
 #include "resolver_facts.h"
 #include "resolver_retention.h"
+#include "resolver_rule_audit.h"
 #include "service.h"
 #include "topics.h"
 
@@ -35,6 +38,7 @@ typedef struct main_parts {
   resolver_db *scans;
   resolver_facts *facts;
   resolver_retention *retention;
+  resolver_rule_audit *rule_audit;
 } main_parts;
 
 /* Every statement of every part, prepared on each connection. */
@@ -74,6 +78,7 @@ static void main_on_stop(void *ctx) {
   main_parts *parts = ctx;
   resolver_facts_stop(parts->facts);
   resolver_retention_stop(parts->retention);
+  resolver_rule_audit_stop(parts->rule_audit);
 }
 
 /* Reads a key file of 64 hex characters into 32 bytes. */
@@ -126,7 +131,7 @@ static void main_on_db_wait(uv_timer_t *timer) {
 int main(int argc, char **argv) {
   static service_common common;
   static const char *nik_key_file, *token_key_file, *pseudonym_key_file, *inner_key_dir;
-  static uint32_t pseudonym_period_s, retention_interval_s, transactions;
+  static uint32_t pseudonym_period_s, retention_interval_s, rule_audit_interval_ms, transactions;
   const cfg_option options[] = {
       CFG_STRING("LINDUNG_INNER_KEY_DIR", &inner_key_dir, NULL,
                  "directory of the inner keys shared with decrypt only, files inner-<id>.key "
@@ -142,6 +147,9 @@ int main(int argc, char **argv) {
       CFG_UINT("LINDUNG_RETENTION_INTERVAL_S", &retention_interval_s, "3600",
                "seconds between deletions of check-ins and health facts past their retention "
                "(periods in the settings table); 0: never"),
+      CFG_UINT("LINDUNG_RULE_AUDIT_INTERVAL_MS", &rule_audit_interval_ms, "2000",
+               "milliseconds between looks for new rule changes (rule_changes) to carry into "
+               "the audit trail; 0: never"),
       CFG_UINT("LINDUNG_KAFKA_TRANSACTIONS", &transactions, "1",
                "1: each answer, its audit event and the input's offset commit in one Kafka "
                "transaction (docs/operations.md); 0: at least once, for a broker without "
@@ -195,6 +203,7 @@ int main(int argc, char **argv) {
   size_t n = main_add_statements(0, resolver_db_statements, resolver_db_statement_count);
   n = main_add_statements(n, resolver_facts_statements, resolver_facts_statement_count);
   n = main_add_statements(n, resolver_retention_statements, resolver_retention_statement_count);
+  n = main_add_statements(n, resolver_rule_audit_statements, resolver_rule_audit_statement_count);
   service_settings settings = {
       .name = "status-resolver",
       .input_topic = TOPIC_SCAN_DECRYPTED,
@@ -215,7 +224,8 @@ int main(int argc, char **argv) {
   parts.scans = resolver;
   parts.facts = resolver_facts_new(main_svc);
   parts.retention = resolver_retention_new(main_svc, retention_interval_s);
-  if (!resolver || !parts.facts || !parts.retention) {
+  parts.rule_audit = resolver_rule_audit_new(main_svc, rule_audit_interval_ms);
+  if (!resolver || !parts.facts || !parts.retention || !parts.rule_audit) {
     LOG_ERROR("out_of_memory");
     return 1;
   }
@@ -224,6 +234,7 @@ int main(int argc, char **argv) {
   int status = service_run(main_svc);
   resolver_facts_free(parts.facts);
   resolver_retention_free(parts.retention);
+  resolver_rule_audit_free(parts.rule_audit);
   resolver_db_free(resolver);
   inner_seal_keys_free(inner);
   return status;

@@ -1,6 +1,6 @@
 /* resolver_retention: deletes, at intervals, the check-ins, the replay
  * records (the answer log, resolver_answers) and the health facts the
- * rules no longer need (lindung_retention(), 0600_retention_replay_records.sql;
+ * rules no longer need (lindung_retention(), 0600_retention_and_rule_audit.sql;
  * periods in the settings table), and records each run in the audit trail
  * as counts only: "retention check_ins=<n> replay_records=<n>
  * health_facts=<n>". Several resolvers may run it; deleting twice deletes

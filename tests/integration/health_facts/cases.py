@@ -19,9 +19,14 @@ D = dt.timedelta(days=1)
 serials = random.sample(range(1, 9999), 200)
 
 
+# The stack's database outlives a run: a district of this run's own keeps
+# its people apart from an earlier run's (the same birth dates come back).
+district = random.randint(1, 9999)
+
+
 def nik(birth):
     # Province 99 is not one lindungctl seed uses: no clash with seeded people.
-    return "990101%02d%02d%02d%04d" % (birth.day, birth.month, birth.year % 100, serials.pop())
+    return "99%04d%02d%02d%02d%04d" % (district, birth.day, birth.month, birth.year % 100, serials.pop())
 
 
 def years_ago(n, extra_days=0):

@@ -10,7 +10,8 @@
 #     does not; the same fact published twice is one fact;
 #   - rule sets as data: a newer rule set in force changes colours at once
 #     (the September 2021 table), one dated tomorrow changes nothing; a
-#     region's override of a category; every change is in rule_changes;
+#     region's override of a category; every change is in rule_changes and
+#     in the audit trail with the operator's name;
 #   - facts import: every bad line reported, nothing applied; idempotent;
 #   - the September 2021 table cell by cell while its rule set is in force;
 #   - PPKM levels per region (and the settings' level elsewhere) through
@@ -286,6 +287,21 @@ if [ -n "${LINDUNG_AUDIT_ADMIN_DB_URL:-}" ]; then
   [ "$n" -ge 1 ] && pass || fail "no retention record in the audit trail"
   n=$(psql "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q -tA -c "SELECT count(*) FROM audit_records WHERE detail LIKE 'health_fact positive new contacts=1'")
   [ "$n" -ge 1 ] && pass || fail "no audit record of the published positive"
+  # Rule changes reach the audit trail, naming who made them: the rule set
+  # it-now added (by the operator) and deleted (by the test's SQL session),
+  # a region's PPKM level, the exposure window.
+  want="(actor = 'it-operator' AND (detail LIKE 'rule_change rule_sets insert %\"it-now\"%'
+          OR detail LIKE 'rule_change rule_set_regions update %\"ppkm_level\": 4%'
+          OR detail LIKE 'rule_change settings update %\"exposure_window_minutes\"%'))
+        OR (actor = 'lindung_admin' AND detail LIKE 'rule_change rule_sets delete %\"it-now\"%')"
+  n=0
+  for _ in $(seq 1 60); do
+    n=$(psql "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q -tA -c "SELECT count(DISTINCT substring(detail FOR 30))
+          FROM audit_records WHERE service = 'status-resolver' AND ($want)")
+    [ "$n" -ge 4 ] && break
+    sleep 0.5
+  done
+  [ "$n" -ge 4 ] && pass || fail "rule changes in the audit trail: $n of 4 kinds"
 fi
 
 # --- privacy ----------------------------------------------------------------------------------

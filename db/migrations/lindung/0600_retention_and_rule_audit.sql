@@ -1,4 +1,5 @@
--- Retention (issue 16) covers the replay records too: the answer log of
+-- Retention (issue 16) covers the replay records too, and rule changes
+-- reach the audit trail (at the end). Retention: the answer log of
 -- 0500 (resolver_answers, what a redelivered or reused request_id is
 -- answered with) is deleted by lindung_retention() with the check-ins, on
 -- the same horizon (retention_check_in_days), and counted, so that the
@@ -83,3 +84,8 @@ $$;
 
 REVOKE ALL ON FUNCTION lindung_retention(timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION lindung_retention(timestamptz) TO lindung_resolver;
+
+-- The resolver carries every rule change into the audit trail
+-- (resolver_rule_audit.c): it reads rule_changes, which holds no personal
+-- data.
+GRANT SELECT ON rule_changes TO lindung_resolver;

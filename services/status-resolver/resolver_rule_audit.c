@@ -11,6 +11,7 @@
 #include "log.h"
 #include "messages.h"
 #include "pg_array.h"
+#include "resolver_periodic.h"
 #include "resolver_rules.h"
 #include "topics.h"
 
@@ -28,9 +29,8 @@ const size_t resolver_rule_audit_statement_count =
 
 struct resolver_rule_audit {
   service *svc;
-  uv_timer_t timer;
+  resolver_periodic *job;
   int64_t last_sent; /* change_id of the last change produced */
-  bool running, stopping;
 };
 
 void resolver_rule_audit_id(const resolver_rule_change *change, uint8_t out[16]) {
@@ -81,7 +81,6 @@ void resolver_rule_audit_fill(const resolver_rule_change *change, const uint8_t 
 
 static void resolver_rule_audit_on_result(void *arg, const PGresult *res, const char *error) {
   resolver_rule_audit *a = arg;
-  a->running = false;
   if (error || !res || PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 6) {
     LOG_WARN("rule_audit_failed", LOG_ERRTEXT("reason", error ? error : "unexpected result"));
     return;
@@ -113,35 +112,36 @@ static void resolver_rule_audit_on_result(void *arg, const PGresult *res, const 
              LOG_INT("last_change_id", a->last_sent));
 }
 
-static void resolver_rule_audit_on_timer(uv_timer_t *timer) {
-  resolver_rule_audit *a = timer->data;
-  if (a->stopping || a->running || !pgq_connected(service_db(a->svc))) return;
-  char since[24];
-  snprintf(since, sizeof since, "%" PRId64, a->last_sent);
-  const char *values[1] = {since};
-  if (pgq_exec_prepared(service_db(a->svc), "rule_changes_since", 1, values, NULL, NULL,
-                        resolver_rule_audit_on_result, a) == 0)
-    a->running = true;
+/* The statement's parameter: the last change carried. */
+static void resolver_rule_audit_param(void *ctx, char *out, size_t len) {
+  const resolver_rule_audit *a = ctx;
+  snprintf(out, len, "%" PRId64, a->last_sent);
 }
 
 resolver_rule_audit *resolver_rule_audit_new(service *svc, uint32_t interval_ms) {
   resolver_rule_audit *a = calloc(1, sizeof *a);
   if (!a) return NULL;
   a->svc = svc;
-  uv_timer_init(service_loop(svc), &a->timer);
-  a->timer.data = a;
-  if (interval_ms > 0)
-    uv_timer_start(&a->timer, resolver_rule_audit_on_timer, interval_ms, interval_ms);
+  resolver_periodic_job job = {.statement = "rule_changes_since",
+                               .first_ms = interval_ms,
+                               .interval_ms = interval_ms,
+                               .param = resolver_rule_audit_param,
+                               .on_result = resolver_rule_audit_on_result,
+                               .ctx = a};
+  a->job = resolver_periodic_new(svc, &job);
+  if (!a->job) {
+    free(a);
+    return NULL;
+  }
   return a;
 }
 
 void resolver_rule_audit_stop(resolver_rule_audit *a) {
-  if (!a || a->stopping) return;
-  a->stopping = true;
-  uv_timer_stop(&a->timer);
-  uv_close((uv_handle_t *)&a->timer, NULL);
+  if (a) resolver_periodic_stop(a->job);
 }
 
 void resolver_rule_audit_free(resolver_rule_audit *a) {
+  if (!a) return;
+  resolver_periodic_free(a->job);
   free(a);
 }

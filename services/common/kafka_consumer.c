@@ -387,7 +387,9 @@ bool kq_consumer_connected(const kq_consumer *c) {
   return c && c->connected;
 }
 int64_t kq_consumer_lag(const kq_consumer *c) {
-  return c ? c->lag : -1;
+  if (!c || c->lag < 0) return -1;
+  /* Taken from librdkafka but not finished yet: held back or in flight. */
+  return c->lag + (int64_t)c->held_count + (int64_t)c->in_flight;
 }
 size_t kq_consumer_in_flight(const kq_consumer *c) {
   return c ? c->in_flight : 0;

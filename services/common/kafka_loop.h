@@ -140,10 +140,11 @@ void kq_consumer_resume(kq_consumer *consumer);
 /* Like kq_producer_connected(); a partition assignment also sets it. */
 bool kq_consumer_connected(const kq_consumer *consumer);
 
-/* Sum over assigned partitions of librdkafka's "consumer_lag" statistic
- * (high watermark - committed offset; partitions with nothing committed yet
- * are unknown and left out); -1 before the first statistics arrive,
- * refreshed every statistics.interval.ms (1 s). */
+/* Messages of the assigned partitions the service has not finished: those
+ * not yet taken from librdkafka (last stable offset - app_offset, from the
+ * statistics, refreshed every statistics.interval.ms = 1 s) plus those held
+ * or in flight. Not librdkafka's "consumer_lag", which a transactional
+ * commit never updates. -1 before the first statistics arrive. */
 int64_t kq_consumer_lag(const kq_consumer *consumer);
 
 size_t kq_consumer_in_flight(const kq_consumer *consumer);

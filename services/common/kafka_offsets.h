@@ -4,8 +4,9 @@
  *   - kqo_tracker: per assigned partition, the offsets handed to the service
  *     in order and which of them are complete; it answers "which offset may
  *     be stored now", i.e. one past the longest prefix of complete inputs.
- *   - kqo_stats_parse: a tiny scanner over librdkafka's statistics JSON that
- *     sums the consumer lag of real partitions and counts brokers that are UP.
+ *   - kqo_stats_parse: reads librdkafka's statistics JSON (with jansson):
+ *     the messages of assigned partitions not yet handed to the service,
+ *     and the brokers that are UP.
  *
  * Prefix kqo_. No I/O, no logging. */
 #ifndef LINDUNG_KAFKA_OFFSETS_H
@@ -46,13 +47,13 @@ size_t kqo_pending(const kqo_tracker *tracker, const char *topic, int32_t partit
 bool kqo_is_assigned(const kqo_tracker *tracker, const char *topic, int32_t partition);
 
 typedef struct kqo_stats {
-  int64_t consumer_lag; /* sum over partitions (id >= 0) with a known lag */
+  int64_t consumer_lag; /* sum over assigned partitions of end - app_offset */
   int lag_partitions;   /* how many partitions contributed */
   int brokers_up;       /* brokers whose "state" is "UP" */
 } kqo_stats;
 
 /* Parses one statistics JSON document. Returns 0, or -EINVAL when the text is
- * not well-formed JSON (out is then unspecified). */
+ * not one well-formed JSON object (out is then unspecified). */
 int kqo_stats_parse(const char *json, size_t len, kqo_stats *out);
 
 #endif

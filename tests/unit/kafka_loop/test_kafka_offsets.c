@@ -134,10 +134,12 @@ static void test_stats_sample(void) {
   if (!json) return;
   kqo_stats stats;
   CHECK_EQ_INT(kqo_stats_parse(json, len, &stats), 0);
-  /* Partition 2: hi 21 - committed 10; partitions 0, 1 (-1: nothing
-   * committed yet) and the internal partition -1 are skipped. */
-  CHECK_EQ_INT(stats.consumer_lag, 11);
-  CHECK_EQ_INT(stats.lag_partitions, 1);
+  /* Every message of partitions 0-2 was handed to the service (app_offset
+   * = hi_offset), whatever librdkafka's consumer_lag says (-1, -1, 11: it
+   * counts from a commit it last saw); the internal partition -1 is
+   * skipped. */
+  CHECK_EQ_INT(stats.consumer_lag, 0);
+  CHECK_EQ_INT(stats.lag_partitions, 3);
   CHECK_EQ_INT(stats.brokers_up, 2);
   free(json);
 }
@@ -146,15 +148,24 @@ static void test_stats_synthetic(void) {
   const char *json =
       "{\"name\":\"c\",\"brokers\":{\"a:1/1\":{\"state\":\"UP\",\"nodeid\":1},"
       "\"a:2/2\":{\"state\":\"DOWN\",\"nodeid\":2},\"a:3/bootstrap\":{\"state\":\"INIT\"}},"
-      "\"topics\":{\"t.one\":{\"partitions\":{\"0\":{\"consumer_lag\":5,\"x\":[1,2,{\"consumer_"
-      "lag\":99}]},"
-      "\"1\":{\"consumer_lag\":0},\"-1\":{\"consumer_lag\":1000}}},"
-      "\"t\\\"two\":{\"partitions\":{\"3\":{\"consumer_lag\":7.5,\"hi\":-3e2},\"4\":{\"consumer_"
-      "lag\":12}}}},"
+      "\"topics\":{\"t.one\":{\"partitions\":{"
+      /* Taken up to 40 of a stable end at 45; committed long ago: 5. */
+      "\"0\":{\"desired\":true,\"hi_offset\":50,\"ls_offset\":45,\"app_offset\":40,"
+      "\"committed_offset\":3,\"consumer_lag\":42},"
+      /* Nothing taken since the assignment: counted from the commit: 7. */
+      "\"1\":{\"desired\":true,\"hi_offset\":17,\"ls_offset\":17,\"app_offset\":-1001,"
+      "\"committed_offset\":10},"
+      /* Not assigned here, unknown offsets, internal: left out. */
+      "\"2\":{\"desired\":false,\"hi_offset\":900,\"app_offset\":0},"
+      "\"3\":{\"desired\":true,\"hi_offset\":900,\"app_offset\":-1001,\"committed_offset\":-1001},"
+      "\"-1\":{\"hi_offset\":1000,\"app_offset\":0}}},"
+      /* No last stable offset (read_uncommitted): the high watermark: 12. */
+      "\"t\\\"two\":{\"partitions\":{\"4\":{\"hi_offset\":20,\"ls_offset\":-1001,"
+      "\"app_offset\":8}}}},"
       "\"consumer_lag\":500,\"cgrp\":{\"state\":\"up\"},\"flags\":[true,false,null]}";
   kqo_stats stats;
   CHECK_EQ_INT(kqo_stats_parse(json, strlen(json), &stats), 0);
-  CHECK_EQ_INT(stats.consumer_lag, 17);
+  CHECK_EQ_INT(stats.consumer_lag, 24);
   CHECK_EQ_INT(stats.lag_partitions, 3);
   CHECK_EQ_INT(stats.brokers_up, 1);
 
@@ -166,7 +177,7 @@ static void test_stats_synthetic(void) {
 static void test_stats_malformed(void) {
   kqo_stats stats;
   const char *bad[] = {"",           "{",      "{\"a\":}",    "{\"a\" 1}", "[1,2",
-                       "{\"a\":1}x", "\"open", "{\"a\":tru}", "{\"a\":-}"};
+                       "{\"a\":1}x", "\"open", "{\"a\":tru}", "{\"a\":-}", "[]"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     CHECK_EQ_INT(kqo_stats_parse(bad[i], strlen(bad[i]), &stats), -EINVAL);
   /* Deep nesting is refused, not a stack overflow. */

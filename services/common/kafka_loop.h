@@ -141,10 +141,9 @@ void kq_consumer_resume(kq_consumer *consumer);
 bool kq_consumer_connected(const kq_consumer *consumer);
 
 /* Messages of the assigned partitions the service has not finished: those
- * not yet taken from librdkafka (last stable offset - app_offset, from the
- * statistics, refreshed every statistics.interval.ms = 1 s) plus those held
- * or in flight. Not librdkafka's "consumer_lag", which a transactional
- * commit never updates. -1 before the first statistics arrive. */
+ * after its position (high watermark - position, per partition; a trailing
+ * transaction marker counts one) plus those held or in flight. -1 when the
+ * assignment cannot be read. */
 int64_t kq_consumer_lag(const kq_consumer *consumer);
 
 size_t kq_consumer_in_flight(const kq_consumer *consumer);

@@ -161,50 +161,11 @@ bool kqo_is_assigned(const kqo_tracker *tracker, const char *topic, int32_t part
   return kqo_find(tracker, topic, partition) != NULL;
 }
 
-/* --- statistics ------------------------------------------------------
- * librdkafka's "consumer_lag" is the end offset minus the offset committed
- * by this consumer, as librdkafka last saw it. A service that commits its
- * input offsets inside a Kafka transaction (send_offsets_to_transaction)
- * never updates that view: the figure then grows with every message, or
- * stays unknown (-1) when nothing was committed before the service
- * started. What the service has taken is "app_offset" (one past the last
- * message handed to it), which librdkafka keeps current either way. */
+/* --- statistics ------------------------------------------------------ */
 
-static int64_t kqo_integer(json_t *object, const char *key) {
-  json_t *value = json_object_get(object, key);
-  return json_is_integer(value) ? (int64_t)json_integer_value(value) : -1;
-}
-
-/* Messages of one partition not yet handed to the service, or -1 when
- * unknown (not assigned to this consumer, nothing fetched yet). With
- * read_committed the end is the last stable offset, so an open transaction's
- * messages do not count; a closing transaction marker counts as one. */
-static int64_t kqo_partition_lag(json_t *part) {
-  json_t *desired = json_object_get(part, "desired");
-  if (desired && !json_is_true(desired)) return -1;
-  int64_t end = kqo_integer(part, "ls_offset");
-  if (end < 0) end = kqo_integer(part, "hi_offset");
-  int64_t taken = kqo_integer(part, "app_offset");
-  if (taken < 0) taken = kqo_integer(part, "committed_offset");
-  if (end < 0 || taken < 0) return -1;
-  return end > taken ? end - taken : 0;
-}
-
-static void kqo_sum_lag(json_t *topics, kqo_stats *out) {
-  const char *topic_name, *id;
-  json_t *topic, *part;
-  json_object_foreach(topics, topic_name, topic) {
-    json_t *partitions = json_object_get(topic, "partitions");
-    if (!json_is_object(partitions)) continue;
-    json_object_foreach(partitions, id, part) {
-      /* Partition -1 is librdkafka's internal "unassigned" queue. */
-      if (id[0] == '-' || !json_is_object(part)) continue;
-      int64_t lag = kqo_partition_lag(part);
-      if (lag < 0) continue;
-      out->consumer_lag += lag;
-      out->lag_partitions++;
-    }
-  }
+int64_t kqo_partition_lag(int64_t high_watermark, int64_t position) {
+  if (high_watermark < 0 || position < 0) return -1;
+  return high_watermark > position ? high_watermark - position : 0;
 }
 
 int kqo_stats_parse(const char *json, size_t len, kqo_stats *out) {
@@ -223,8 +184,6 @@ int kqo_stats_parse(const char *json, size_t len, kqo_stats *out) {
     const char *state = json_string_value(json_object_get(broker, "state"));
     if (state && strcmp(state, "UP") == 0) out->brokers_up++;
   }
-  json_t *topics = json_object_get(root, "topics");
-  if (json_is_object(topics)) kqo_sum_lag(topics, out);
   json_decref(root);
   return 0;
 }

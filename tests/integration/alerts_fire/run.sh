@@ -13,24 +13,48 @@
 #     LindungRejectionRateHigh on ingest;
 #   - 300 bytes-that-are-no-message on scan.accepted: LindungDeadLetters
 #     on decrypt;
-#   - one audit record edited by the database owner: LindungAuditChainBroken.
-# Not caused here (listed in not_caused, reported by the test):
-# LindungConsumerLagHigh/Critical, LindungPartnerEventsNotApplied.
-# Everything is put back: services and PostgreSQL running, the record
-# restored and the chain verified again, venues as they were.
+#   - one audit record edited by the database owner: LindungAuditChainBroken;
+#   - audit_records locked (a stuck database) while partners scan, then
+#     110,000 more events: LindungConsumerLagHigh and Critical on audit;
+#   - lindung-decrypt's Read ACL on partner.events taken away while partner
+#     quotas change: LindungPartnerEventsNotApplied on decrypt.
+# Everything is put back: services and PostgreSQL running, the ACL, the
+# record restored and the chain verified again, venues and quotas as they
+# were.
 set -uo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../lib.sh"
 # shellcheck source=tests/integration/prometheus.sh
 . "$(dirname "$0")/../prometheus.sh"
 stack() { LINDUNG_NO_BUILD=1 "$LINDUNG_SOURCE_DIR/scripts/stack" "$@" > /dev/null 2>&1; }
-not_caused="LindungConsumerLagHigh LindungConsumerLagCritical LindungPartnerEventsNotApplied"
+not_caused=""
 
 tmp=$(mktemp -d)
 loadgen_pid=
+lock_pid=
 restore_record=
-cleanup() {
+restore_acl=
+restore_quota=
+scan_in_background() { # rate
+  "$LINDUNG_BIN_DIR/lindung-loadgen" --people 50 --duration 120 --rate "$1" --quiet > "$tmp/loadgen.out" 2>&1 &
+  loadgen_pid=$!
+}
+stop_scanning() {
   [ -n "$loadgen_pid" ] && kill "$loadgen_pid" 2> /dev/null && wait "$loadgen_pid" 2> /dev/null
+  loadgen_pid=
+}
+aq() { "$LINDUNG_PG_BIN/psql" "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q -v ON_ERROR_STOP=1 -tA -c "$1"; }
+unlock_audit() {
+  [ -n "${lock_pid:-}" ] || return 0
+  aq "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'alerts_fire_lock'" > /dev/null
+  wait "$lock_pid" 2> /dev/null
+  lock_pid=
+}
+cleanup() {
+  stop_scanning
+  unlock_audit
+  [ -n "$restore_acl" ] && topic_read_acl add lindung-decrypt partner.events
+  [ -n "$restore_quota" ] && "$LINDUNG_BIN_DIR/lindungctl" partner quota gojek --rate 0 > /dev/null
   prom_stop
   stack start postgresql
   for s in lindung-audit lindung-revocation lindung-status-resolver lindung-decrypt lindung-ingest; do stack start "$s"; done
@@ -47,6 +71,11 @@ left=$(grep -nE '(for: *[0-9]+[mh]|\[[0-9]+[mh]|offset [0-9]+[mh]|> 900$)' "$tmp
 [ -z "$left" ] && pass || fail "durations the compression misses: $left"
 prom_start "$tmp/fast.rules.yml" || exit 1
 
+kcat_produce() { # topic
+  kcat -b "$LINDUNG_KAFKA_BROKERS" -X security.protocol=ssl -X ssl.ca.location="$LINDUNG_KAFKA_SSL_CA_FILE" \
+    -X ssl.certificate.location="$LINDUNG_KAFKA_SSL_CERT_FILE" -X ssl.key.location="$LINDUNG_KAFKA_SSL_KEY_FILE" \
+    -P -t "$1" 2> "$tmp/kcat.err"
+}
 fired=" "
 firing() { # alertname job
   prom_query "ALERTS{alertname=\"$1\", alertstate=\"firing\"${2:+, job=\"$2\"}}" | jq -e 'length > 0' > /dev/null
@@ -67,26 +96,57 @@ stack start lindung-audit || fail "start audit"
 # ---- PostgreSQL down while partners scan ----------------------------------
 lindung_ensure_seeded
 lindung_venues_snapshot "$tmp/venues.sql"
-"$LINDUNG_BIN_DIR/lindung-loadgen" --people 50 --duration 90 --rate 30 --quiet > "$tmp/loadgen.out" 2>&1 &
-loadgen_pid=$!
+scan_in_background 30
 scanning() { [ "$(prom_query 'sum(lindung:requests:rate5m{job="lindung-status-resolver"})' | jq -r '.[0].value[1] // 0' | cut -d. -f1)" -ge 2 ]; }
 wait_for "scans answered by the resolver" 60 scanning
 stack stop postgresql || fail "stop postgresql"
 expect_firing LindungPostgresDown lindung-status-resolver 40
 expect_firing LindungErrorRateHigh lindung-status-resolver 60
 stack start postgresql || fail "start postgresql"
-kill "$loadgen_pid" 2> /dev/null
-wait "$loadgen_pid" 2> /dev/null
-loadgen_pid=
+stop_scanning
+
+# ---- the audit database stuck: the audit service falls behind -------------
+# Its inputs in flight wait on the lock, it takes no more, and what arrives
+# meanwhile is lag: scans' events, then 110,000 that are no event.
+PGAPPNAME=alerts_fire_lock "$LINDUNG_PG_BIN/psql" "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q \
+  -c "BEGIN; LOCK TABLE audit_records IN EXCLUSIVE MODE; SELECT pg_sleep(300); COMMIT" > /dev/null 2>&1 &
+lock_pid=$!
+scan_in_background 100
+behind() { [ "$(prom_query 'max(lindung_consumer_lag_messages{job="lindung-audit"})' | jq -r '.[0].value[1] // 0')" -ge 3000 ]; }
+wait_for "audit events waiting on the lock" 90 behind
+seq 110000 | sed 's/^/not an event /' | kcat_produce audit.events || fail "produce to audit.events: $(cat "$tmp/kcat.err")"
+expect_firing LindungConsumerLagHigh lindung-audit 40
+expect_firing LindungConsumerLagCritical lindung-audit 60
+note "audit lag at its highest: $(prom_query 'max_over_time(lindung_consumer_lag_messages{job="lindung-audit"}[2m])' | jq -r '.[0].value[1]')"
+stop_scanning
+unlock_audit
 lindung_venues_restore "$tmp/venues.sql"
 rm -f "$tmp/venues.sql"
+caught_up() { [ "$(prom_query 'max(lindung_consumer_lag_messages{job="lindung-audit"})' | jq -r '.[0].value[1] // 1')" -lt 100 ]; }
+wait_for "audit caught up" 180 caught_up
+
+# ---- an instance cut off partner.events -----------------------------------
+dist=$("$LINDUNG_SOURCE_DIR/deploy/kafka/dist" path) || fail "Apache Kafka is not installed"
+javac -cp "$dist/lib/*" -d "$tmp/java" "$(dirname "$0")/TopicReadAcl.java" || fail "javac TopicReadAcl"
+topic_read_acl() { # remove|add principal topic
+  java -Xmx128m -XX:+UseSerialGC -cp "$tmp/java:$dist/lib/*" TopicReadAcl \
+    "$LINDUNG_KAFKA_CERT_DIR/lindung-admin.java.properties" "$@"
+}
+topic_read_acl remove lindung-decrypt partner.events && restore_acl=1 || fail "remove decrypt's Read ACL"
+restore_quota=1 # seeded partners have no quota
+for i in $(seq 30); do
+  "$LINDUNG_BIN_DIR/lindungctl" partner quota gojek --rate $((1000 + i)) > /dev/null || fail "partner quota"
+  firing LindungPartnerEventsNotApplied lindung-decrypt && break
+  sleep 2
+done
+"$LINDUNG_BIN_DIR/lindungctl" partner quota gojek --rate 0 > /dev/null && restore_quota= || fail "partner quota back to none"
+expect_firing LindungPartnerEventsNotApplied lindung-decrypt 10
+quiet_elsewhere=$(prom_query 'ALERTS{alertname="LindungPartnerEventsNotApplied", job!="lindung-decrypt"}' | jq length)
+[ "$quiet_elsewhere" = 0 ] && pass "instances that read partner.events stay quiet" ||
+  fail "LindungPartnerEventsNotApplied for instances that apply the events"
+topic_read_acl add lindung-decrypt partner.events && restore_acl= || fail "give decrypt's Read ACL back"
 
 # ---- what partners send is not a request ----------------------------------
-kcat_produce() { # topic
-  kcat -b "$LINDUNG_KAFKA_BROKERS" -X security.protocol=ssl -X ssl.ca.location="$LINDUNG_KAFKA_SSL_CA_FILE" \
-    -X ssl.certificate.location="$LINDUNG_KAFKA_SSL_CERT_FILE" -X ssl.key.location="$LINDUNG_KAFKA_SSL_KEY_FILE" \
-    -P -t "$1" 2> "$tmp/kcat.err"
-}
 for i in $(seq 500); do
   echo "not a request $i"
   sleep 0.05
@@ -101,7 +161,6 @@ seq 300 | sed 's/^/not a message /' | kcat_produce scan.accepted || fail "produc
 expect_firing LindungDeadLetters lindung-decrypt 40
 
 # ---- an audit record edited -----------------------------------------------
-aq() { "$LINDUNG_PG_BIN/psql" "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q -v ON_ERROR_STOP=1 -tA -c "$1"; }
 as_owner() { aq "BEGIN; ALTER TABLE audit_records DISABLE TRIGGER audit_records_no_change;
   $1; ALTER TABLE audit_records ENABLE TRIGGER audit_records_no_change; COMMIT" > /dev/null; }
 k=$(aq "SELECT max(seq) / 2 FROM audit_records")

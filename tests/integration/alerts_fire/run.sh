@@ -104,6 +104,9 @@ expect_firing LindungPostgresDown lindung-status-resolver 40
 expect_firing LindungErrorRateHigh lindung-status-resolver 60
 stack start postgresql || fail "start postgresql"
 stop_scanning
+audit_lag() { prom_query 'max(lindung_consumer_lag_messages{job="lindung-audit"})' | jq -r '.[0].value[1] // 1000000'; }
+caught_up() { [ "$(audit_lag)" -lt 100 ]; }
+wait_for "audit caught up after PostgreSQL came back" 300 caught_up
 
 # ---- the audit database stuck: the audit service falls behind -------------
 # Its inputs in flight wait on the lock, it takes no more, and what arrives
@@ -111,8 +114,13 @@ stop_scanning
 PGAPPNAME=alerts_fire_lock "$LINDUNG_PG_BIN/psql" "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q \
   -c "BEGIN; LOCK TABLE audit_records IN EXCLUSIVE MODE; SELECT pg_sleep(300); COMMIT" > /dev/null 2>&1 &
 lock_pid=$!
+locked() {
+  [ "$(aq "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+    WHERE a.application_name = 'alerts_fire_lock' AND l.relation = 'audit_records'::regclass AND l.granted")" = 1 ]
+}
+wait_for "audit_records locked" 60 locked
 scan_in_background 100
-behind() { [ "$(prom_query 'max(lindung_consumer_lag_messages{job="lindung-audit"})' | jq -r '.[0].value[1] // 0')" -ge 3000 ]; }
+behind() { [ "$(audit_lag)" -ge 3000 ] && [ "$(audit_lag)" != 1000000 ]; }
 wait_for "audit events waiting on the lock" 90 behind
 seq 110000 | sed 's/^/not an event /' | kcat_produce audit.events || fail "produce to audit.events: $(cat "$tmp/kcat.err")"
 expect_firing LindungConsumerLagHigh lindung-audit 40
@@ -122,8 +130,7 @@ stop_scanning
 unlock_audit
 lindung_venues_restore "$tmp/venues.sql"
 rm -f "$tmp/venues.sql"
-caught_up() { [ "$(prom_query 'max(lindung_consumer_lag_messages{job="lindung-audit"})' | jq -r '.[0].value[1] // 1')" -lt 100 ]; }
-wait_for "audit caught up" 180 caught_up
+wait_for "audit caught up" 300 caught_up
 
 # ---- an instance cut off partner.events -----------------------------------
 dist=$("$LINDUNG_SOURCE_DIR/deploy/kafka/dist" path) || fail "Apache Kafka is not installed"

@@ -140,6 +140,12 @@ void kq_consumer_resume(kq_consumer *consumer);
 /* Like kq_producer_connected(); a partition assignment also sets it. */
 bool kq_consumer_connected(const kq_consumer *consumer);
 
+/* 0 while the consumer is usable; -EIO once librdkafka raised a fatal
+ * error, with the reason in err. The one expected: another process joined
+ * with the same group.instance.id and fenced this one. It never recovers:
+ * the service should stop. */
+int kq_consumer_fatal_error(const kq_consumer *consumer, char *err, size_t err_len);
+
 /* Messages of the assigned partitions the service has not finished: those
  * after its position (high watermark - position, per partition; a trailing
  * transaction marker counts one) plus those held or in flight. -1 when the

@@ -97,6 +97,8 @@ struct kq_consumer {
   kq_in *live; /* every input handed out and not finished */
   size_t in_flight;
   bool paused, closing, serving, connected;
+  bool fatal; /* e.g. fenced by a newer member with the same group.instance.id */
+  char fatal_reason[256];
 };
 
 __attribute__((format(printf, 3, 4))) void kq__set_err(char *err, size_t err_len, const char *fmt,

@@ -50,7 +50,7 @@ const ctl_command ctl_commands[] = {
      "of every change made with that token"},
     {"operator", "remove", ctl_cmd_operator_remove, "operator remove <name> [--operators-file <file>]",
      "the operator's token stops working (the last operator cannot be removed)"},
-    {"operator", "list", ctl_cmd_operator_list, "operator list [--operators-file <file>]",
+    {"operator", "list", ctl_cmd_operator_list, "operator list [--operators-file <file>] [--json]",
      "the operators' names, one a line"},
     {"partner", "list", ctl_cmd_partner_list, "partner list [--json]",
      "one line per partner: id, status, key ids (revoked ones marked), name; tab-separated"},
@@ -71,7 +71,7 @@ const ctl_command ctl_commands[] = {
      "publish every line as a HealthFact on health.facts (key: the keyed NIK hash), as a "
      "lab or vaccination centre does; every bad line is reported and nothing is published "
      "(reads LINDUNG_NIK_KEY_FILE, LINDUNG_KAFKA_BROKERS)"},
-    {"rules", "list", ctl_cmd_rules_list, "rules list",
+    {"rules", "list", ctl_cmd_rules_list, "rules list [--json]",
      "one line per rule set: id, effective from, scheme, in-force|future|past, its numbers, "
      "how many region rules; tab-separated"},
     {"rules", "add", ctl_cmd_rules_add,

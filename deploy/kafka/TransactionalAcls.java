@@ -1,8 +1,9 @@
 // Creates the access table's transactional-id rows (deploy/kafka/access) on
 // the embedded broker. librdkafka 2.0.2's admin API knows no
 // TransactionalId resource, so `lindungctl kafka apply` cannot; Kafka's own
-// Admin client can. Run by scripts/stack with the broker's jars:
-//   java -cp "$dist/lib/*" TransactionalAcls.java CLIENT_PROPERTIES ACCESS_TABLE
+// Admin client can. Compiled once by `deploy/kafka/dist classes`, run by
+// scripts/stack with the broker's jars:
+//   java -cp "$dist/lib/*:$classes" TransactionalAcls CLIENT_PROPERTIES ACCESS_TABLE
 import java.io.FileInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

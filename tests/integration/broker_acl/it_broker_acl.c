@@ -1,9 +1,19 @@
 /* it_broker_acl: one Kafka operation as one principal, to see what the
- * broker allows.
+ * broker allows, and (as the stack's admin) ACLs added or deleted to loosen
+ * a check on purpose.
  *
- *   it_broker_acl <cert> <key> produce <topic>          one record, acknowledged or not
+ *   it_broker_acl <cert> <key> produce <topic>          one record, authorized or not
  *   it_broker_acl <cert> <key> consume <topic> <group>  read partition 0 from the start
- *   it_broker_acl <cert> <key> create <topic>           create the topic
+ *   it_broker_acl <cert> <key> create <topic>           create the topic (validate only)
+ *   it_broker_acl acl add|delete <principal> <topic> Read|Write|Create
+ *       one literal ALLOW ACL on the topic, as LINDUNG_KAFKA_SSL_* (the admin)
+ *
+ * Checks change nothing on the cluster, so they can run again and again:
+ * the record produced is stamped a day ahead, which the broker refuses
+ * (INVALID_TIMESTAMP: message.timestamp.after.max.ms, an hour by default
+ * since Kafka 4.0) only after it authorized the write, so that answer
+ * counts as allowed and nothing is stored; a topic is created with
+ * validate_only, which the broker authorizes like a real creation.
  *
  * The brokers and CA come from LINDUNG_KAFKA_* (stack.env); the principal
  * is the certificate given. consume names a consumer group the principal
@@ -16,15 +26,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testing_kafka.h"
 
 #define WAIT_MS 15000
+#define FUTURE_MS (24LL * 3600 * 1000)
 
 static int verdict(rd_kafka_resp_err_t err, bool cluster_counts) {
   if (!err) {
     puts("allowed");
+    return 0;
+  }
+  if (err == RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP) {
+    puts("allowed (authorized; the future-dated record was refused, nothing stored)");
     return 0;
   }
   puts(rd_kafka_err2name(err));
@@ -87,7 +103,7 @@ static int produce(const char *cert, const char *key, const char *topic) {
   rd_kafka_resp_err_t err = rd_kafka_producev(
       rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY("it-broker-acl", 13),
       RD_KAFKA_V_VALUE("not a request", 13), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_END);
+      RD_KAFKA_V_TIMESTAMP((int64_t)time(NULL) * 1000 + FUTURE_MS), RD_KAFKA_V_END);
   if (!err) {
     for (int i = 0; i < WAIT_MS / 100 && delivery_err == RD_KAFKA_RESP_ERR__IN_PROGRESS; i++)
       rd_kafka_poll(rk, 100);
@@ -144,7 +160,13 @@ static int create(const char *cert, const char *key, const char *topic) {
   char errstr[256];
   rd_kafka_NewTopic_t *t = rd_kafka_NewTopic_new(topic, 1, 1, errstr, sizeof errstr);
   rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
-  rd_kafka_CreateTopics(rk, &t, 1, NULL, queue);
+  rd_kafka_AdminOptions_t *options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  if (rd_kafka_AdminOptions_set_validate_only(options, 1, errstr, sizeof errstr)) {
+    fprintf(stderr, "it_broker_acl: %s\n", errstr);
+    exit(1);
+  }
+  rd_kafka_CreateTopics(rk, &t, 1, options, queue);
+  rd_kafka_AdminOptions_destroy(options);
   rd_kafka_event_t *event = rd_kafka_queue_poll(queue, WAIT_MS);
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
   if (event) {
@@ -163,12 +185,86 @@ static int create(const char *cert, const char *key, const char *topic) {
   return verdict(err, true);
 }
 
+static rd_kafka_AclOperation_t acl_operation(const char *name) {
+  return !strcmp(name, "Read")     ? RD_KAFKA_ACL_OPERATION_READ
+         : !strcmp(name, "Write")  ? RD_KAFKA_ACL_OPERATION_WRITE
+         : !strcmp(name, "Create") ? RD_KAFKA_ACL_OPERATION_CREATE
+                                   : RD_KAFKA_ACL_OPERATION_UNKNOWN;
+}
+
+/* The admin's answer to one CreateAcls or DeleteAcls of one binding. */
+static rd_kafka_resp_err_t acl_result(rd_kafka_event_t *event, bool adding, char *errstr,
+                                      size_t size) {
+  size_t n = 0;
+  const rd_kafka_error_t *error = NULL;
+  if (adding) {
+    const rd_kafka_acl_result_t **r =
+        rd_kafka_CreateAcls_result_acls(rd_kafka_event_CreateAcls_result(event), &n);
+    if (n == 1) error = rd_kafka_acl_result_error(r[0]);
+  } else {
+    const rd_kafka_DeleteAcls_result_response_t **r =
+        rd_kafka_DeleteAcls_result_responses(rd_kafka_event_DeleteAcls_result(event), &n);
+    if (n == 1) error = rd_kafka_DeleteAcls_result_response_error(r[0]);
+  }
+  if (n != 1) return RD_KAFKA_RESP_ERR__FAIL;
+  if (error) snprintf(errstr, size, "%s", rd_kafka_error_string(error));
+  return error ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* acl add|delete <principal> <topic> <operation>, as the stack's admin. The
+ * broker enforces a change a moment after it answers (run.sh waits). */
+static int acl(const char *action, const char *principal, const char *topic, const char *op) {
+  bool adding = !strcmp(action, "add");
+  rd_kafka_AclOperation_t operation = acl_operation(op);
+  if ((!adding && strcmp(action, "delete")) || operation == RD_KAFKA_ACL_OPERATION_UNKNOWN) {
+    fprintf(stderr, "it_broker_acl: acl add|delete <principal> <topic> Read|Write|Create\n");
+    return 2;
+  }
+  const kafka_security *admin = testing_kafka_security();
+  rd_kafka_t *rk = client(admin->cert_file, admin->key_file, NULL);
+  char errstr[512], user[160];
+  snprintf(user, sizeof user, "User:%s", principal);
+  rd_kafka_AclBinding_t *binding =
+      rd_kafka_AclBinding_new(RD_KAFKA_RESOURCE_TOPIC, topic, RD_KAFKA_RESOURCE_PATTERN_LITERAL,
+                              user, "*", operation, RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, errstr,
+                              sizeof errstr);
+  if (!binding) {
+    fprintf(stderr, "it_broker_acl: %s\n", errstr);
+    rd_kafka_destroy(rk);
+    return 1;
+  }
+  rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
+  if (adding)
+    rd_kafka_CreateAcls(rk, &binding, 1, NULL, queue);
+  else /* a binding is an exact filter for itself */
+    rd_kafka_DeleteAcls(rk, (rd_kafka_AclBindingFilter_t **)&binding, 1, NULL, queue);
+  rd_kafka_event_t *event = rd_kafka_queue_poll(queue, WAIT_MS);
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  snprintf(errstr, sizeof errstr, "no answer");
+  if (event) {
+    err = rd_kafka_event_error(event);
+    if (err)
+      snprintf(errstr, sizeof errstr, "%s", rd_kafka_event_error_string(event));
+    else
+      err = acl_result(event, adding, errstr, sizeof errstr);
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_AclBinding_destroy(binding);
+  rd_kafka_destroy(rk);
+  if (err) fprintf(stderr, "it_broker_acl: acl %s %s %s %s: %s\n", action, principal, topic, op, errstr);
+  return err ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 6 && !strcmp(argv[1], "acl") && getenv("LINDUNG_KAFKA_BROKERS"))
+    return acl(argv[2], argv[3], argv[4], argv[5]);
   bool consuming = argc == 6 && !strcmp(argv[3], "consume");
   if ((argc != 5 && !consuming) || !getenv("LINDUNG_KAFKA_BROKERS")) {
     fprintf(stderr,
             "usage: it_broker_acl <cert> <key> produce|create <topic>\n"
-            "       it_broker_acl <cert> <key> consume <topic> <group>\n");
+            "       it_broker_acl <cert> <key> consume <topic> <group>\n"
+            "       it_broker_acl acl add|delete <principal> <topic> Read|Write|Create\n");
     return 2;
   }
   if (consuming) return consume(argv[1], argv[2], argv[4], argv[5]);

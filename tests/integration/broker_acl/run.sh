@@ -10,6 +10,11 @@
 #     broker (its write ACL is gone); after reinstate it is allowed again;
 #   - services cannot touch topics outside their role;
 #   - the analyst reads audit.log and nothing else.
+# That each refusal would fail if its ACL were loosened is itself checked:
+# every refused operation above is then granted by one literal ACL of its
+# own (as the admin), must turn allowed (so its check would fail), and is
+# refused again once that ACL is deleted. The checks change nothing but
+# those ACLs (see it_broker_acl.c), so the test can run on any stack.
 set -uo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -21,11 +26,28 @@ lindung_ensure_seeded
 drv=$LINDUNG_TEST_BIN_DIR/it_broker_acl
 certs=$LINDUNG_KAFKA_CERT_DIR
 
+# The principal a certificate speaks as: its CN.
+principal_of() { openssl x509 -in "$1" -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= *//p'; }
+
 as_partner() { echo "$LINDUNG_RUN_DIR/partners/$1/kafka.crt $LINDUNG_RUN_DIR/partners/$1/kafka.key"; }
 as_principal() { echo "$certs/$1.crt $certs/$1.key"; }
 
 tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+# Every refusal checked while recording: "principal|cert key|op|topic|group".
+refusals=()
+recording=1
+# ACLs added to loosen a check: "principal|topic|operation", deleted on exit.
+loosened=()
+drop_loosened() {
+  local acl principal topic operation
+  for acl in ${loosened[@]+"${loosened[@]}"}; do
+    IFS='|' read -r principal topic operation <<< "$acl"
+    "$drv" acl delete "$principal" "$topic" "$operation" > /dev/null 2>&1 ||
+      echo "FAIL: could not delete the loosening ACL $acl"
+  done
+  loosened=()
+}
+trap 'drop_loosened; rm -f "$tmp"' EXIT
 
 # expect allowed|refused <who> <cert key> produce|create <topic>
 # expect allowed|refused <who> <cert key> consume <topic> <group the principal may use>
@@ -37,7 +59,12 @@ expect() {
   rc=$?
   checks=$((checks + 1))
   case "$want:$rc" in
-    allowed:0 | refused:3) echo "ok   $who $op $topic: $out" ;;
+    allowed:0 | refused:3)
+      echo "ok   $who $op $topic: $out"
+      if [ "$want" = refused ] && [ "$recording" = 1 ]; then
+        refusals+=("$(principal_of "${creds%% *}")|$creds|$op|$topic|$group")
+      fi
+      ;;
     *)
       failures=$((failures + 1))
       echo "FAIL $who $op $topic: expected $want, got $out (exit $rc)"
@@ -111,6 +138,30 @@ done
 # (It has no consumer group at all: reading is refused before the topic.)
 expect refused gojek "$gojek" produce health.facts
 expect refused analyst "$analyst" consume health.facts analyst-acl-test
+
+echo "== each refusal above fails its check once its ACL is loosened"
+recording=0
+for r in "${refusals[@]}"; do
+  IFS='|' read -r principal creds op topic group <<< "$r"
+  case $op in produce) operation=Write ;; consume) operation=Read ;; create) operation=Create ;; esac
+  if "$drv" acl add "$principal" "$topic" "$operation"; then
+    loosened+=("$principal|$topic|$operation")
+  else
+    failures=$((failures + 1))
+    echo "FAIL: could not loosen $principal $operation $topic"
+  fi
+done
+for r in "${refusals[@]}"; do
+  IFS='|' read -r principal creds op topic group <<< "$r"
+  # The refusal's check must now fail: the same operation is allowed.
+  expect_soon allowed "$principal (loosened)" "$creds" "$op" "$topic" "$group"
+done
+drop_loosened
+for r in "${refusals[@]}"; do
+  IFS='|' read -r principal creds op topic group <<< "$r"
+  expect_soon refused "$principal (tightened again)" "$creds" "$op" "$topic" "$group"
+done
+echo "${#refusals[@]} refusals, each allowed once loosened and refused again after"
 
 echo "== partner revoke removes the write ACL"
 pid=it-acl-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')

@@ -13,6 +13,7 @@
 #include "latency_histogram.h"
 #include "loadgen_cpu.h"
 #include "loadgen_expect.h"
+#include "loadgen_pace.h"
 #include "loadgen_pending.h"
 #include "partner_kafka.h"
 #include "partner_sdk.h"
@@ -83,7 +84,6 @@ void loadgen_load_venues(void);
 void loadgen_load_partners(void);
 
 /* loadgen_traffic.c */
-uint64_t loadgen_now_us(void);
 void loadgen_link_phase(void);
 double loadgen_scan_phase(void);
 

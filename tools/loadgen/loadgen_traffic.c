@@ -3,7 +3,6 @@
  * arrivals at a rate) or closed loop (a fixed concurrency); every answer is
  * decrypted and checked against what the seed says it must be. */
 #include <inttypes.h>
-#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +10,6 @@
 #include <time.h>
 
 #include "loadgen.h"
-
-uint64_t loadgen_now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* ---- sending ---- */
 
@@ -132,23 +125,6 @@ static void pump(int wait_ms) {
 
 /* ---- phases ---- */
 
-/* Serves answers until the next send is due, without spinning: gaps of
- * less than a millisecond (mean 0.5 ms at 2,000/s) are slept precisely,
- * since librdkafka's polls wait in whole milliseconds. */
-static void wait_until(uint64_t due_us, uint64_t now) {
-  uint64_t gap = due_us > now ? due_us - now : 0;
-  if (gap >= 1000u) {
-    pump(gap >= 3000u ? 2 : (int)(gap / 1000u));
-    return;
-  }
-  pump(0);
-  now = loadgen_now_us();
-  if (due_us > now) {
-    struct timespec ts = {0, (long)(due_us - now) * 1000L};
-    nanosleep(&ts, NULL);
-  }
-}
-
 void loadgen_link_phase(void) {
   uint64_t start = loadgen_now_us();
   for (uint32_t i = 0; i < lg.partner_count; i++) {
@@ -219,11 +195,9 @@ double loadgen_scan_phase(void) {
     if (lg.opt.rate > 0) {
       while (next_send <= now) {
         send_one_scan();
-        /* Poisson arrivals: exponential gaps, so a slow Lindung shows as latency. */
-        double u = (randombytes_uniform(1u << 30) + 1.0) / (double)(1u << 30);
-        next_send += (uint64_t)(-log(u) / lg.opt.rate * 1e6);
+        next_send += loadgen_poisson_gap_us(lg.opt.rate);
       }
-      wait_until(next_send, now);
+      loadgen_wait_until(next_send, pump);
     } else {
       while (loadgen_pending_count(lg.pending) < lg.opt.concurrency) send_one_scan();
       pump(1);

@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,24 +96,15 @@ int loadgen_seed_venues(const char *db_url, loadgen_venue **venues, size_t *coun
   return 0;
 }
 
-static int read_small_file(const char *path, char *out, size_t cap) {
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(out, 1, cap - 1, f);
-  fclose(f);
-  out[n] = '\0';
-  while (n && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = '\0';
-  return n ? 0 : -1;
-}
-
 int loadgen_seed_partner(const loadgen_env *env, const char *id, partner_sdk **sdk, char *err,
                          size_t err_len) {
-  char dir[4096], path[4200], key_id[32];
-  snprintf(dir, sizeof dir, "%s/partners/%s", env->run_dir, id);
-  snprintf(path, sizeof path, "%s/key_id", dir);
-  if (read_small_file(path, key_id, sizeof key_id))
-    return loadgen_seed_fail(err, err_len, "cannot read a partner's key_id (run lindungctl seed first)");
-  snprintf(path, sizeof path, "%s/secret.key", dir);
+  char path[4200], key_id[32] = "";
+  snprintf(path, sizeof path, "%s/partners/%s/key_id", env->run_dir, id);
+  FILE *f = fopen(path, "r");
+  bool read = f && fgets(key_id, sizeof key_id, f);
+  if (f) fclose(f);
+  if (!read) return loadgen_seed_fail(err, err_len, "cannot read a partner's key_id (run lindungctl seed first)");
+  snprintf(path, sizeof path, "%s/partners/%s/secret.key", env->run_dir, id);
   partner_sdk_credentials credentials = {.partner_id = id,
                                          .partner_key_id = (uint32_t)strtoul(key_id, NULL, 10),
                                          .system_key_id = env->system_key_id,

@@ -202,18 +202,22 @@ static int pcli_exchange(const pcli_creds *c, const partner_sdk_request *request
   return rc;
 }
 
+/* The timeout and the credentials every command that talks to Kafka needs. */
+static int pcli_prepare(const char *command, const pcli_args *args, int *timeout_ms,
+                        pcli_creds *creds) {
+  int rc = pcli_timeout_ms(args, command, timeout_ms);
+  return rc ? rc : pcli_resolve(command, args, creds);
+}
+
 int pcli_cmd_link(const pcli_args *args) {
   const char *nik = args->value[OPT_NIK];
   if (!nik) return pcli_usage_error("link", "--nik is required");
   if (!pcli_valid_nik(nik)) return pcli_usage_error("link", "--nik must be exactly 16 digits");
   int timeout_ms;
-  int rc = pcli_timeout_ms(args, "link", &timeout_ms);
-  if (rc) return rc;
   pcli_creds creds;
-  rc = pcli_resolve("link", args, &creds);
-  if (rc) return rc;
+  int rc = pcli_prepare("link", args, &timeout_ms, &creds);
   partner_sdk_request request = {.kind = PARTNER_SDK_KIND_LINK, .nik = nik};
-  return pcli_exchange(&creds, &request, timeout_ms);
+  return rc ? rc : pcli_exchange(&creds, &request, timeout_ms);
 }
 
 int pcli_cmd_scan(const pcli_args *args) {
@@ -229,10 +233,8 @@ int pcli_cmd_scan(const pcli_args *args) {
       !pcli_parse_u64(args->value[OPT_SCANNED_AT_MS], &scanned_at))
     return pcli_usage_error("scan", "--scanned-at-ms must be a number of milliseconds");
   int timeout_ms;
-  int rc = pcli_timeout_ms(args, "scan", &timeout_ms);
-  if (rc) return rc;
   pcli_creds creds;
-  rc = pcli_resolve("scan", args, &creds);
+  int rc = pcli_prepare("scan", args, &timeout_ms, &creds);
   if (rc) return rc;
   partner_sdk_request request = {
       .kind = PARTNER_SDK_KIND_SCAN,
@@ -277,10 +279,8 @@ static void pcli_print_result(const partner_sdk *sdk, const rd_kafka_message_t *
 
 int pcli_cmd_results(const pcli_args *args) {
   int timeout_ms;
-  int rc = pcli_timeout_ms(args, "results", &timeout_ms);
-  if (rc) return rc;
   pcli_creds creds;
-  rc = pcli_resolve("results", args, &creds);
+  int rc = pcli_prepare("results", args, &timeout_ms, &creds);
   if (rc) return rc;
   partner_sdk *sdk = NULL;
   rc = pcli_open_sdk(&creds, &sdk);

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "loadgen.h"
+#include "service_clock.h"
 
 /* ---- sending ---- */
 
@@ -26,9 +26,7 @@ static bool send_request(partner_state *p, uint32_t partner_index, uint32_t pers
     body.token = p->tokens[person_index];
     body.venue_id = lg.venues[venue_index].venue_id;
     body.action = check_out ? PARTNER_SDK_CHECK_OUT : PARTNER_SDK_CHECK_IN;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    body.scanned_at_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    body.scanned_at_ms = service_now_ms();
   }
   uint8_t value[PARTNER_SDK_REQUEST_BUFFER];
   size_t len;

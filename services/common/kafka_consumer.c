@@ -232,7 +232,7 @@ static void kq_consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void kq_consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
   (void)reason;
   kq_consumer *c = opaque;
-  kq__error_common(rk, err, &c->connected, NULL, NULL, 0);
+  kq__error_common(rk, err, &c->connected, &c->fatal, c->fatal_reason, sizeof c->fatal_reason);
 }
 
 static int kq_consumer_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
@@ -384,7 +384,12 @@ void kq_consumer_resume(kq_consumer *c) {
 }
 
 bool kq_consumer_connected(const kq_consumer *c) {
-  return c && c->connected;
+  return c && c->connected && !c->fatal;
+}
+int kq_consumer_fatal_error(const kq_consumer *c, char *err, size_t err_len) {
+  if (!c || !c->fatal) return 0;
+  kq__set_err(err, err_len, "fatal kafka consumer error: %s", c->fatal_reason);
+  return -EIO;
 }
 int64_t kq_consumer_lag(const kq_consumer *c) {
   return c ? c->lag : -1;

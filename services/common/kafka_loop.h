@@ -140,6 +140,12 @@ void kq_consumer_resume(kq_consumer *consumer);
 /* Like kq_producer_connected(); a partition assignment also sets it. */
 bool kq_consumer_connected(const kq_consumer *consumer);
 
+/* 0 while the consumer is usable; -EIO once librdkafka raised a fatal
+ * error, with the reason in err. The one expected: another process joined
+ * with the same group.instance.id and fenced this one. It never recovers:
+ * the service should stop. */
+int kq_consumer_fatal_error(const kq_consumer *consumer, char *err, size_t err_len);
+
 /* Sum over assigned partitions of librdkafka's "consumer_lag" statistic
  * (high watermark - committed offset; partitions with nothing committed yet
  * are unknown and left out); -1 before the first statistics arrive,

@@ -98,6 +98,8 @@ struct kq_consumer {
   size_t in_flight;
   int64_t lag;
   bool paused, closing, serving, connected;
+  bool fatal; /* e.g. fenced by a newer member with the same group.instance.id */
+  char fatal_reason[256];
 };
 
 __attribute__((format(printf, 3, 4))) void kq__set_err(char *err, size_t err_len, const char *fmt,

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PGQ_BACKOFF_MIN_MS 100
 #define PGQ_BACKOFF_MAX_MS 5000
@@ -83,6 +84,7 @@ struct pgq_client {
 
   pgq_list queued;
   pgq_list sent;
+  pgq_list answered; /* results in, waiting for their segment's sync */
   size_t user_pending; /* user queries in queued + sent */
 
   size_t prepares_left;
@@ -190,7 +192,7 @@ static void pgq_deliver(pgq_client *c, pgq_query *q, const char *forced_error) {
   const char *error = forced_error;
   char text[64];
   if (!error && q->aborted) {
-    error = "pipeline aborted";
+    error = PGQ_ERROR_ABORTED;
   } else if (!error) {
     res = q->result;
     ExecStatusType st = PQresultStatus(res);
@@ -215,7 +217,14 @@ static void pgq_deliver(pgq_client *c, pgq_query *q, const char *forced_error) {
 /* Fails every queued and sent query. The lists are detached first so that
  * callbacks submitting or closing see a consistent client. */
 static void pgq_fail_all(pgq_client *c, const char *error) {
-  pgq_list pending = c->sent;
+  pgq_list pending = c->answered;
+  if (c->sent.head) {
+    if (pending.tail)
+      pending.tail->next = c->sent.head;
+    else
+      pending.head = c->sent.head;
+    pending.tail = c->sent.tail;
+  }
   if (c->queued.head) {
     if (pending.tail)
       pending.tail->next = c->queued.head;
@@ -223,6 +232,7 @@ static void pgq_fail_all(pgq_client *c, const char *error) {
       pending.head = c->queued.head;
     pending.tail = c->queued.tail;
   }
+  c->answered = (pgq_list){0};
   c->sent = (pgq_list){0};
   c->queued = (pgq_list){0};
   pgq_query *q;
@@ -435,6 +445,48 @@ static void pgq_prepare_done(pgq_client *c, pgq_query *q) {
     pgq_became_ready(c);
 }
 
+static bool pgq_succeeded(const pgq_query *q) {
+  ExecStatusType st = PQresultStatus(q->result);
+  return !q->aborted && q->result && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK);
+}
+
+static bool pgq_is_commit(const pgq_query *q) {
+  return q->kind == PGQ_KIND_TEXT && (strcasecmp(q->sql, "COMMIT") == 0 || strcasecmp(q->sql, "END") == 0);
+}
+
+/* The segment's sync answered: its transaction committed, or it failed and
+ * PostgreSQL undid every query since the segment's start or its last
+ * COMMIT. Those are delivered as rolled back, the rest as they came.
+ * Returns -1 when a callback closed the client or dropped the connection
+ * (the queries still waiting are then failed by that path). */
+static int pgq_deliver_segment(pgq_client *c) {
+  unsigned generation = c->generation;
+  pgq_query *undo_from = c->answered.head, *failed = NULL;
+  for (pgq_query *q = c->answered.head; q && !failed; q = q->next) {
+    if (!pgq_succeeded(q))
+      failed = q;
+    else if (pgq_is_commit(q))
+      undo_from = q->next;
+  }
+  bool undone = false;
+  pgq_query *q;
+  while ((q = pgq_list_pop(&c->answered))) {
+    if (failed && q == undo_from) undone = true;
+    if (q == failed) undone = false;
+    pgq_deliver(c, q, undone ? PGQ_ERROR_ROLLED_BACK : NULL);
+    if (c->closing || c->generation != generation) return -1;
+  }
+  return 0;
+}
+
+bool pgq_error_is_transient(const PGresult *res, const char *error) {
+  if (!error) return false;
+  if (strcmp(error, PGQ_ERROR_ROLLED_BACK) == 0 || strcmp(error, PGQ_ERROR_ABORTED) == 0)
+    return true;
+  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  return state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
+}
+
 /* Takes every complete result. Returns -1 when a callback closed the client
  * or the connection was dropped, so the caller must not touch it further. */
 static int pgq_process_results(pgq_client *c) {
@@ -450,6 +502,7 @@ static int pgq_process_results(pgq_client *c) {
         return -1;
       }
       c->expect_sync = false;
+      if (pgq_deliver_segment(c) < 0) return -1;
       continue;
     }
     pgq_query *q = c->sent.head;
@@ -475,11 +528,12 @@ static int pgq_process_results(pgq_client *c) {
     }
     pgq_list_pop(&c->sent);
     if (q->sync_after) c->expect_sync = true;
-    if (q->kind == PGQ_KIND_PREPARE)
+    if (q->kind == PGQ_KIND_PREPARE) {
       pgq_prepare_done(c, q);
-    else
-      pgq_deliver(c, q, NULL);
-    if (c->closing || c->generation != generation) return -1;
+      if (c->closing || c->generation != generation) return -1;
+    } else {
+      pgq_list_push(&c->answered, q);
+    }
   }
   return 0;
 }

@@ -19,8 +19,13 @@
 
 typedef struct pgq_client pgq_client;
 
-/* res is owned by the client and freed after the callback returns. Every
- * submitted query gets exactly one callback:
+/* res is owned by the client and freed after the callback returns.
+ *
+ * Everything between two syncs runs in one transaction (PostgreSQL's
+ * implicit transaction of a pipeline), so one failure undoes what ran
+ * before it. Results are therefore delivered only once the sync has
+ * answered, when it is known whether they stand. Every submitted query
+ * gets exactly one callback:
  *   - success: res is the final result (PGRES_TUPLES_OK / PGRES_COMMAND_OK),
  *     error is NULL;
  *   - the server rejected it: res is the PGRES_FATAL_ERROR result (read
@@ -28,11 +33,23 @@ typedef struct pgq_client pgq_client;
  *     text "query failed (SQLSTATE xxxxx)": server messages can quote
  *     parameter values, so none of their text is copied into error;
  *   - an earlier query of the same pipeline failed: res NULL, error
- *     "pipeline aborted";
+ *     PGQ_ERROR_ABORTED ("pipeline aborted");
+ *   - it succeeded, but a later query of the same transaction failed, so
+ *     its work was undone: res NULL, error PGQ_ERROR_ROLLED_BACK. A
+ *     successful pgq_exec(..., "COMMIT", ...) ends a transaction early:
+ *     what ran before it stands whatever fails after it;
  *   - the connection broke first: res NULL, error "connection lost";
  *   - pgq_close ran first: res NULL, error "closing".
  * The callback may submit new queries and may call pgq_close. */
 typedef void (*pgq_result_fn)(void *arg, const PGresult *res, const char *error);
+
+#define PGQ_ERROR_ABORTED "pipeline aborted"
+#define PGQ_ERROR_ROLLED_BACK "transaction rolled back"
+
+/* The failure a callback saw is worth a retry of the same work: a deadlock
+ * or serialization failure (SQLSTATE 40P01, 40001), or work undone or
+ * skipped because of another query's failure in the same transaction. */
+bool pgq_error_is_transient(const PGresult *res, const char *error);
 
 /* connected toggles; reason is a one-line text without secrets. Called with
  * true once every registered statement is prepared; with false when an

@@ -21,6 +21,9 @@ struct service {
   service_settings settings;
   service_common common;
   char instance[96];
+  /* lindung-<service>-<instance>, the same across restarts of one instance,
+   * or empty when there is no such name (host-pid instances). */
+  char stable_id[192];
   uv_loop_t *loop;
   kq_producer *producer;
   kq_consumer *consumer;
@@ -218,6 +221,10 @@ static void service_on_lag_timer(uv_timer_t *timer) {
     LOG_ERROR("kafka_producer_fatal", LOG_ERRTEXT("reason", reason));
     service_stop(svc, 1);
   }
+  if (!svc->stopping && kq_consumer_fatal_error(svc->consumer, reason, sizeof reason)) {
+    LOG_ERROR("kafka_consumer_fatal", LOG_ERRTEXT("reason", reason));
+    service_stop(svc, 1);
+  }
   if (!svc->consumer) return;
   int64_t lag = kq_consumer_lag(svc->consumer);
   if (lag >= 0) metrics_set(svc->consumer_lag, NULL, (double)lag);
@@ -335,18 +342,24 @@ int service_open(service **out, const service_settings *settings, const service_
   char client_id[64], transactional_id[192];
   snprintf(client_id, sizeof client_id, "lindung-%s", settings->name);
   /* Stable across restarts of one instance, so that a restart fences what
-   * its predecessor left open at once: LINDUNG_INSTANCE, else the host and
-   * the fixed HTTP port (unique on a host), else host-pid. */
+   * its predecessor left open at once (transactional.id) and takes its
+   * partitions back without waiting for its session to time out
+   * (group.instance.id): LINDUNG_INSTANCE, else the host and the fixed
+   * HTTP port (unique on a host), else host-pid, which is not stable. */
   char addr_host[128];
   int addr_port = 0;
   service_parse_addr(common->http_addr, addr_host, sizeof addr_host, &addr_port);
-  if (!*common->instance && addr_port > 0) {
+  if (*common->instance) {
+    snprintf(svc->stable_id, sizeof svc->stable_id, "%s-%s", client_id, svc->instance);
+  } else if (addr_port > 0) {
     char host[64] = "host";
     gethostname(host, sizeof host - 1);
-    snprintf(transactional_id, sizeof transactional_id, "%s-%s-%d", client_id, host, addr_port);
-  } else {
-    snprintf(transactional_id, sizeof transactional_id, "%s-%s", client_id, svc->instance);
+    snprintf(svc->stable_id, sizeof svc->stable_id, "%s-%s-%d", client_id, host, addr_port);
   }
+  if (*svc->stable_id)
+    snprintf(transactional_id, sizeof transactional_id, "%s", svc->stable_id);
+  else
+    snprintf(transactional_id, sizeof transactional_id, "%s-%s", client_id, svc->instance);
   kq_settings kafka = {.brokers = common->brokers,
                        .client_id = client_id,
                        .transactional_id = settings->transactional ? transactional_id : NULL,
@@ -432,6 +445,15 @@ int service_start_consuming(service *svc) {
                                 "heartbeat.interval.ms", heartbeat,
                                 "topic.metadata.refresh.interval.ms", refresh};
   size_t n = 8;
+  /* Static membership (KIP-345): a restarted instance (a crash, kill -9, a
+   * container restart) rejoins as itself and gets its partitions back at
+   * once, instead of leaving them unserved until its old session times
+   * out. The price: an instance that stops for good keeps its partitions
+   * until then (session.timeout.ms). */
+  if (*svc->stable_id) {
+    properties[n++] = "group.instance.id";
+    properties[n++] = svc->stable_id;
+  }
   for (size_t i = 0; svc->kafka_properties[i] && n + 2 < 24; i += 2) {
     properties[n++] = svc->kafka_properties[i];
     properties[n++] = svc->kafka_properties[i + 1];

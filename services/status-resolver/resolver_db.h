@@ -8,13 +8,18 @@
  *      token), sent with one sync;
  *   2. where needed, one call of resolver_record_scans() for the scans (takes
  *      or frees seats row by row in batch order and records the verdicts; it
- *      locks the venues in venue order so concurrent batches cannot
- *      deadlock) and one of resolver_issue_tokens() for the links, again with
- *      one sync.
+ *      locks the venues in venue order), one of resolver_issue_tokens() for
+ *      the links and one of resolver_record_answers() for the answer log,
+ *      again with one sync: one transaction, all or nothing.
  * Then every input gets its outputs (sealed answer or error response, and an
- * audit event) and kq_input_done(). A statement that cannot run or fails
- * answers UNAVAILABLE for every request it carried (a row with an unexpected
- * value, for its request only): no input is ever left unanswered.
+ * audit event) and kq_input_done(). A batch whose transaction failed for a
+ * passing reason (a deadlock with another instance, a serialization
+ * failure) starts again from phase 1, up to RESOLVER_DB_ATTEMPTS times.
+ * Otherwise a statement that cannot run or fails answers UNAVAILABLE for
+ * every request it carried (a row with an unexpected value, for its request
+ * only): no input is ever left unanswered.
+ * The code: resolver_db.c (the batch, helpers, outputs), resolver_db_lookup.c
+ * (phase 1), resolver_db_write.c (phase 2), resolver_batch.h (what they share).
  * Prefix resolver_db_. */
 #ifndef LINDUNG_RESOLVER_DB_H
 #define LINDUNG_RESOLVER_DB_H

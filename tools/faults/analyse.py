@@ -194,15 +194,32 @@ def main():
     kill_resume = []
     out_faults = []
     for f in faults:
-        recovered = recovery(f, sent_times, first_answer)
+        f["recovered_s"] = recovery(f, sent_times, first_answer)
         out_faults.append({"kind": f["kind"], "target": f["target"],
-                           "at_s": round((f["at_ms"] - start_ms) / 1000, 3), "recovered_s": recovered})
-        if f["kind"] == "kill":
-            restarted = next((ms for ms, inst in restarts if inst == f["target"] and ms >= f["at_ms"]), None)
-            kill_resume.append({"target": f["target"], "at_s": round((f["at_ms"] - start_ms) / 1000, 3),
-                                "restarted_after_s": None if restarted is None else round((restarted - f["at_ms"]) / 1000, 3),
-                                "answers_resume_s": recovered})
+                           "at_s": round((f["at_ms"] - start_ms) / 1000, 3), "recovered_s": f["recovered_s"]})
+    # A service killed while the broker or the database is still away cannot
+    # answer before they are back: such a kill's resumption is counted from
+    # the moment the outage it fell into had recovered (both figures kept).
+    outages = [(f["at_ms"], f["at_ms"] + f["recovered_s"] * 1000, f["kind"]) for f in faults
+               if f["kind"] != "kill" and f["recovered_s"] is not None]
+    for f in faults:
+        if f["kind"] != "kill":
+            continue
+        recovered = f["recovered_s"]
+        restarted = next((ms for ms, inst in restarts if inst == f["target"] and ms >= f["at_ms"]), None)
+        entry = {"target": f["target"], "at_s": round((f["at_ms"] - start_ms) / 1000, 3),
+                 "restarted_after_s": None if restarted is None else round((restarted - f["at_ms"]) / 1000, 3),
+                 "answers_resume_s": recovered}
+        within = [o for o in outages if o[0] <= f["at_ms"] < o[1]]
+        if within and recovered is not None:
+            back_ms = max(o[1] for o in within)
+            entry["during"] = sorted({o[2] for o in within})
+            entry["answers_resume_raw_s"] = recovered
+            entry["answers_resume_s"] = round(max(0.0, f["at_ms"] + recovered * 1000 - back_ms) / 1000, 3)
+        kill_resume.append(entry)
     resume = [k["answers_resume_s"] for k in kill_resume if k["answers_resume_s"] is not None]
+    resume_raw = [k.get("answers_resume_raw_s", k["answers_resume_s"]) for k in kill_resume
+                  if k["answers_resume_s"] is not None]
     result = {
         "sent": len(sent_ids), "answered": len(answered), "lost": len(sent_ids - answered),
         "inconsistent": inconsistent, "wrong": wrong, "duplicate_deliveries": duplicates,
@@ -212,6 +229,8 @@ def main():
         "audit_missing_db": audit_missing_db, "audit_missing_log": audit_missing_log,
         "kills": len(kill_resume),
         "answers_resume_p50_s": percentile(resume, 0.5), "answers_resume_p99_s": percentile(resume, 0.99),
+        "answers_resume_raw_p99_s": percentile(resume_raw, 0.99),
+        "kills_during_outage": sum(1 for k in kill_resume if "during" in k),
         "answers_resume_unmeasured": len(kill_resume) - len(resume),
         "wrong_by_kind": dict(wrong_kinds),
         "wrong_tokens_linked_at_s": sorted(set(token_origin_s)),

@@ -1,8 +1,9 @@
 /* it_pg_client: drives pg_client against the stack's real PostgreSQL.
  *
  * Behaviours: a batch of prepared queries is one pipeline with one sync and
- * comes back in order; an error mid-pipeline fails that query and aborts the
- * rest, after which the client keeps working; error texts carry no
+ * comes back in order; an error mid-pipeline fails that query, aborts the
+ * rest and rolls back what ran before it (up to a COMMIT), after which the
+ * client keeps working; error texts carry no
  * parameter values; the queue bound; pgq_close answers everything; a server
  * restart (run through PGQ_IT_RESTART_CMD while the loop keeps running) is
  * survived; a wrong password or a closed port is reported and retried.
@@ -240,9 +241,10 @@ static void test_error_aborts_rest_of_pipeline(void) {
     CHECK_EQ_INT(submit(client, &b, slots, i == 5 ? "divide" : "double", i == 5 ? "0" : v), 0);
   }
   run_until(batch_done, &b);
+  /* They ran in the failed transaction: undone, so not reported as done. */
   for (int i = 0; i < 5; i++) {
-    CHECK_EQ_INT(b.answers[i].status, PGRES_TUPLES_OK);
-    CHECK_EQ_INT(b.answers[i].value, 2 * i);
+    CHECK(!b.answers[i].has_res);
+    CHECK_EQ_STR(b.answers[i].error, PGQ_ERROR_ROLLED_BACK);
   }
   CHECK_EQ_INT(b.answers[5].status, PGRES_FATAL_ERROR);
   CHECK_EQ_STR(b.answers[5].sqlstate, "22012");
@@ -256,6 +258,62 @@ static void test_error_aborts_rest_of_pipeline(void) {
   run_double_batch(client, 50, 1);
   CHECK_EQ_INT(log.down, 0);
   free(b.answers);
+  close_client(client);
+}
+
+static int submit_text(pgq_client *client, batch *b, slot *slots, const char *sql) {
+  slots[b->submitted] = (slot){b, b->submitted};
+  int rc = pgq_exec(client, sql, on_answer, &slots[b->submitted]);
+  if (rc == 0) b->submitted++;
+  return rc;
+}
+
+/* Runs sql alone and returns the one value it selects (-1 on failure). */
+static long long select_value(pgq_client *client, const char *sql) {
+  answer a = {0};
+  batch b = {&a, 0, 0};
+  slot s[1];
+  if (submit_text(client, &b, s, sql) != 0) return -1;
+  run_until(batch_done, &b);
+  return a.error[0] ? -1 : a.value;
+}
+
+/* A write reported done stays done: when a later query of the same sync
+ * fails, PostgreSQL rolls the write back and the client says so; a COMMIT
+ * inside the pipeline keeps what came before it. (The resolver once told a
+ * partner its token was issued while a deadlock later in the sync had
+ * rolled the token back.) */
+static void test_failure_rolls_back_the_sync(void) {
+  state_log log;
+  pgq_client *client = open_ready(&log);
+  if (!client) return;
+  CHECK_EQ_INT(select_value(client, "CREATE TEMP TABLE pgq_it_rows (v int)"), 0);
+
+  answer answers[8] = {{0}};
+  batch b = {answers, 0, 0};
+  slot slots[8];
+  submit_text(client, &b, slots, "INSERT INTO pgq_it_rows VALUES (1)");
+  submit(client, &b, slots, "divide", "0");
+  submit_text(client, &b, slots, "INSERT INTO pgq_it_rows VALUES (2)");
+  run_until(batch_done, &b);
+  CHECK_EQ_STR(answers[0].error, PGQ_ERROR_ROLLED_BACK);
+  CHECK_EQ_STR(answers[1].sqlstate, "22012");
+  CHECK_EQ_STR(answers[2].error, PGQ_ERROR_ABORTED);
+  CHECK_EQ_INT(select_value(client, "SELECT count(*) FROM pgq_it_rows"), 0);
+
+  batch c = {answers + 3, 0, 0};
+  submit_text(client, &c, slots, "BEGIN");
+  submit_text(client, &c, slots, "INSERT INTO pgq_it_rows VALUES (3)");
+  submit_text(client, &c, slots, "COMMIT");
+  submit_text(client, &c, slots, "INSERT INTO pgq_it_rows VALUES (4)");
+  submit(client, &c, slots, "divide", "0");
+  run_until(batch_done, &c);
+  for (int i = 3; i < 6; i++) CHECK_EQ_STR(answers[i].error, "");
+  CHECK_EQ_STR(answers[6].error, PGQ_ERROR_ROLLED_BACK);
+  CHECK_EQ_STR(answers[7].sqlstate, "22012");
+  CHECK_EQ_INT(select_value(client, "SELECT count(*) FROM pgq_it_rows"), 1);
+  CHECK_EQ_INT(select_value(client, "SELECT max(v) FROM pgq_it_rows"), 3);
+  CHECK_EQ_INT(log.down, 0);
   close_client(client);
 }
 
@@ -575,6 +633,7 @@ int main(void) {
   RUN(test_bad_conninfo);
   RUN(test_batch_is_one_pipeline);
   RUN(test_error_aborts_rest_of_pipeline);
+  RUN(test_failure_rolls_back_the_sync);
   RUN(test_error_text_has_no_values);
   RUN(test_text_queries_and_bad_arguments);
   RUN(test_close_answers_pending);

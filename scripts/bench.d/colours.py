@@ -4,11 +4,14 @@ evaluated from the tables of ../shared/design/STATUS-RULES.md independently
 of the C code that the status-resolver runs (services/common/health_rules.c),
 so that tests and the benchmark can check one against the other.
 
-usage: colours.py [--at EPOCH_MS] < people.csv
+usage: colours.py [--at EPOCH_MS] [--without-source S]... < people.csv
   people.csv: lines "nik,..." (a header line is skipped). Reads
   LINDUNG_DB_URL (psql) and LINDUNG_NIK_KEY_FILE (the keyed NIK hash is
   computed here with hashlib, not with lindungctl). Prints "nik,colour" per
   line, colour one of green, yellow, red, black, none (no health record).
+  --without-source leaves out the facts a source recorded (e.g. the
+  positives scripts/bench-positive published and the close contacts they
+  flagged: "bench-lab", "exposure"), to evaluate the population as seeded.
 """
 import argparse
 import datetime as dt
@@ -43,12 +46,11 @@ def colour(facts, birth_ms, rs, now):
     doses = sum(1 for k, _ in held if k in ("dose", "booster"))
     boosted = any(k == "booster" for k, _ in held)
     birth = latest.get("birth_date", birth_ms)
-    # BLACK: positive within positive_days unless recovered since; a close
-    # contact until a negative PCR from day contact_pcr_clear_day, or day
-    # contact_clear_day (never past contact_days).
+    # BLACK wins over every other fact: positive within positive_days; a
+    # close contact until a negative PCR from day contact_pcr_clear_day, or
+    # day contact_clear_day (never past contact_days).
     pos = latest.get("positive")
-    if pos is not None and now - pos < rs["positive_days"] * DAY and \
-            not ("recovered" in latest and latest["recovered"] >= pos):
+    if pos is not None and now - pos < rs["positive_days"] * DAY:
         return "black"
     con = latest.get("close_contact")
     if con is not None and now - con < min(rs["contact_clear_day"], rs["contact_days"]) * DAY:
@@ -71,6 +73,7 @@ def colour(facts, birth_ms, rs, now):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--at", type=int, default=None)
+    ap.add_argument("--without-source", action="append", default=[])
     args = ap.parse_args()
     now = args.at if args.at is not None else int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
     key = bytes.fromhex(open(os.environ["LINDUNG_NIK_KEY_FILE"]).read().strip())
@@ -90,6 +93,10 @@ def main():
     facts_sql = ("SELECT encode(f.nik_hash, 'hex'), f.fact, (extract(epoch FROM f.at) * 1000)::bigint,"
                  " (extract(epoch FROM f.until) * 1000)::bigint"
                  " FROM health_facts f JOIN wanted w ON w.h = f.nik_hash")
+    for source in args.without_source:
+        if not source.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            sys.exit("colours.py: bad --without-source")
+        facts_sql += " AND f.source <> '%s'" % source
     # COPY through one psql session: stdin carries the hashes.
     proc = subprocess.run(["psql", os.environ["LINDUNG_DB_URL"], "-X", "-q", "-tA", "-F", "\t",
                            "-c", "CREATE TEMP TABLE wanted (h bytea)",

@@ -128,13 +128,14 @@ static bool health_within(int64_t at_ms, int64_t span_ms, int64_t now_ms) {
   return at_ms != HEALTH_NONE && at_ms <= now_ms && now_ms - at_ms <= span_ms;
 }
 
-/* BLACK: positive within positive_days (unless recovered since), or a
- * close contact not yet cleared: by a negative PCR taken from day
- * contact_pcr_clear_day, or by reaching contact_clear_day (and never later
- * than contact_days). */
+/* BLACK: positive within positive_days, or a close contact not yet
+ * cleared: by a negative PCR taken from day contact_pcr_clear_day, or by
+ * reaching contact_clear_day (and never later than contact_days). Nothing
+ * else ends it early, not even a recovery: STATUS-RULES.md says BLACK wins
+ * over every other fact. */
 static bool health_is_black(const health_summary *s, const health_rule_set *r, int64_t now_ms) {
-  if (s->positive_ms != HEALTH_NONE && now_ms - s->positive_ms < r->positive_days * HEALTH_MS_PER_DAY &&
-      !(s->recovered_ms != HEALTH_NONE && s->recovered_ms >= s->positive_ms))
+  if (s->positive_ms != HEALTH_NONE &&
+      now_ms - s->positive_ms < (int64_t)r->positive_days * HEALTH_MS_PER_DAY)
     return true;
   if (s->close_contact_ms == HEALTH_NONE) return false;
   int64_t since = now_ms - s->close_contact_ms;

@@ -239,10 +239,7 @@ static int kq_consumer_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *op
   (void)rk;
   kq_consumer *c = opaque;
   kqo_stats stats;
-  if (kqo_stats_parse(json, len, &stats) == 0) {
-    c->lag = stats.consumer_lag;
-    c->connected = stats.brokers_up > 0;
-  }
+  if (kqo_stats_parse(json, len, &stats) == 0) c->connected = stats.brokers_up > 0;
   return 0;
 }
 
@@ -297,7 +294,6 @@ int kq_consumer_open(uv_loop_t *loop, const kq_consumer_settings *settings, kq_p
   c->ctx = ctx;
   c->max_batch = settings->max_batch ? settings->max_batch : KQ_DEFAULT_MAX_BATCH;
   c->max_in_flight = settings->max_in_flight ? settings->max_in_flight : KQ_DEFAULT_MAX_IN_FLIGHT;
-  c->lag = -1;
   c->fds[0] = c->fds[1] = -1;
   c->tracker = kqo_tracker_new();
   c->batch = calloc(c->max_batch, sizeof(*c->batch));
@@ -392,7 +388,28 @@ int kq_consumer_fatal_error(const kq_consumer *c, char *err, size_t err_len) {
   return -EIO;
 }
 int64_t kq_consumer_lag(const kq_consumer *c) {
-  return c ? c->lag : -1;
+  rd_kafka_topic_partition_list_t *assigned = NULL;
+  if (!c || rd_kafka_assignment(c->rk, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || !assigned)
+    return -1;
+  /* Not librdkafka's consumer_lag statistic: it counts from the offsets this
+   * consumer committed itself, which offsets committed in a transaction
+   * never update, and statistics stop while the service takes no message.
+   * The high watermark is librdkafka's cached one, refreshed by every fetch
+   * (so it stands still while consuming is paused). */
+  int64_t lag = 0;
+  if (rd_kafka_position(c->rk, assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < assigned->cnt; i++) {
+      const rd_kafka_topic_partition_t *part = &assigned->elems[i];
+      int64_t low, high;
+      if (rd_kafka_get_watermark_offsets(c->rk, part->topic, part->partition, &low, &high) != 0)
+        continue;
+      int64_t behind = kqo_partition_lag(high, part->offset);
+      if (behind > 0) lag += behind;
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(assigned);
+  /* Taken from librdkafka but not finished yet: held back or in flight. */
+  return lag + (int64_t)c->held_count + (int64_t)c->in_flight;
 }
 size_t kq_consumer_in_flight(const kq_consumer *c) {
   return c ? c->in_flight : 0;

@@ -146,10 +146,10 @@ bool kq_consumer_connected(const kq_consumer *consumer);
  * the service should stop. */
 int kq_consumer_fatal_error(const kq_consumer *consumer, char *err, size_t err_len);
 
-/* Sum over assigned partitions of librdkafka's "consumer_lag" statistic
- * (high watermark - committed offset; partitions with nothing committed yet
- * are unknown and left out); -1 before the first statistics arrive,
- * refreshed every statistics.interval.ms (1 s). */
+/* Messages of the assigned partitions the service has not finished: those
+ * after its position (high watermark - position, per partition; a trailing
+ * transaction marker counts one) plus those held or in flight. -1 when the
+ * assignment cannot be read. */
 int64_t kq_consumer_lag(const kq_consumer *consumer);
 
 size_t kq_consumer_in_flight(const kq_consumer *consumer);

@@ -96,7 +96,6 @@ struct kq_consumer {
   kq_input **batch;
   kq_in *live; /* every input handed out and not finished */
   size_t in_flight;
-  int64_t lag;
   bool paused, closing, serving, connected;
   bool fatal; /* e.g. fenced by a newer member with the same group.instance.id */
   char fatal_reason[256];

@@ -1,8 +1,9 @@
-/* kafka_offsets: offset-prefix tracking and the statistics scanner used by
+/* kafka_offsets: offset-prefix tracking and the statistics reader used by
  * kafka_consumer.c (see kafka_offsets.h). Pure code: no librdkafka, no libuv. */
 #include "kafka_offsets.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,161 +161,29 @@ bool kqo_is_assigned(const kqo_tracker *tracker, const char *topic, int32_t part
   return kqo_find(tracker, topic, partition) != NULL;
 }
 
-/* --- statistics scanner ------------------------------------------------
- * A recursive-descent walk over the JSON that remembers the keys on the way
- * down, so a value is recognised by its path, e.g.
- * topics.<t>.partitions.<p>.consumer_lag or brokers.<b>.state. */
+/* --- statistics ------------------------------------------------------ */
 
-#define KQO_PATH_MAX 8
-#define KQO_DEPTH_MAX 64
-
-typedef struct kqo_key {
-  const char *s; /* NULL for array elements */
-  size_t len;
-} kqo_key;
-
-typedef struct kqo_scanner {
-  const char *p, *end;
-  kqo_key path[KQO_PATH_MAX];
-  kqo_stats *out;
-} kqo_scanner;
-
-static bool kqo_key_is(const kqo_scanner *sc, int depth, const char *want) {
-  if (depth >= KQO_PATH_MAX || !sc->path[depth].s) return false;
-  size_t n = strlen(want);
-  return sc->path[depth].len == n && memcmp(sc->path[depth].s, want, n) == 0;
-}
-
-static void kqo_skip_ws(kqo_scanner *sc) {
-  while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
-    sc->p++;
-}
-
-/* Scans a string at sc->p (the opening quote); returns its raw contents,
- * escapes left in place (the keys we look for have none). */
-static int kqo_string(kqo_scanner *sc, kqo_key *out) {
-  sc->p++;
-  const char *start = sc->p;
-  while (sc->p < sc->end && *sc->p != '"') {
-    if (*sc->p == '\\') sc->p++;
-    sc->p++;
-  }
-  if (sc->p >= sc->end) return -EINVAL;
-  out->s = start;
-  out->len = (size_t)(sc->p - start);
-  sc->p++;
-  return 0;
-}
-
-static void kqo_on_number(kqo_scanner *sc, int depth, bool integer, int64_t value) {
-  if (depth == 5 && integer && kqo_key_is(sc, 0, "topics") && kqo_key_is(sc, 2, "partitions") &&
-      kqo_key_is(sc, 4, "consumer_lag") && sc->path[3].s && sc->path[3].len > 0 &&
-      sc->path[3].s[0] != '-' && value >= 0) {
-    sc->out->consumer_lag += value;
-    sc->out->lag_partitions++;
-  }
-}
-
-static void kqo_on_string(kqo_scanner *sc, int depth, const kqo_key *value) {
-  if (depth == 3 && kqo_key_is(sc, 0, "brokers") && kqo_key_is(sc, 2, "state") && value->len == 2 &&
-      memcmp(value->s, "UP", 2) == 0)
-    sc->out->brokers_up++;
-}
-
-static int kqo_value(kqo_scanner *sc, int depth);
-
-static int kqo_container(kqo_scanner *sc, int depth, bool object) {
-  char close = object ? '}' : ']';
-  sc->p++;
-  kqo_skip_ws(sc);
-  if (sc->p < sc->end && *sc->p == close) {
-    sc->p++;
-    return 0;
-  }
-  for (;;) {
-    kqo_key key = {NULL, 0};
-    if (object) {
-      kqo_skip_ws(sc);
-      if (sc->p >= sc->end || *sc->p != '"' || kqo_string(sc, &key) != 0) return -EINVAL;
-      kqo_skip_ws(sc);
-      if (sc->p >= sc->end || *sc->p != ':') return -EINVAL;
-      sc->p++;
-    }
-    if (depth < KQO_PATH_MAX) sc->path[depth] = key;
-    int rc = kqo_value(sc, depth + 1);
-    if (rc != 0) return rc;
-    kqo_skip_ws(sc);
-    if (sc->p >= sc->end) return -EINVAL;
-    if (*sc->p == ',') {
-      sc->p++;
-      continue;
-    }
-    if (*sc->p != close) return -EINVAL;
-    sc->p++;
-    return 0;
-  }
-}
-
-static int kqo_literal(kqo_scanner *sc, const char *word) {
-  size_t n = strlen(word);
-  if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, word, n) != 0) return -EINVAL;
-  sc->p += n;
-  return 0;
-}
-
-static int kqo_number(kqo_scanner *sc, int depth) {
-  bool negative = false, integer = true, digits = false;
-  int64_t value = 0;
-  if (*sc->p == '-') {
-    negative = true;
-    sc->p++;
-  }
-  while (sc->p < sc->end && *sc->p >= '0' && *sc->p <= '9') {
-    if (value < INT64_MAX / 10) value = value * 10 + (*sc->p - '0');
-    digits = true;
-    sc->p++;
-  }
-  if (!digits) return -EINVAL;
-  while (sc->p < sc->end && (strchr(".eE+-", *sc->p) || (*sc->p >= '0' && *sc->p <= '9'))) {
-    integer = false;
-    sc->p++;
-  }
-  kqo_on_number(sc, depth, integer, negative ? -value : value);
-  return 0;
-}
-
-static int kqo_value(kqo_scanner *sc, int depth) {
-  if (depth > KQO_DEPTH_MAX) return -EINVAL;
-  kqo_skip_ws(sc);
-  if (sc->p >= sc->end) return -EINVAL;
-  switch (*sc->p) {
-    case '{':
-      return kqo_container(sc, depth, true);
-    case '[':
-      return kqo_container(sc, depth, false);
-    case '"': {
-      kqo_key value;
-      if (kqo_string(sc, &value) != 0) return -EINVAL;
-      kqo_on_string(sc, depth, &value);
-      return 0;
-    }
-    case 't':
-      return kqo_literal(sc, "true");
-    case 'f':
-      return kqo_literal(sc, "false");
-    case 'n':
-      return kqo_literal(sc, "null");
-    default:
-      return kqo_number(sc, depth);
-  }
+int64_t kqo_partition_lag(int64_t high_watermark, int64_t position) {
+  if (high_watermark < 0 || position < 0) return -1;
+  return high_watermark > position ? high_watermark - position : 0;
 }
 
 int kqo_stats_parse(const char *json, size_t len, kqo_stats *out) {
-  kqo_scanner sc = {.p = json, .end = json + len, .out = out};
   memset(out, 0, sizeof(*out));
   if (!json) return -EINVAL;
-  int rc = kqo_value(&sc, 0);
-  if (rc != 0) return rc;
-  kqo_skip_ws(&sc);
-  return sc.p == sc.end ? 0 : -EINVAL;
+  json_error_t error;
+  json_t *root = json_loadb(json, len, 0, &error);
+  if (!root) return -EINVAL;
+  if (!json_is_object(root)) {
+    json_decref(root);
+    return -EINVAL;
+  }
+  const char *name;
+  json_t *broker, *brokers = json_object_get(root, "brokers");
+  json_object_foreach(brokers, name, broker) {
+    const char *state = json_string_value(json_object_get(broker, "state"));
+    if (state && strcmp(state, "UP") == 0) out->brokers_up++;
+  }
+  json_decref(root);
+  return 0;
 }

@@ -4,8 +4,9 @@
  *   - kqo_tracker: per assigned partition, the offsets handed to the service
  *     in order and which of them are complete; it answers "which offset may
  *     be stored now", i.e. one past the longest prefix of complete inputs.
- *   - kqo_stats_parse: a tiny scanner over librdkafka's statistics JSON that
- *     sums the consumer lag of real partitions and counts brokers that are UP.
+ *   - kqo_partition_lag: what a partition holds beyond the service's position;
+ *   - kqo_stats_parse: reads librdkafka's statistics JSON (with jansson):
+ *     the brokers that are UP.
  *
  * Prefix kqo_. No I/O, no logging. */
 #ifndef LINDUNG_KAFKA_OFFSETS_H
@@ -45,14 +46,16 @@ int64_t kqo_complete(kqo_tracker *tracker, const char *topic, int32_t partition,
 size_t kqo_pending(const kqo_tracker *tracker, const char *topic, int32_t partition);
 bool kqo_is_assigned(const kqo_tracker *tracker, const char *topic, int32_t partition);
 
+/* Messages of a partition after the service's position (one past the last
+ * message handed to it), or -1 when either offset is unknown (< 0). */
+int64_t kqo_partition_lag(int64_t high_watermark, int64_t position);
+
 typedef struct kqo_stats {
-  int64_t consumer_lag; /* sum over partitions (id >= 0) with a known lag */
-  int lag_partitions;   /* how many partitions contributed */
-  int brokers_up;       /* brokers whose "state" is "UP" */
+  int brokers_up; /* brokers whose "state" is "UP" */
 } kqo_stats;
 
 /* Parses one statistics JSON document. Returns 0, or -EINVAL when the text is
- * not well-formed JSON (out is then unspecified). */
+ * not one well-formed JSON object (out is then unspecified). */
 int kqo_stats_parse(const char *json, size_t len, kqo_stats *out);
 
 #endif

@@ -365,6 +365,12 @@ int partner_events_start(const partner_events_settings *settings, partner_events
   pe->applied_total =
       metrics_counter(settings->metrics, "lindung_partner_events_applied_total",
                       "PartnerEvents applied to this instance's registry, by kind.", "kind");
+  /* Every kind at 0 from the start: an instance cut off from partner.events
+   * since it started must show (LindungPartnerEventsNotApplied). */
+  for (int kind = LINDUNG__V1__PARTNER_EVENT_KIND__PARTNER_EVENT_ADDED;
+       kind <= LINDUNG__V1__PARTNER_EVENT_KIND__PARTNER_EVENT_SYSTEM_KEY_ROTATED; kind++)
+    metrics_add(pe->applied_total,
+                partner_events_kind_label((Lindung__V1__PartnerEventKind)kind), 0);
   pe->last_applied =
       metrics_gauge(settings->metrics, "lindung_partner_event_last_applied_timestamp_seconds",
                     "When this instance last applied a PartnerEvent (Unix time).", NULL);

@@ -487,6 +487,10 @@ void revocation_changes_attach(revocation_changes *c, service *svc, admin_http *
   c->published_total =
       metrics_counter(m, "lindung_partner_events_published_total",
                       "PartnerEvents published on partner.events, by change.", "kind");
+  /* Every kind at 0 from the start: a first event must be an increase for
+   * LindungPartnerEventsNotApplied (a series born at 1 shows none). */
+  for (admin_op_kind kind = ADMIN_OP_PARTNER_ADD; kind <= ADMIN_OP_SYSTEM_KEY_ROTATE; kind++)
+    metrics_add(c->published_total, revocation_kind_label(kind), 0);
   c->admin_total = metrics_counter(m, "lindung_admin_requests_total",
                                    "Admin API requests answered, by outcome (applied or an "
                                    "error code).",

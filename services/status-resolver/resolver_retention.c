@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "messages.h"
+#include "resolver_periodic.h"
 #include "resolver_rules.h"
 #include "topics.h"
 
@@ -16,7 +17,7 @@
 #define RESOLVER_RETENTION_FIRST_MS 5000
 
 static const char resolver_retention_sql[] =
-    "SELECT o_check_ins, o_health_facts FROM lindung_retention("
+    "SELECT o_check_ins, o_replay_records, o_health_facts FROM lindung_retention("
     "timestamptz 'epoch' + $1::bigint * interval '1 millisecond')";
 
 const pgq_statement resolver_retention_statements[] = {
@@ -27,20 +28,20 @@ const size_t resolver_retention_statement_count =
 
 struct resolver_retention {
   service *svc;
-  uv_timer_t timer;
-  bool running, stopping;
+  resolver_periodic *job;
 };
 
 static void resolver_retention_on_result(void *arg, const PGresult *res, const char *error) {
   resolver_retention *r = arg;
-  r->running = false;
   if (error || !res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
     LOG_WARN("retention_failed", LOG_ERRTEXT("reason", error ? error : "unexpected result"));
     return;
   }
-  long long check_ins = atoll(PQgetvalue(res, 0, 0)), facts = atoll(PQgetvalue(res, 0, 1));
-  char detail[96];
-  snprintf(detail, sizeof detail, "retention check_ins=%lld health_facts=%lld", check_ins, facts);
+  long long check_ins = atoll(PQgetvalue(res, 0, 0)), replays = atoll(PQgetvalue(res, 0, 1)),
+            facts = atoll(PQgetvalue(res, 0, 2));
+  char detail[128];
+  snprintf(detail, sizeof detail, "retention check_ins=%lld replay_records=%lld health_facts=%lld",
+           check_ins, replays, facts);
   uint8_t run_id[16];
   randombytes_buf(run_id, sizeof run_id);
   Lindung__V1__AuditEvent event = LINDUNG__V1__AUDIT_EVENT__INIT;
@@ -56,39 +57,40 @@ static void resolver_retention_on_result(void *arg, const PGresult *res, const c
   uint8_t out[MESSAGES_MAX_BYTES];
   size_t len = messages_audit_event(&event, out, sizeof out);
   if (len) service_produce(r->svc, NULL, TOPIC_AUDIT_EVENTS, run_id, sizeof run_id, out, len);
-  LOG_INFO("retention_done", LOG_INT("check_ins", check_ins), LOG_INT("health_facts", facts));
+  LOG_INFO("retention_done", LOG_INT("check_ins", check_ins), LOG_INT("replay_records", replays),
+           LOG_INT("health_facts", facts));
 }
 
-static void resolver_retention_on_timer(uv_timer_t *timer) {
-  resolver_retention *r = timer->data;
-  if (r->stopping || r->running || !pgq_connected(service_db(r->svc))) return;
-  char now[24];
-  snprintf(now, sizeof now, "%" PRIu64, service_now_ms());
-  const char *values[1] = {now};
-  if (pgq_exec_prepared(service_db(r->svc), "lindung_retention", 1, values, NULL, NULL,
-                        resolver_retention_on_result, r) == 0)
-    r->running = true;
+/* The statement's parameter: now, in milliseconds. */
+static void resolver_retention_param(void *ctx, char *out, size_t len) {
+  (void)ctx;
+  snprintf(out, len, "%" PRIu64, service_now_ms());
 }
 
 resolver_retention *resolver_retention_new(service *svc, uint32_t interval_s) {
   resolver_retention *r = calloc(1, sizeof *r);
   if (!r) return NULL;
   r->svc = svc;
-  uv_timer_init(service_loop(svc), &r->timer);
-  r->timer.data = r;
-  if (interval_s > 0)
-    uv_timer_start(&r->timer, resolver_retention_on_timer, RESOLVER_RETENTION_FIRST_MS,
-                   (uint64_t)interval_s * 1000);
+  resolver_periodic_job job = {.statement = "lindung_retention",
+                               .first_ms = RESOLVER_RETENTION_FIRST_MS,
+                               .interval_ms = (uint64_t)interval_s * 1000,
+                               .param = resolver_retention_param,
+                               .on_result = resolver_retention_on_result,
+                               .ctx = r};
+  r->job = resolver_periodic_new(svc, &job);
+  if (!r->job) {
+    free(r);
+    return NULL;
+  }
   return r;
 }
 
 void resolver_retention_stop(resolver_retention *r) {
-  if (!r || r->stopping) return;
-  r->stopping = true;
-  uv_timer_stop(&r->timer);
-  uv_close((uv_handle_t *)&r->timer, NULL);
+  if (r) resolver_periodic_stop(r->job);
 }
 
 void resolver_retention_free(resolver_retention *r) {
+  if (!r) return;
+  resolver_periodic_free(r->job);
   free(r);
 }

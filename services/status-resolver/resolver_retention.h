@@ -1,9 +1,10 @@
-/* resolver_retention: deletes, at intervals, the check-ins (with the
- * answers recorded for redelivery) and health facts the rules no longer
- * need (lindung_retention(), 0300_health_facts.sql; periods in the settings
- * table), and records each run in the audit trail as counts only:
- * "retention check_ins=<n> health_facts=<n>". Several resolvers may run it;
- * deleting twice deletes nothing more. Prefix resolver_retention_. */
+/* resolver_retention: deletes, at intervals, the check-ins, the replay
+ * records (the answer log, resolver_answers) and the health facts the
+ * rules no longer need (lindung_retention(), 0600_retention_and_rule_audit.sql;
+ * periods in the settings table), and records each run in the audit trail
+ * as counts only: "retention check_ins=<n> replay_records=<n>
+ * health_facts=<n>". Several resolvers may run it; deleting twice deletes
+ * nothing more. Prefix resolver_retention_. */
 #ifndef LINDUNG_RESOLVER_RETENTION_H
 #define LINDUNG_RESOLVER_RETENTION_H
 

@@ -52,3 +52,16 @@ lindung_ensure_seeded() {
     fi
   ) 9> "$lock"
 }
+
+# Scans fill venues (occupancy, check-ins) that later scenarios of the shared
+# stack scan into: lindung_venues_snapshot before scanning, and
+# lindung_venues_restore after it, put them back as they were.
+lindung_venues_db() { "$LINDUNG_PG_BIN/psql" "$LINDUNG_DB_URL" -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
+lindung_venues_snapshot() { # file
+  {
+    echo "BEGIN; DELETE FROM check_ins WHERE id > $(lindung_venues_db -c "SELECT coalesce(max(id), 0) FROM check_ins");"
+    lindung_venues_db -c "SELECT format('UPDATE venues SET occupancy = %s WHERE venue_id = %L;', occupancy, venue_id) FROM venues"
+    echo "COMMIT;"
+  } > "$1"
+}
+lindung_venues_restore() { lindung_venues_db < "$1" > /dev/null || fail "venues not restored"; }

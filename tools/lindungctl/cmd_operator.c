@@ -7,6 +7,7 @@
  * re-reads it when it changes, never sees half of it. Format and checks:
  * services/revocation/admin_operators.h. */
 #include <errno.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,14 +171,30 @@ int ctl_cmd_operator_remove(int argc, char **argv) {
 
 int ctl_cmd_operator_list(int argc, char **argv) {
   const char *operators_file = NULL;
-  const ctl_option options[] = {{"operators-file", &operators_file, NULL}};
-  int rc = ctl_parse(argc, argv, options, 1, NULL, 0, NULL);
+  bool json = false;
+  const ctl_option options[] = {{"operators-file", &operators_file, NULL}, {"json", NULL, &json}};
+  int rc = ctl_parse(argc, argv, options, 2, NULL, 0, NULL);
   if (rc) return rc;
   static admin_operators ops;
   char *text = NULL;
   if ((rc = ctl_operators_read("operator list", ctl_operators_path(operators_file), &ops, &text)))
     return rc;
   free(text);
-  for (size_t i = 0; i < ops.count; i++) printf("%s\n", ops.list[i].name);
-  return CTL_OK;
+  if (!json) {
+    for (size_t i = 0; i < ops.count; i++) printf("%s\n", ops.list[i].name);
+    return CTL_OK;
+  }
+  /* Names only: the token hashes stay in the file. */
+  json_t *list = json_array();
+  for (size_t i = 0; list && i < ops.count; i++)
+    if (json_array_append_new(list, json_pack("{ss}", "name", ops.list[i].name)) != 0) {
+      json_decref(list);
+      list = NULL;
+    }
+  if (!list || json_dumpf(list, stdout, JSON_COMPACT) != 0)
+    rc = ctl_fail(CTL_RUNTIME, "operator list: out of memory");
+  else
+    putchar('\n');
+  json_decref(list);
+  return rc;
 }

@@ -24,11 +24,34 @@ static int ctl_rules_set_actor(PGconn *conn) {
 }
 
 int ctl_cmd_rules_list(int argc, char **argv) {
-  int rc = ctl_parse(argc, argv, NULL, 0, NULL, 0, NULL);
+  bool json = false;
+  const ctl_option options[] = {{"json", NULL, &json}};
+  int rc = ctl_parse(argc, argv, options, 1, NULL, 0, NULL);
   if (rc) return rc;
   int code = CTL_OK;
   PGconn *conn = ctl_connect(NULL, &code);
   if (!conn) return code;
+  if (json) {
+    rc = ctl_print_json(
+        conn,
+        "SELECT coalesce(json_agg(json_build_object('rule_set_id', r.rule_set_id,"
+        " 'effective_from', to_char(r.effective_from AT TIME ZONE 'UTC',"
+        " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'scheme', r.scheme,"
+        " 'state', CASE WHEN r.rule_set_id = (SELECT x.rule_set_id FROM rule_sets x"
+        "   WHERE x.effective_from <= now() ORDER BY x.effective_from DESC LIMIT 1)"
+        "  THEN 'in-force' WHEN r.effective_from > now() THEN 'future' ELSE 'past' END,"
+        " 'antigen_valid_hours', r.antigen_valid_hours, 'pcr_valid_hours', r.pcr_valid_hours,"
+        " 'recovered_valid_days', r.recovered_valid_days, 'positive_days', r.positive_days,"
+        " 'contact_days', r.contact_days, 'contact_pcr_clear_day', r.contact_pcr_clear_day,"
+        " 'contact_clear_day', r.contact_clear_day, 'adult_age', r.adult_age,"
+        " 'region_rules', (SELECT count(*) FROM rule_set_regions g WHERE g.rule_set_id ="
+        " r.rule_set_id) + (SELECT count(*) FROM rule_set_region_categories g"
+        " WHERE g.rule_set_id = r.rule_set_id)) ORDER BY r.effective_from), '[]')"
+        " FROM rule_sets r",
+        "rules list", "no answer");
+    PQfinish(conn);
+    return rc;
+  }
   PGresult *res = PQexec(
       conn,
       "SELECT r.rule_set_id, to_char(r.effective_from AT TIME ZONE 'UTC',"

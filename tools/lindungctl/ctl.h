@@ -33,8 +33,15 @@ typedef struct ctl_command {
   const char *summary; /* one line */
 } ctl_command;
 
-extern const ctl_command ctl_commands[];
-extern const size_t ctl_command_count;
+/* The commands main.c wires, and the help text on the environment. */
+typedef struct ctl_table {
+  const ctl_command *commands;
+  size_t count;
+  const char *environment_help;
+} ctl_table;
+
+/* Runs the command argv names (ctl_dispatch.c); returns the exit status. */
+int ctl_dispatch(const ctl_table *table, int argc, char **argv);
 
 /* Options of one command; "--name value" or "--name=value". */
 typedef struct ctl_option {

@@ -1,14 +1,12 @@
 /* lindungctl: the operator's tool for the Lindung registry. This file holds
- * the command table, --help and dispatch; each command group lives in its
- * own file (cmd_*.c). */
-#include <sodium.h>
+ * the command table and the help on the environment; ctl_dispatch.c reads
+ * the command line, and each command group lives in its own file (cmd_*.c). */
 #include <stdio.h>
-#include <string.h>
 
 #include "config.h"
 #include "ctl.h"
 
-const ctl_command ctl_commands[] = {
+static const ctl_command ctl_commands[] = {
     {"db", "migrate", ctl_cmd_db_migrate, "db migrate",
      "apply the pending SQL migrations to lindung, then to lindung_audit"},
     {"system-key", "create", ctl_cmd_system_key_create, "system-key create [--secret-out PATH]",
@@ -50,7 +48,7 @@ const ctl_command ctl_commands[] = {
      "of every change made with that token"},
     {"operator", "remove", ctl_cmd_operator_remove, "operator remove <name> [--operators-file <file>]",
      "the operator's token stops working (the last operator cannot be removed)"},
-    {"operator", "list", ctl_cmd_operator_list, "operator list [--operators-file <file>]",
+    {"operator", "list", ctl_cmd_operator_list, "operator list [--operators-file <file>] [--json]",
      "the operators' names, one a line"},
     {"partner", "list", ctl_cmd_partner_list, "partner list [--json]",
      "one line per partner: id, status, key ids (revoked ones marked), name; tab-separated"},
@@ -71,7 +69,7 @@ const ctl_command ctl_commands[] = {
      "publish every line as a HealthFact on health.facts (key: the keyed NIK hash), as a "
      "lab or vaccination centre does; every bad line is reported and nothing is published "
      "(reads LINDUNG_NIK_KEY_FILE, LINDUNG_KAFKA_BROKERS)"},
-    {"rules", "list", ctl_cmd_rules_list, "rules list",
+    {"rules", "list", ctl_cmd_rules_list, "rules list [--json]",
      "one line per rule set: id, effective from, scheme, in-force|future|past, its numbers, "
      "how many region rules; tab-separated"},
     {"rules", "add", ctl_cmd_rules_add,
@@ -102,7 +100,6 @@ const ctl_command ctl_commands[] = {
      "ACL); or one partner's; on the embedded stack also partners' client certificates; "
      "existing topics and ACLs are kept"},
 };
-const size_t ctl_command_count = sizeof ctl_commands / sizeof ctl_commands[0];
 
 static const char ctl_environment_help[] =
     "Environment:\n"
@@ -130,114 +127,9 @@ static const char ctl_environment_help[] =
     "  LINDUNG_KAFKA_BROKERS Kafka bootstrap servers (facts publish)\n"
     "Exit status: 0 success, 1 runtime failure, 2 bad usage.\n";
 
-static bool ctl_is_help(const char *arg) {
-  return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
-}
-
-static void ctl_print_command(FILE *out, const ctl_command *cmd) {
-  fprintf(out, "  lindungctl %s\n      %s\n", cmd->usage, cmd->summary);
-}
-
-static void ctl_print_help(FILE *out, const char *group) {
-  fprintf(out,
-          "Usage: lindungctl [--cacert <file>] <command> [arguments]\n\n"
-          "Operator tool for the Lindung registry: database migrations, system keys,\n"
-          "partners, subjects (health status), venues and development seed data.\n\n"
-          "Commands:\n");
-  for (size_t i = 0; i < ctl_command_count; i++) {
-    const ctl_command *cmd = &ctl_commands[i];
-    const char *cmd_group = cmd->group ? cmd->group : cmd->name;
-    if (!group || strcmp(group, cmd_group) == 0) ctl_print_command(out, cmd);
-  }
-  fprintf(out, "\n%s", ctl_environment_help);
-}
-
-static bool ctl_group_exists(const char *group) {
-  for (size_t i = 0; i < ctl_command_count; i++)
-    if (ctl_commands[i].group && strcmp(ctl_commands[i].group, group) == 0) return true;
-  return false;
-}
-
-/* Finds the command for argv; sets *consumed to the words it took. */
-static const ctl_command *ctl_find(int argc, char **argv, int *consumed) {
-  for (size_t i = 0; i < ctl_command_count; i++) {
-    const ctl_command *cmd = &ctl_commands[i];
-    if (!cmd->group && strcmp(argv[0], cmd->name) == 0) {
-      *consumed = 1;
-      return cmd;
-    }
-    if (cmd->group && argc >= 2 && strcmp(argv[0], cmd->group) == 0 &&
-        strcmp(argv[1], cmd->name) == 0) {
-      *consumed = 2;
-      return cmd;
-    }
-  }
-  return NULL;
-}
-
-const char *ctl_admin_cacert;
-
-/* Takes --cacert FILE / --cacert=FILE out of argv (before any "--"); 1
- * after printing a reason when it has no value. */
-static int ctl_take_cacert(int *argc, char **argv) {
-  ctl_admin_cacert = ctl_env("LINDUNG_ADMIN_CACERT");
-  int out = 1;
-  bool literal = false;
-  for (int i = 1; i < *argc; i++) {
-    if (!literal && strcmp(argv[i], "--") == 0) literal = true;
-    if (!literal && strncmp(argv[i], "--cacert=", 9) == 0) {
-      ctl_admin_cacert = argv[i] + 9;
-    } else if (!literal && strcmp(argv[i], "--cacert") == 0) {
-      if (i + 1 >= *argc) return ctl_fail(CTL_USAGE, "--cacert needs a file"), 1;
-      ctl_admin_cacert = argv[++i];
-    } else {
-      argv[out++] = argv[i];
-    }
-  }
-  *argc = out;
-  argv[out] = NULL;
-  if (ctl_admin_cacert && !*ctl_admin_cacert) return ctl_fail(CTL_USAGE, "--cacert is empty"), 1;
-  return 0;
-}
-
 int main(int argc, char **argv) {
   if (cfg_answer_version(argc, argv, stdout)) return 0;
-  if (ctl_take_cacert(&argc, argv)) return CTL_USAGE;
-  if (argc < 2) return ctl_fail(CTL_USAGE, "missing command (see lindungctl --help)");
-  if (ctl_is_help(argv[1])) {
-    ctl_print_help(stdout, NULL);
-    return CTL_OK;
-  }
-  int consumed = 0;
-  const ctl_command *cmd = ctl_find(argc - 1, argv + 1, &consumed);
-  if (!cmd) {
-    if (ctl_group_exists(argv[1])) {
-      if (argc >= 3 && ctl_is_help(argv[2])) {
-        ctl_print_help(stdout, argv[1]);
-        return CTL_OK;
-      }
-      if (argc < 3)
-        return ctl_fail(CTL_USAGE, "%s: missing sub-command (see lindungctl %s --help)", argv[1],
-                        argv[1]);
-      return ctl_fail(CTL_USAGE, "%s: unknown sub-command (see lindungctl %s --help)", argv[1],
-                      argv[1]);
-    }
-    return ctl_fail(CTL_USAGE, "unknown command (see lindungctl --help)");
-  }
-  /* Sub-command arguments: argv[0] is the command word. */
-  int sub_argc = argc - consumed;
-  char **sub_argv = argv + consumed;
-  for (int i = 1; i < sub_argc; i++) {
-    if (strcmp(sub_argv[i], "--help") == 0 || strcmp(sub_argv[i], "-h") == 0) {
-      printf("Usage: lindungctl %s\n\n%s\n\n%s", cmd->usage, cmd->summary, ctl_environment_help);
-      return CTL_OK;
-    }
-  }
-  /* Errors from option parsing name the whole command ("partner add"). */
-  char label[64];
-  snprintf(label, sizeof label, "%s%s%s", cmd->group ? cmd->group : "", cmd->group ? " " : "",
-           cmd->name);
-  sub_argv[0] = label;
-  if (sodium_init() < 0) return ctl_fail(CTL_RUNTIME, "libsodium failed to initialise");
-  return cmd->run(sub_argc, sub_argv);
+  static const ctl_table table = {ctl_commands, sizeof ctl_commands / sizeof ctl_commands[0],
+                                  ctl_environment_help};
+  return ctl_dispatch(&table, argc, argv);
 }

@@ -13,7 +13,9 @@
 #include "latency_histogram.h"
 #include "loadgen_cpu.h"
 #include "loadgen_expect.h"
+#include "loadgen_pace.h"
 #include "loadgen_pending.h"
+#include "loadgen_seed.h"
 #include "partner_kafka.h"
 #include "partner_sdk.h"
 
@@ -22,11 +24,6 @@
 #define ERROR_CODES 14
 /* Latency of the answers that arrived in each second of the phase. */
 #define SECOND_HISTOGRAMS 600
-
-typedef struct person {
-  char nik[17];
-  loadgen_colour colour;
-} person;
 
 typedef struct partner_state {
   char id[33];
@@ -42,10 +39,9 @@ typedef struct partner_state {
 } partner_state;
 
 typedef struct options {
-  const char *run_dir, *brokers, *db_url, *system_pk, *json_path, *partner_list, *secrets_path;
-  kafka_security security;
+  loadgen_env env;
+  const char *json_path, *partner_list, *secrets_path;
   const char *histogram_path, *cpu_run_dir;
-  uint32_t system_key_id;
   unsigned people_per_partner, concurrency, timeout_ms, check_out_percent;
   double rate, duration_s;
   bool table, quiet;
@@ -53,7 +49,7 @@ typedef struct options {
 
 typedef struct loadgen_state {
   options opt;
-  person *people;
+  loadgen_person *people;
   size_t people_count;
   loadgen_venue *venues;
   size_t venue_count;
@@ -77,13 +73,11 @@ __attribute__((noreturn)) void loadgen_die(const char *what);
 void loadgen_usage(FILE *out);
 void loadgen_options_parse(int argc, char **argv);
 
-/* loadgen_seed.c */
-void loadgen_load_people(void);
-void loadgen_load_venues(void);
-void loadgen_load_partners(void);
+/* Reads the people, the venues and the partners (--partners, else the
+ * launch partners) into lg. */
+void loadgen_load_seed(void);
 
 /* loadgen_traffic.c */
-uint64_t loadgen_now_us(void);
 void loadgen_link_phase(void);
 double loadgen_scan_phase(void);
 

@@ -4,14 +4,9 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-static uint64_t loadgen_cpu_now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
+#include "loadgen_pace.h"
 
 static int loadgen_cpu_read_file(const char *path, char *out, size_t cap) {
   FILE *f = fopen(path, "r");
@@ -150,11 +145,11 @@ void loadgen_cpu_start(loadgen_cpu *cpu) {
   for (size_t i = 0; i < cpu->count; i++)
     cpu->processes[i].start_ticks = loadgen_cpu_sample(cpu, &cpu->processes[i], NULL);
   loadgen_cpu_machine(&cpu->machine_busy_start, &cpu->machine_total_start);
-  cpu->start_us = loadgen_cpu_now_us();
+  cpu->start_us = loadgen_now_us();
 }
 
 void loadgen_cpu_stop(loadgen_cpu *cpu) {
-  cpu->end_us = loadgen_cpu_now_us();
+  cpu->end_us = loadgen_now_us();
   loadgen_cpu_machine(&cpu->machine_busy_end, &cpu->machine_total_end);
   for (size_t i = 0; i < cpu->count; i++)
     cpu->processes[i].end_ticks =

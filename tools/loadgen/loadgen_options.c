@@ -1,9 +1,13 @@
-/* loadgen_options: the command line and environment of lindung-loadgen. */
+/* loadgen_options: the command line and environment of lindung-loadgen,
+ * and what it reads from the seed before it starts. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <string.h>
+
 #include "loadgen.h"
+#include "topics.h"
 
 loadgen_state lg = {.opt = {.people_per_partner = 50,
                             .concurrency = 512,
@@ -75,23 +79,35 @@ void loadgen_options_parse(int argc, char **argv) {
     fprintf(stderr, "lindung-loadgen: bad arguments (see --help)\n");
     exit(2);
   }
-  lg.opt.run_dir = getenv("LINDUNG_RUN_DIR") ? getenv("LINDUNG_RUN_DIR") : ".run";
-  lg.opt.brokers = getenv("LINDUNG_KAFKA_BROKERS");
-  lg.opt.db_url = getenv("LINDUNG_DB_URL");
-  lg.opt.system_pk = getenv("LINDUNG_SYSTEM_PUBLIC_KEY");
-  const char *key_id = getenv("LINDUNG_SYSTEM_KEY_ID");
-  if (!lg.opt.brokers || !lg.opt.db_url || !lg.opt.system_pk || !key_id) {
-    fprintf(stderr, "lindung-loadgen: LINDUNG_KAFKA_BROKERS, LINDUNG_DB_URL, LINDUNG_SYSTEM_KEY_ID and "
-                    "LINDUNG_SYSTEM_PUBLIC_KEY are required (source .run/stack.env)\n");
-    exit(2);
-  }
-  lg.opt.system_key_id = (uint32_t)strtoul(key_id, NULL, 10);
-  /* One client speaks for every partner at once, so on a broker with ACLs
-   * it needs a principal allowed to (the stack's admin certificate). */
   char err[256];
-  if (ksec_load_env(&lg.opt.security, err, sizeof err)) {
+  if (loadgen_env_load(&lg.opt.env, err, sizeof err)) {
     fprintf(stderr, "lindung-loadgen: %s\n", err);
     exit(2);
   }
+}
+
+static void add_partner(const char *id) {
+  if (lg.partner_count == MAX_PARTNERS) loadgen_die("too many partners");
+  partner_state *p = &lg.partners[lg.partner_count];
+  char err[256];
+  snprintf(p->id, sizeof p->id, "%s", id);
+  topics_scan_results(id, p->topic, sizeof p->topic);
+  if (loadgen_seed_partner(&lg.opt.env, p->id, &p->sdk, err, sizeof err)) loadgen_die(err);
+  latency_histogram_reset(&p->latency);
+  lg.partner_count++;
+}
+
+void loadgen_load_seed(void) {
+  char err[256];
+  if (loadgen_seed_people(lg.opt.env.run_dir, &lg.people, &lg.people_count, err, sizeof err) ||
+      loadgen_seed_venues(lg.opt.env.db_url, &lg.venues, &lg.venue_count, err, sizeof err))
+    loadgen_die(err);
+  if (!lg.opt.partner_list) {
+    for (size_t i = 0; i < loadgen_launch_partner_count; i++) add_partner(loadgen_launch_partners[i]);
+    return;
+  }
+  char *list = strdup(lg.opt.partner_list);
+  for (char *id = list ? strtok(list, ",") : NULL; id; id = strtok(NULL, ",")) add_partner(id);
+  free(list);
 }
 

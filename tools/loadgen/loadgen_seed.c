@@ -1,99 +1,114 @@
-/* loadgen_seed: what lindung-loadgen reads before it starts: the seeded
- * people (seed/people.csv), the venues (PostgreSQL) and each partner's keys
- * (partners/<id>/). */
+/* loadgen_seed: what the tools that drive a running stack read before they
+ * start (loadgen_seed.h). */
+#include "loadgen_seed.h"
+
 #include <libpq-fe.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "loadgen.h"
-#include "topics.h"
+const char *const loadgen_launch_partners[] = {"gojek",     "grab",       "tokopedia", "tiketcom",
+                                               "dana",      "livin-mandiri", "traveloka",
+                                               "cinema-xxi", "linkaja",    "goers",     "jaki"};
+const size_t loadgen_launch_partner_count =
+    sizeof loadgen_launch_partners / sizeof loadgen_launch_partners[0];
 
-void loadgen_load_people(void) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/seed/people.csv", lg.opt.run_dir);
+static int loadgen_seed_fail(char *err, size_t err_len, const char *why) {
+  snprintf(err, err_len, "%s", why);
+  return -1;
+}
+
+int loadgen_env_load(loadgen_env *env, char *err, size_t err_len) {
+  env->run_dir = getenv("LINDUNG_RUN_DIR") ? getenv("LINDUNG_RUN_DIR") : ".run";
+  env->brokers = getenv("LINDUNG_KAFKA_BROKERS");
+  env->db_url = getenv("LINDUNG_DB_URL");
+  env->system_pk = getenv("LINDUNG_SYSTEM_PUBLIC_KEY");
+  const char *key_id = getenv("LINDUNG_SYSTEM_KEY_ID");
+  if (!env->brokers || !env->db_url || !env->system_pk || !key_id)
+    return loadgen_seed_fail(err, err_len,
+                             "LINDUNG_KAFKA_BROKERS, LINDUNG_DB_URL, LINDUNG_SYSTEM_KEY_ID and "
+                             "LINDUNG_SYSTEM_PUBLIC_KEY are required (source .run/stack.env)");
+  env->system_key_id = (uint32_t)strtoul(key_id, NULL, 10);
+  return ksec_load_env(&env->security, err, err_len) ? -1 : 0;
+}
+
+int loadgen_seed_people(const char *run_dir, loadgen_person **people, size_t *count, char *err,
+                        size_t err_len) {
+  char path[4096], line[256];
+  snprintf(path, sizeof path, "%s/seed/people.csv", run_dir);
   FILE *f = fopen(path, "r");
-  if (!f) loadgen_die("cannot read seed/people.csv (run lindungctl seed first)");
-  size_t capacity = 1024;
-  lg.people = malloc(capacity * sizeof *lg.people);
-  char line[256];
-  while (fgets(line, sizeof line, f)) {
+  if (!f) return loadgen_seed_fail(err, err_len, "cannot read seed/people.csv (run lindungctl seed first)");
+  size_t capacity = 1024, n = 0;
+  loadgen_person *list = malloc(capacity * sizeof *list);
+  while (list && fgets(line, sizeof line, f)) {
     char *nik = strtok(line, ",\n"), *status = strtok(NULL, ",\n");
     if (!nik || !status || strlen(nik) != 16 || nik[0] < '0' || nik[0] > '9') continue;
-    if (lg.people_count == capacity) lg.people = realloc(lg.people, (capacity *= 2) * sizeof *lg.people);
-    memcpy(lg.people[lg.people_count].nik, nik, 17);
-    lg.people[lg.people_count].colour = loadgen_colour_parse(status);
-    lg.people_count++;
+    if (n == capacity) {
+      loadgen_person *grown = realloc(list, (capacity *= 2) * sizeof *list);
+      if (!grown) break;
+      list = grown;
+    }
+    memcpy(list[n].nik, nik, 17);
+    list[n++].colour = loadgen_colour_parse(status);
   }
   fclose(f);
   sodium_memzero(line, sizeof line);
-  if (!lg.people_count) loadgen_die("seed/people.csv holds no people");
+  if (!list || !n) {
+    free(list);
+    return loadgen_seed_fail(err, err_len, "seed/people.csv holds no people");
+  }
+  *people = list;
+  *count = n;
+  return 0;
 }
 
-void loadgen_load_venues(void) {
-  PGconn *db = PQconnectdb(lg.opt.db_url);
-  if (PQstatus(db) != CONNECTION_OK) loadgen_die("cannot connect to LINDUNG_DB_URL");
+int loadgen_seed_venues(const char *db_url, loadgen_venue **venues, size_t *count, char *err,
+                        size_t err_len) {
+  PGconn *db = PQconnectdb(db_url);
+  if (PQstatus(db) != CONNECTION_OK) {
+    PQfinish(db);
+    return loadgen_seed_fail(err, err_len, "cannot connect to LINDUNG_DB_URL");
+  }
+  /* What each venue admits now: the category's colours, a capacity, and
+   * whether the PPKM level in force closes it. */
   PGresult *res = PQexec(db,
                          "SELECT v.venue_id, c.admits_green, c.admits_yellow, v.capacity IS NOT NULL, "
                          "CASE s.value WHEN '3' THEN c.share_level3 WHEN '4' THEN c.share_level4 "
                          "ELSE c.share_level2 END = 0 "
                          "FROM venues v JOIN venue_categories c USING (category) "
                          "LEFT JOIN settings s ON s.name = 'ppkm_level' ORDER BY v.venue_id");
-  if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) == 0) loadgen_die("no venues (run lindungctl seed first)");
-  lg.venue_count = (size_t)PQntuples(res);
-  lg.venues = calloc(lg.venue_count, sizeof *lg.venues);
-  for (size_t i = 0; i < lg.venue_count; i++) {
-    snprintf(lg.venues[i].venue_id, sizeof lg.venues[i].venue_id, "%s", PQgetvalue(res, (int)i, 0));
-    lg.venues[i].admits_green = PQgetvalue(res, (int)i, 1)[0] == 't';
-    lg.venues[i].admits_yellow = PQgetvalue(res, (int)i, 2)[0] == 't';
-    lg.venues[i].capped = PQgetvalue(res, (int)i, 3)[0] == 't';
-    lg.venues[i].closed = PQgetvalue(res, (int)i, 4)[0] == 't';
+  size_t n = PQresultStatus(res) == PGRES_TUPLES_OK ? (size_t)PQntuples(res) : 0;
+  loadgen_venue *list = n ? calloc(n, sizeof *list) : NULL;
+  for (size_t i = 0; list && i < n; i++) {
+    snprintf(list[i].venue_id, sizeof list[i].venue_id, "%s", PQgetvalue(res, (int)i, 0));
+    list[i].admits_green = PQgetvalue(res, (int)i, 1)[0] == 't';
+    list[i].admits_yellow = PQgetvalue(res, (int)i, 2)[0] == 't';
+    list[i].capped = PQgetvalue(res, (int)i, 3)[0] == 't';
+    list[i].closed = PQgetvalue(res, (int)i, 4)[0] == 't';
   }
   PQclear(res);
   PQfinish(db);
-}
-
-static int read_small_file(const char *path, char *out, size_t cap) {
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(out, 1, cap - 1, f);
-  fclose(f);
-  out[n] = '\0';
-  while (n && (out[n - 1] == '\n' || out[n - 1] == ' ')) out[--n] = '\0';
+  if (!list) return loadgen_seed_fail(err, err_len, "no venues (run lindungctl seed first)");
+  *venues = list;
+  *count = n;
   return 0;
 }
 
-static void add_partner(const char *id) {
-  if (lg.partner_count == MAX_PARTNERS) loadgen_die("too many partners");
-  partner_state *p = &lg.partners[lg.partner_count];
-  char dir[4096], path[4200], key_id[32], err[256];
-  snprintf(dir, sizeof dir, "%s/partners/%s", lg.opt.run_dir, id);
-  snprintf(path, sizeof path, "%s/key_id", dir);
-  if (read_small_file(path, key_id, sizeof key_id)) loadgen_die("cannot read a partner's key_id");
-  snprintf(path, sizeof path, "%s/secret.key", dir);
-  snprintf(p->id, sizeof p->id, "%s", id);
-  topics_scan_results(id, p->topic, sizeof p->topic);
-  partner_sdk_credentials credentials = {.partner_id = p->id,
+int loadgen_seed_partner(const loadgen_env *env, const char *id, partner_sdk **sdk, char *err,
+                         size_t err_len) {
+  char path[4200], key_id[32] = "";
+  snprintf(path, sizeof path, "%s/partners/%s/key_id", env->run_dir, id);
+  FILE *f = fopen(path, "r");
+  bool read = f && fgets(key_id, sizeof key_id, f);
+  if (f) fclose(f);
+  if (!read) return loadgen_seed_fail(err, err_len, "cannot read a partner's key_id (run lindungctl seed first)");
+  snprintf(path, sizeof path, "%s/partners/%s/secret.key", env->run_dir, id);
+  partner_sdk_credentials credentials = {.partner_id = id,
                                          .partner_key_id = (uint32_t)strtoul(key_id, NULL, 10),
-                                         .system_key_id = lg.opt.system_key_id,
-                                         .system_public_key = lg.opt.system_pk,
+                                         .system_key_id = env->system_key_id,
+                                         .system_public_key = env->system_pk,
                                          .secret_key_file = path};
-  if (partner_sdk_open(&credentials, &p->sdk, err, sizeof err)) loadgen_die(err);
-  latency_histogram_reset(&p->latency);
-  lg.partner_count++;
+  return partner_sdk_open(&credentials, sdk, err, err_len) ? -1 : 0;
 }
-
-void loadgen_load_partners(void) {
-  if (lg.opt.partner_list) {
-    char *list = strdup(lg.opt.partner_list);
-    for (char *id = strtok(list, ","); id; id = strtok(NULL, ",")) add_partner(id);
-    free(list);
-    return;
-  }
-  static const char *const launch[] = {"gojek", "grab", "tokopedia", "tiketcom", "dana",
-                                       "livin-mandiri", "traveloka", "cinema-xxi", "linkaja",
-                                       "goers", "jaki"};
-  for (size_t i = 0; i < sizeof launch / sizeof launch[0]; i++) add_partner(launch[i]);
-}
-

@@ -3,20 +3,13 @@
  * arrivals at a rate) or closed loop (a fixed concurrency); every answer is
  * decrypted and checked against what the seed says it must be. */
 #include <inttypes.h>
-#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "loadgen.h"
-
-uint64_t loadgen_now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
+#include "service_clock.h"
 
 /* ---- sending ---- */
 
@@ -33,9 +26,7 @@ static bool send_request(partner_state *p, uint32_t partner_index, uint32_t pers
     body.token = p->tokens[person_index];
     body.venue_id = lg.venues[venue_index].venue_id;
     body.action = check_out ? PARTNER_SDK_CHECK_OUT : PARTNER_SDK_CHECK_IN;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    body.scanned_at_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    body.scanned_at_ms = service_now_ms();
   }
   uint8_t value[PARTNER_SDK_REQUEST_BUFFER];
   size_t len;
@@ -132,23 +123,6 @@ static void pump(int wait_ms) {
 
 /* ---- phases ---- */
 
-/* Serves answers until the next send is due, without spinning: gaps of
- * less than a millisecond (mean 0.5 ms at 2,000/s) are slept precisely,
- * since librdkafka's polls wait in whole milliseconds. */
-static void wait_until(uint64_t due_us, uint64_t now) {
-  uint64_t gap = due_us > now ? due_us - now : 0;
-  if (gap >= 1000u) {
-    pump(gap >= 3000u ? 2 : (int)(gap / 1000u));
-    return;
-  }
-  pump(0);
-  now = loadgen_now_us();
-  if (due_us > now) {
-    struct timespec ts = {0, (long)(due_us - now) * 1000L};
-    nanosleep(&ts, NULL);
-  }
-}
-
 void loadgen_link_phase(void) {
   uint64_t start = loadgen_now_us();
   for (uint32_t i = 0; i < lg.partner_count; i++) {
@@ -219,11 +193,9 @@ double loadgen_scan_phase(void) {
     if (lg.opt.rate > 0) {
       while (next_send <= now) {
         send_one_scan();
-        /* Poisson arrivals: exponential gaps, so a slow Lindung shows as latency. */
-        double u = (randombytes_uniform(1u << 30) + 1.0) / (double)(1u << 30);
-        next_send += (uint64_t)(-log(u) / lg.opt.rate * 1e6);
+        next_send += loadgen_poisson_gap_us(lg.opt.rate);
       }
-      wait_until(next_send, now);
+      loadgen_wait_until(next_send, pump);
     } else {
       while (loadgen_pending_count(lg.pending) < lg.opt.concurrency) send_one_scan();
       pump(1);

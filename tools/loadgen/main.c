@@ -27,9 +27,7 @@ int main(int argc, char **argv) {
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   if (lg.opt.secrets_path && !(lg.secrets_out = fopen(lg.opt.secrets_path, "a"))) loadgen_die("cannot open --secrets-out");
-  loadgen_load_people();
-  loadgen_load_venues();
-  loadgen_load_partners();
+  loadgen_load_seed();
   lg.second_latency = calloc(SECOND_HISTOGRAMS, sizeof *lg.second_latency);
   if (!lg.second_latency) loadgen_die("out of memory");
   if (lg.opt.cpu_run_dir) loadgen_cpu_init(&lg.cpu, lg.opt.cpu_run_dir);
@@ -37,7 +35,7 @@ int main(int argc, char **argv) {
   const char *topics[MAX_PARTNERS];
   for (size_t i = 0; i < lg.partner_count; i++) topics[i] = lg.partners[i].topic;
   char err[512];
-  lg.kafka = partner_kafka_open(lg.opt.brokers, &lg.opt.security, topics, lg.partner_count, err, sizeof err);
+  lg.kafka = partner_kafka_open(lg.opt.env.brokers, &lg.opt.env.security, topics, lg.partner_count, err, sizeof err);
   if (!lg.kafka) loadgen_die(err);
   loadgen_link_phase();
   double elapsed = loadgen_scan_phase();

@@ -129,6 +129,16 @@ for topic in audit.events scan.results.gojek scan.requests.gojek scan.accepted s
 done
 expect refused analyst "$analyst" produce audit.log
 
+echo "== labs and vaccination centres write health.facts and nothing else"
+labs=$(as_principal lindung-health-source)
+expect allowed health-source "$labs" produce health.facts
+for topic in scan.decrypted scan.results.gojek audit.events partner.events; do
+  expect refused health-source "$labs" produce "$topic"
+done
+# (It has no consumer group at all: reading is refused before the topic.)
+expect refused gojek "$gojek" produce health.facts
+expect refused analyst "$analyst" consume health.facts analyst-acl-test
+
 echo "== each refusal above fails its check once its ACL is loosened"
 recording=0
 for r in "${refusals[@]}"; do

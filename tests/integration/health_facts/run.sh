@@ -10,10 +10,17 @@
 #     does not; the same fact published twice is one fact;
 #   - rule sets as data: a newer rule set in force changes colours at once
 #     (the September 2021 table), one dated tomorrow changes nothing; a
-#     region's override of a category; every change is in rule_changes;
+#     region's override of a category; every change is in rule_changes and
+#     in the audit trail with the operator's name;
 #   - facts import: every bad line reported, nothing applied; idempotent;
-#   - retention deletes old check-ins and test results, keeps doses, and
-#     the audit trail holds counts only; no NIK in any log or fact row.
+#   - the September 2021 table cell by cell while its rule set is in force;
+#   - PPKM levels per region (and the settings' level elsewhere) through
+#     venue capacity shares;
+#   - the exposure window is a setting: 30 min flags a check-in 20 min
+#     apart, not one 45 min apart; 60 min flags both;
+#   - retention deletes old check-ins, replay records (resolver_answers) and
+#     test results, keeps doses and what is within retention, and the audit
+#     trail holds counts only; no NIK in any log or fact row.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -65,9 +72,14 @@ grep -q "^$lines facts: $lines new" "$work/import.out" && pass || fail "import: 
 grep -q "^$lines facts: 0 new" "$work/import2.out" && pass || fail "re-import: $(cat "$work/import2.out")"
 
 declare -A who
+sept2021=()
 while IFS='|' read -r name nik venue status decision reason; do
   if [[ $name == @* ]]; then
     who[${name#@}]=$nik
+    continue
+  fi
+  if [[ $name == %* ]]; then
+    sept2021+=("${name#%}|$nik|$venue|$status $decision $reason")
     continue
   fi
   token=$(link "$name" "$nik")
@@ -130,6 +142,44 @@ n=$(facts_of "${who[published]}" positive)
 n=$(facts_of "${who[met]}" close_contact)
 [ "$n" = 1 ] && pass || fail "a positive published twice flagged the contact $n times"
 
+# --- the exposure window is a setting -------------------------------------------------
+# Check-ins at one venue written at chosen times (3 h ago): P at T, A at
+# T+20 min, B at T+45 min, Q at T. With exposure_window_minutes = 30, P's
+# positive flags A, not B; with 60, Q's positive flags B as well.
+exp_venue=QR-IT-HF-EXPW-$run_id
+q "INSERT INTO venues (venue_id, name, category) VALUES ('$exp_venue', 'Pasar Uji', 'restaurant')" > /dev/null
+check_in_at() { # nik minutes-after-T
+  q "INSERT INTO check_ins (person_id, venue_id, partner_id, request_id, action, at, decision, reason, status)
+       SELECT person_id, '$exp_venue', 'gojek', decode(md5(random()::text), 'hex'), 'check_in',
+              now() - interval '3 hours' + $2 * interval '1 minute', 'allow', 'status_allowed', 'green'
+         FROM people WHERE nik_hash = '\\x$(nik_hash "$1")'" > /dev/null
+}
+check_in_at "${who[exp-p]}" 0
+check_in_at "${who[exp-q]}" 0
+check_in_at "${who[exp-a]}" 20
+check_in_at "${who[exp-b]}" 45
+set_window() {
+  q "SET lindung.actor = 'it-operator'; UPDATE settings SET value = '$1' WHERE name = 'exposure_window_minutes'" > /dev/null
+}
+import_positive() { # nik -> "close contacts flagged: N" line of facts import
+  printf 'nik,fact,at,until,detail\n%s,positive,%s,,PCR\n' "$1" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" > "$work/exp.csv"
+  "$bin/lindungctl" facts import "$work/exp.csv" --source it-lab 2>&1 || true
+}
+trap 'set_window 60 || true; restore_rules || true; rm -rf "$work"' EXIT
+set_window 30
+out=$(import_positive "${who[exp-p]}")
+[[ $out == *"close contacts flagged: 2" ]] && pass || fail "window 30, P's positive: $out (Q and A expected)"
+[ "$(facts_of "${who[exp-a]}" close_contact)" = 1 ] && pass || fail "A (20 min) not flagged at a 30 min window"
+[ "$(facts_of "${who[exp-b]}" close_contact)" = 0 ] && pass || fail "B (45 min) flagged at a 30 min window"
+set_window 60
+out=$(import_positive "${who[exp-q]}")
+[[ $out == *"close contacts flagged: 3" ]] && pass || fail "window 60, Q's positive: $out (P, A and B expected)"
+[ "$(facts_of "${who[exp-b]}" close_contact)" = 1 ] && pass || fail "B (45 min) not flagged at a 60 min window"
+t_exp_b=$(link exp-b "${who[exp-b]}")
+expect_scan "flagged by the 60 min window: next scan DENY" "$t_exp_b" "$other" "BLACK DENY POSITIVE_OR_CONTACT"
+[ "$(q "SELECT count(*) FROM rule_changes WHERE table_name = 'settings' AND actor = 'it-operator'
+        AND new_row->>'name' = 'exposure_window_minutes'")" -ge 2 ] && pass || fail "window change not in rule_changes"
+
 # --- rule sets as data ---------------------------------------------------------------
 t_yellow=$(link yellow "${who[yellow]}")
 expect_scan "two doses under July 2022: YELLOW" "$t_yellow" QR-CINEMA-0001 "YELLOW DENY STATUS_NOT_ALLOWED_HERE"
@@ -148,6 +198,15 @@ grep -q "^it-now	.*	sept2021	in-force	" "$work/ctl.out" && pass || fail "rules l
 grep -q "^it-tomorrow	.*	future	" "$work/ctl.out" && pass || fail "rules list shows no future set"
 expect_scan "September 2021 in force: two doses GREEN" "$t_yellow" QR-CINEMA-0001 "GREEN ALLOW STATUS_ALLOWED"
 scan x "$t_yellow" QR-CINEMA-0001 --check-out > /dev/null
+# The September 2021 table, cell by cell, while its rule set is in force.
+for row in "${sept2021[@]}"; do
+  IFS='|' read -r name nik venue want <<< "$row"
+  token=$(link "$name" "$nik")
+  [ -n "$token" ] || continue
+  expect_scan "$name" "$token" "$venue" "$want"
+  [[ $want == *" ALLOW "* ]] && scan x "$token" "$venue" --check-out > /dev/null
+done
+echo "ok   ${#sept2021[@]} cells of the September 2021 table through the scan path"
 q "DELETE FROM rule_sets WHERE rule_set_id = 'it-now'" > /dev/null
 # A region where malls admit GREEN only.
 q "INSERT INTO venues (venue_id, name, category, region) VALUES ('QR-IT-HF-MALL64-$run_id', 'Mal Uji Samarinda', 'mall', '64.72')" > /dev/null
@@ -156,6 +215,25 @@ ctl_ok rules region it-region 64 --category mall --admits green --ppkm 3
 expect_scan "region override: YELLOW not at this mall" "$t_yellow" "QR-IT-HF-MALL64-$run_id" "YELLOW DENY STATUS_NOT_ALLOWED_HERE"
 expect_scan "no override elsewhere: YELLOW at a mall" "$t_yellow" QR-MALL-0002 "YELLOW ALLOW STATUS_ALLOWED"
 scan x "$t_yellow" QR-MALL-0002 --check-out > /dev/null
+# PPKM levels per region: an office admits 50% / 25% / none of its capacity
+# at level 2 / 3 / 4. Level 4 in province 64 closes an office there (GREEN
+# or not); level 3 in regency 65.01 leaves one seat of 4; an office in
+# province 66, without a region rule, follows settings.ppkm_level (2: two
+# seats of 4).
+q "INSERT INTO venues (venue_id, name, category, region, capacity) VALUES
+     ('QR-IT-HF-OFF64-$run_id', 'Kantor Uji 64', 'office', '64.72', 4),
+     ('QR-IT-HF-OFF65-$run_id', 'Kantor Uji 65', 'office', '65.01', 4),
+     ('QR-IT-HF-OFF66-$run_id', 'Kantor Uji 66', 'office', '66.01', 4)" > /dev/null
+ctl_ok rules region it-region 64 --ppkm 4
+ctl_ok rules region it-region 65.01 --ppkm 3
+t_green=$t_else
+t_pub_green=$(link green2 "${who[green2]}")
+expect_scan "PPKM 4: an office is closed" "$t_green" "QR-IT-HF-OFF64-$run_id" "GREEN DENY VENUE_FULL"
+expect_scan "PPKM 3: one seat of 4" "$t_green" "QR-IT-HF-OFF65-$run_id" "GREEN ALLOW STATUS_ALLOWED"
+expect_scan "PPKM 3: the seat is taken" "$t_pub_green" "QR-IT-HF-OFF65-$run_id" "GREEN DENY VENUE_FULL"
+expect_scan "settings' PPKM 2: two seats of 4" "$t_pub_green" "QR-IT-HF-OFF66-$run_id" "GREEN ALLOW STATUS_ALLOWED"
+scan x "$t_green" "QR-IT-HF-OFF65-$run_id" --check-out > /dev/null
+scan x "$t_pub_green" "QR-IT-HF-OFF66-$run_id" --check-out > /dev/null
 ctl_usage rules add it-bad --from yesterday --scheme jul2022
 ctl_usage rules add it-bad --from 2030-01-01 --scheme 2030
 ctl_usage rules add it-bad --from 2030-01-01 --scheme jul2022 --contact-clear-day 3
@@ -189,19 +267,41 @@ q "INSERT INTO check_ins (person_id, venue_id, partner_id, request_id, action, a
      VALUES ($pid, 'QR-MALL-0001', 'gojek', decode(md5(random()::text), 'hex'), 'check_in', now() - interval '15 days', 'allow', 'status_allowed', 'green');
    INSERT INTO health_facts (fact_id, nik_hash, fact, at, source) VALUES
      (decode(md5(random()::text), 'hex'), decode('$old_hash', 'hex'), 'antigen_negative', now() - interval '100 days', 'it-lab'),
-     (decode(md5(random()::text), 'hex'), decode('$old_hash', 'hex'), 'dose', now() - interval '400 days', 'it-lab')" > /dev/null
-counts=$(q "SELECT o_check_ins || ' ' || o_health_facts FROM lindung_retention(now())")
-read -r c f <<< "$counts"
-[ "$c" -ge 1 ] && [ "$f" -ge 1 ] && pass || fail "retention deleted '$counts'"
+     (decode(md5(random()::text), 'hex'), decode('$old_hash', 'hex'), 'dose', now() - interval '400 days', 'it-lab');
+   INSERT INTO resolver_answers (partner_id, request_id, digest, error_code, answered_at) VALUES
+     ('gojek', decode('$old_hash', 'hex'), decode(md5(random()::text), 'hex'), 0, now() - interval '15 days'),
+     ('gojek', decode(md5('$old_hash'), 'hex'), decode(md5(random()::text), 'hex'), 0, now() - interval '13 days')" > /dev/null
+counts=$(q "SELECT o_check_ins || ' ' || o_replay_records || ' ' || o_health_facts FROM lindung_retention(now())")
+read -r c r f <<< "$counts"
+[ "$c" -ge 1 ] && [ "$r" -ge 1 ] && [ "$f" -ge 1 ] && pass || fail "retention deleted '$counts'"
+[ "$(q "SELECT count(*) FROM resolver_answers WHERE answered_at < now() - interval '14 days'")" = 0 ] &&
+  pass || fail "old replay records kept"
+[ "$(q "SELECT count(*) FROM resolver_answers WHERE request_id = decode(md5('$old_hash'), 'hex')")" = 1 ] &&
+  pass || fail "a replay record within retention was deleted"
 [ "$(q "SELECT count(*) FROM health_facts WHERE nik_hash = decode('$old_hash', 'hex')")" = 1 ] &&
   pass || fail "retention must keep doses"
 [ "$(q "SELECT count(*) FROM check_ins WHERE at < now() - interval '14 days'")" = 0 ] && pass || fail "old check-ins kept"
 if [ -n "${LINDUNG_AUDIT_ADMIN_DB_URL:-}" ]; then
   # The resolver's own run (5 s after it started) is in the audit trail, as counts.
-  n=$(psql "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q -tA -c "SELECT count(*) FROM audit_records WHERE detail LIKE 'retention check_ins=% health_facts=%'")
+  n=$(psql "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q -tA -c "SELECT count(*) FROM audit_records WHERE detail SIMILAR TO 'retention check_ins=[0-9]+ replay_records=[0-9]+ health_facts=[0-9]+'")
   [ "$n" -ge 1 ] && pass || fail "no retention record in the audit trail"
   n=$(psql "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q -tA -c "SELECT count(*) FROM audit_records WHERE detail LIKE 'health_fact positive new contacts=1'")
   [ "$n" -ge 1 ] && pass || fail "no audit record of the published positive"
+  # Rule changes reach the audit trail, naming who made them: the rule set
+  # it-now added (by the operator) and deleted (by the test's SQL session),
+  # a region's PPKM level, the exposure window.
+  want="(actor = 'it-operator' AND (detail LIKE 'rule_change rule_sets insert %\"it-now\"%'
+          OR detail LIKE 'rule_change rule_set_regions update %\"ppkm_level\": 4%'
+          OR detail LIKE 'rule_change settings update %\"exposure_window_minutes\"%'))
+        OR (actor = 'lindung_admin' AND detail LIKE 'rule_change rule_sets delete %\"it-now\"%')"
+  n=0
+  for _ in $(seq 1 60); do
+    n=$(psql "$LINDUNG_AUDIT_ADMIN_DB_URL" -X -q -tA -c "SELECT count(DISTINCT substring(detail FOR 30))
+          FROM audit_records WHERE service = 'status-resolver' AND ($want)")
+    [ "$n" -ge 4 ] && break
+    sleep 0.5
+  done
+  [ "$n" -ge 4 ] && pass || fail "rule changes in the audit trail: $n of 4 kinds"
 fi
 
 # --- privacy ----------------------------------------------------------------------------------

@@ -96,6 +96,14 @@ sys.exit(0 if bytes(PrivateKey(bytes.fromhex(sys.argv[1])).public_key).hex() == 
 # --- help and usage ---------------------------------------------------------
 run 0 --help
 check "--help prints usage" 'grep -q "Usage: lindungctl" "$tmp/out"'
+# Every command that only reads (list, show) has machine-readable output.
+check "every list/show command takes --json" \
+  '[ -z "$(grep -E "^  lindungctl [a-z-]+ (list|show)( |$)" "$tmp/out" | grep -vF -- "[--json]")" ]'
+run 0 rules list --json
+check "rules list --json" 'jq -e "length > 0 and any(.[]; .state == \"in-force\")
+  and all(.[]; (.rule_set_id | type) == \"string\" and (.adult_age | type) == \"number\"
+  and (.region_rules | type) == \"number\")" "$tmp/out" > /dev/null'
+run 2 rules list --json extra
 for group in db system-key partner subject venue facts rules operator; do
   run 0 "$group" --help
 done
@@ -423,6 +431,9 @@ LINDUNG_ADMIN_OPERATORS_FILE=$ops run 0 operator add budi --token-file "$tmp/bud
 check "tokens differ" '[ "$(cat "$tmp/rina.token")" != "$(cat "$tmp/budi.token")" ]'
 run 0 operator list --operators-file "$ops"
 out_is "$(printf 'rina.ops\nbudi')"
+run 0 operator list --operators-file "$ops" --json
+check "operator list --json" 'jq -e "[.[].name] == [\"rina.ops\", \"budi\"]" "$tmp/out" > /dev/null'
+check "operator list --json shows no token hash" '! grep -qE "[0-9a-f]{64}" "$tmp/out"'
 run 1 operator add budi --token-file "$tmp/budi2.token" --operators-file "$ops"
 err_has "exists"
 check "no token file for a refused operator" '[ ! -e "$tmp/budi2.token" ]'

@@ -3,8 +3,9 @@
  * arrays built by resolver_db.c's binary array encoder: element order, a
  * venue id full of array-literal syntax (Q"R,{x}\y), seats taken row by row
  * within one batch, a refused seat, check-out, a request repeated within a
- * batch, redelivery answering what was recorded, tokens issued once, and a
- * malformed call failing as a whole. */
+ * batch, redelivery answering what was recorded, tokens issued once, a
+ * malformed call failing as a whole, and the answer log deleted (and
+ * counted) by the retention run only. */
 #include <libpq-fe.h>
 #include <unistd.h>
 
@@ -453,9 +454,9 @@ static void test_sql_summary_agrees_with_c(void) {
   }
 }
 
-/* resolver_record_answers (0500): the first answer of a request stands, the
- * log deletes what is past retention as it writes, and the resolver can
- * never rewrite an answer. */
+/* resolver_record_answers (0500, 0600): the first answer of a request
+ * stands, the resolver can never rewrite an answer, and only
+ * lindung_retention() deletes what is past retention. */
 static PGresult *it_record_answers(int n, const uint8_t ids[][16], const uint8_t digests[][16],
                                    const int32_t *errors, int64_t at_ms) {
   pg_array a[5];
@@ -512,8 +513,10 @@ static void test_record_answers(void) {
   CHECK(PQresultStatus(res) == PGRES_FATAL_ERROR);
   PQclear(res);
   /* Retention: a write 15 days on (past retention_check_in_days, 14 by
-   * default) deletes the oldest 2,000 rows past it as it goes; rolled back,
-   * so that the shared stack keeps its answers. */
+   * default) deletes nothing (no deletion the audit trail would not see);
+   * the retention run 15 days on deletes every row past that age and counts
+   * them for its audit record. Rolled back, so that the shared stack keeps
+   * its answers. */
   uint8_t late_id[1][16], late_digest[1][16];
   int32_t late_error[1] = {0};
   it_request_id(late_id[0], 210);
@@ -531,11 +534,28 @@ static void test_record_answers(void) {
   PQclear(it_record_answers(1, (const uint8_t(*)[16])late_id, (const uint8_t(*)[16])late_digest,
                             late_error, now + 15LL * 86400 * 1000));
   res = PQexecParams(it_resolver, count_sql, 1, NULL, v, NULL, NULL, 0);
-  long long after = PQresultStatus(res) == PGRES_TUPLES_OK ? atoll(PQgetvalue(res, 0, 0)) : -1;
+  long long after_write =
+      PQresultStatus(res) == PGRES_TUPLES_OK ? atoll(PQgetvalue(res, 0, 0)) : -1;
+  PQclear(res);
+  char later[32];
+  snprintf(later, sizeof later, "%lld", (long long)(now + 15LL * 86400 * 1000));
+  const char *at[1] = {later};
+  res = PQexecParams(it_resolver,
+                     "SELECT o_replay_records FROM lindung_retention("
+                     "timestamptz 'epoch' + $1::bigint * interval '1 millisecond')",
+                     1, NULL, at, NULL, NULL, 0);
+  long long deleted = PQresultStatus(res) == PGRES_TUPLES_OK ? atoll(PQgetvalue(res, 0, 0)) : -1;
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) fprintf(stderr, "%s", PQresultErrorMessage(res));
+  PQclear(res);
+  res = PQexecParams(it_resolver, count_sql, 1, NULL, v, NULL, NULL, 0);
+  long long after_retention =
+      PQresultStatus(res) == PGRES_TUPLES_OK ? atoll(PQgetvalue(res, 0, 0)) : -1;
   PQclear(res);
   PQclear(PQexec(it_resolver, "ROLLBACK"));
   CHECK(before >= 2);
-  CHECK_EQ_INT(after, before > 2000 ? before - 2000 : 0);
+  CHECK_EQ_INT(after_write, before);
+  CHECK_EQ_INT(deleted, before);
+  CHECK_EQ_INT(after_retention, 0);
 }
 
 int main(void) {

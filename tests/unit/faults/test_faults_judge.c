@@ -1,9 +1,11 @@
-/* Unit tests for the fault run's oracle and canonical answers (tools/faults). */
+/* Unit tests for the fault run's oracle and canonical answers, its request
+ * table and its seeded mix (tools/faults). */
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "faults_judge.h"
+#include "faults_requests.h"
 #include "testing.h"
 
 static const loadgen_venue mall = {"QR-MALL-0001", true, true, true, false};
@@ -73,11 +75,52 @@ static void test_answer_texts(void) {
   CHECK(strstr(a, "secret") == NULL);
 }
 
+/* Every request is found again by its id, until the table is full. */
+static void test_request_table(void) {
+  faults_table table;
+  CHECK_EQ_INT(faults_table_init(&table, 1000), 0);
+  for (uint32_t i = 0; i < 1000; i++) {
+    faults_request *r = faults_table_next(&table);
+    CHECK(r != NULL);
+    if (!r) break;
+    randombytes_buf(r->id, sizeof r->id);
+    r->person = i;
+    faults_table_commit(&table);
+  }
+  CHECK(faults_table_next(&table) == NULL);
+  uint8_t missing[16] = {0};
+  CHECK(faults_table_find(&table, missing) == NULL);
+  size_t found = 0;
+  for (size_t i = 0; i < table.count; i++) {
+    faults_request *r = faults_table_find(&table, table.requests[i].id);
+    found += r && r->person == i;
+  }
+  CHECK_EQ_INT(found, 1000);
+  faults_table_free(&table);
+}
+
+/* The same seed gives the same mix; every draw is below its bound. */
+static void test_seeded_mix(void) {
+  uint64_t a = 1, b = 1, c = 2;
+  int same = 0, differs = 0, below = 0;
+  for (int i = 0; i < 100; i++) {
+    uint32_t x = faults_rng_below(&a, 100), y = faults_rng_below(&b, 100), z = faults_rng_below(&c, 100);
+    same += x == y;
+    differs += x != z;
+    below += x < 100;
+  }
+  CHECK_EQ_INT(same, 100);
+  CHECK(differs > 50);
+  CHECK_EQ_INT(below, 100);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   RUN(test_scans_against_the_seed);
   RUN(test_errors_and_bad_requests);
   RUN(test_links);
   RUN(test_answer_texts);
+  RUN(test_request_table);
+  RUN(test_seeded_mix);
   return testing_summary();
 }

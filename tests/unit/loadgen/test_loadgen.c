@@ -1,9 +1,13 @@
 /* Unit tests for the load generator's oracle and its table of requests in flight. */
 #include <sodium.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "loadgen_expect.h"
 #include "loadgen_pending.h"
+#include "loadgen_seed.h"
+#include "support.h"
 #include "testing.h"
 
 static const loadgen_venue mall = {"QR-MALL-0001", true, true, true, false};
@@ -62,12 +66,39 @@ static void test_pending_add_find_remove_expire(void) {
   loadgen_pending_free(p);
 }
 
+/* seed/people.csv: a header, blank and malformed lines are passed over. */
+static void test_seed_people(void) {
+  char dir[] = "/tmp/loadgen-seed-XXXXXX", path[128], err[256];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof path, "%s/seed", dir);
+  CHECK(mkdir(path, 0700) == 0);
+  snprintf(path, sizeof path, "%s/seed/people.csv", dir);
+  CHECK(support_write_file(path, "nik,status\n3174000000000001,green\n\n317400000000002,red\n"
+                                 "3174000000000003,black\n", 0600) == 0);
+  loadgen_person *people = NULL;
+  size_t count = 0;
+  CHECK_EQ_INT(loadgen_seed_people(dir, &people, &count, err, sizeof err), 0);
+  CHECK_EQ_INT(count, 2);
+  CHECK(count == 2 && people[0].colour == LOADGEN_GREEN && people[1].colour == LOADGEN_BLACK);
+  CHECK_EQ_STR(count == 2 ? people[1].nik : "", "3174000000000003");
+  free(people);
+  CHECK(support_write_file(path, "nik,status\n", 0600) == 0);
+  CHECK_EQ_INT(loadgen_seed_people(dir, &people, &count, err, sizeof err), -1);
+  CHECK_EQ_STR(err, "seed/people.csv holds no people");
+  unlink(path);
+  CHECK_EQ_INT(loadgen_seed_people(dir, &people, &count, err, sizeof err), -1);
+  snprintf(path, sizeof path, "%s/seed", dir);
+  rmdir(path);
+  rmdir(dir);
+}
+
 #include "cpu_tests.inc"
 
 int main(void) {
   RUN(test_every_colour);
   RUN(test_check_out_and_errors);
   RUN(test_pending_add_find_remove_expire);
+  RUN(test_seed_people);
   RUN(test_cpu_parse_stat);
   RUN(test_cpu_parse_machine);
   RUN(test_cpu_samples_this_process);

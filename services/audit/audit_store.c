@@ -31,11 +31,17 @@ const char audit_store_checkpoints_sql[] =
 const pgq_statement audit_store_statements[] = {
     {AUDIT_STORE_APPEND, "SELECT * FROM audit_append($1::bigint, $2::jsonb)", 2},
     {AUDIT_STORE_HEAD,
-     "SELECT r.seq, r.hash, c.seq, (extract(epoch FROM c.signed_at) * 1000000)::bigint "
+     "SELECT r.seq, r.hash, c.seq, (extract(epoch FROM c.signed_at) * 1000000)::bigint, w.seq "
      "FROM (SELECT 1) AS one "
-     "LEFT JOIN LATERAL (SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1) r ON true "
+     "LEFT JOIN LATERAL (SELECT seq, hash, appended_at FROM audit_records ORDER BY seq DESC LIMIT 1) r "
+     "ON true "
      "LEFT JOIN LATERAL (SELECT seq, signed_at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1) c "
-     "ON true",
+     "ON true "
+     /* The first record appended in the republish window before the head
+      * (the newest AUDIT_REPUBLISH_RECORDS at most, walked down the key). */
+     "LEFT JOIN LATERAL (SELECT min(t.seq) AS seq FROM (SELECT seq, appended_at FROM audit_records "
+     "ORDER BY seq DESC LIMIT " AUDIT_REPUBLISH_RECORDS ") t "
+     "WHERE t.appended_at >= r.appended_at - interval '" AUDIT_REPUBLISH_WINDOW "') w ON true",
      0},
     {AUDIT_STORE_CHECKPOINT,
      "INSERT INTO audit_checkpoints (seq, head_hash, signed_at, public_key, signature) "

@@ -369,9 +369,16 @@ static void audit_on_head(void *arg, const PGresult *res, const char *error) {
   a->checkpoint_seq = PQgetisnull(res, 0, 2) ? 0 : strtoll(PQgetvalue(res, 0, 2), NULL, 10);
   a->checkpoint_at_us = PQgetisnull(res, 0, 3) ? 0 : strtoll(PQgetvalue(res, 0, 3), NULL, 10);
   /* Records after the last signed checkpoint may not have reached
-   * audit.log before the previous process stopped: publish them again
-   * (readers drop identical copies by seq). */
+   * audit.log before the previous process stopped, and neither may those
+   * of the last minutes before it: a checkpoint is signed once its records
+   * are appended, while the Kafka transaction that publishes them (this
+   * instance's or another's) may still be open, and a kill aborts it.
+   * Publish them again (readers drop identical copies by seq). */
   a->published = a->checkpoint_seq < a->head_seq ? a->checkpoint_seq : a->head_seq;
+  if (!PQgetisnull(res, 0, 4)) {
+    int64_t window_start = strtoll(PQgetvalue(res, 0, 4), NULL, 10) - 1;
+    if (window_start < a->published) a->published = window_start > 0 ? window_start : 0;
+  }
   a->catch_up = a->published < a->head_seq;
   a->head_known = true;
   metrics_set(a->head_gauge, NULL, (double)a->head_seq);

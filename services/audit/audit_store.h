@@ -21,7 +21,7 @@ extern const size_t audit_store_statement_count;
 
 #define AUDIT_STORE_APPEND "audit_append" /* $1 published seq, $2 jsonb batch */
 #define AUDIT_STORE_HEAD "audit_head"     /* no parameters */
-/* After a restart or reconnection the writer publishes again every record
+/* After a restart the writer publishes again every record
  * appended within this long before the head (longer than a Kafka
  * transaction may stay open: transaction.timeout.ms, 60 s), at most this
  * many. */

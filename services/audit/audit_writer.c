@@ -43,6 +43,7 @@ struct audit_writer {
   buffer json;
 
   bool head_known, head_running;
+  bool head_read_once; /* the head was read since the process started */
   uint64_t connects_seen; /* pgq_stats.connects when the head was last read */
   int64_t head_seq;
   uint8_t head_hash[AUDIT_HASH_BYTES];
@@ -369,13 +370,16 @@ static void audit_on_head(void *arg, const PGresult *res, const char *error) {
   a->checkpoint_seq = PQgetisnull(res, 0, 2) ? 0 : strtoll(PQgetvalue(res, 0, 2), NULL, 10);
   a->checkpoint_at_us = PQgetisnull(res, 0, 3) ? 0 : strtoll(PQgetvalue(res, 0, 3), NULL, 10);
   /* Records after the last signed checkpoint may not have reached
-   * audit.log before the previous process stopped, and neither may those
-   * of the last minutes before it: a checkpoint is signed once its records
-   * are appended, while the Kafka transaction that publishes them (this
-   * instance's or another's) may still be open, and a kill aborts it.
-   * Publish them again (readers drop identical copies by seq). */
+   * audit.log before the previous process stopped, and at the start of a
+   * process neither may those of the last minutes before the head: a
+   * checkpoint is signed once its records are appended, while the Kafka
+   * transaction that publishes them (the previous process's) may still be
+   * open, and a kill aborts it. Publish them again (readers drop identical
+   * copies by seq). A reconnection to PostgreSQL aborts no transaction. */
   a->published = a->checkpoint_seq < a->head_seq ? a->checkpoint_seq : a->head_seq;
-  if (!PQgetisnull(res, 0, 4)) {
+  bool first_read = !a->head_read_once;
+  a->head_read_once = true;
+  if (first_read && !PQgetisnull(res, 0, 4)) {
     int64_t window_start = strtoll(PQgetvalue(res, 0, 4), NULL, 10) - 1;
     if (window_start < a->published) a->published = window_start > 0 ? window_start : 0;
   }

@@ -124,14 +124,27 @@ unlock_audit
 wait_for "audit caught up" 300 caught_up
 
 # ---- PostgreSQL down while partners scan ----------------------------------
+# The new loadgen links its people first: the database must be up until its
+# scans are answered, not only while the last scenario's traffic drains.
+verdicts() {
+  curl -s "http://$LINDUNG_RESOLVER_HTTP/metrics" |
+    awk '/^lindung_requests_total\{outcome="(allow|deny)"\}/ { s += $2 } END { printf "%d\n", s }'
+}
+verdicts_before=$(verdicts)
 scan_in_background 30
-scanning() { [ "$(prom_query 'sum(lindung:requests:rate5m{job="lindung-status-resolver"})' | jq -r '.[0].value[1] // 0' | cut -d. -f1)" -ge 2 ]; }
+scanning() {
+  [ $(($(verdicts) - verdicts_before)) -ge 60 ] &&
+    [ "$(prom_query 'sum(lindung:requests:rate5m{job="lindung-status-resolver"})' | jq -r '.[0].value[1] // 0' | cut -d. -f1)" -ge 2 ]
+}
 wait_for "scans answered by the resolver" 60 scanning
 stack stop postgresql || fail "stop postgresql"
 expect_firing LindungPostgresDown lindung-status-resolver 40
 expect_firing LindungErrorRateHigh lindung-status-resolver 60
 stack start postgresql || fail "start postgresql"
 stop_scanning
+# The admin API answers 503 until revocation has reconnected (backoff).
+admin_up() { "$LINDUNG_BIN_DIR/lindungctl" partner quota gojek --rate 0 > /dev/null 2>&1; }
+wait_for "the admin API on PostgreSQL again" 60 admin_up
 lindung_venues_restore "$tmp/venues.sql"
 rm -f "$tmp/venues.sql"
 

@@ -156,8 +156,9 @@ check_eq "tail --since (ISO-8601) at the run" \
   "$("$tail_bin" --since "$(date -u -d "@$((t0 / 1000 - 1))" +%Y-%m-%dT%H:%M:%SZ)" | grep -c "\"request_id\":\"$run")" "$expected"
 "$tail_bin" --raw > "$tmp/capture.hex"
 if out=$("$audit" verify --capture "$tmp/capture.hex" 2>&1); then pass; note "$out"; else fail "verify --capture: $out"; fi
-# A capture with one record left out (the 10th line that is a record).
-awk 'NR != 10' "$tmp/capture.hex" > "$tmp/capture-cut.hex"
+# A capture with one record left out (the 10th line, and every identical
+# copy of it: a restarted audit service publishes recent records again).
+grep -vxF -- "$(sed -n 10p "$tmp/capture.hex")" "$tmp/capture.hex" > "$tmp/capture-cut.hex"
 out=$("$audit" verify --capture "$tmp/capture-cut.hex" 2>&1)
 rc=$?
 if [ $rc = 1 ] && grep -q "chain broken at seq" <<< "$out"; then pass; else fail "cut capture: rc $rc: $out"; fi

@@ -19,10 +19,10 @@ static void test_statements_of_every_part(void) {
   pgq_statement statements[RESOLVER_MAX_STATEMENTS];
   size_t n = resolver_statements(statements);
   CHECK_EQ_INT(n, resolver_db_statement_count + resolver_facts_statement_count +
-                      resolver_retention_statement_count);
+                      resolver_retention_statement_count + resolver_rule_audit_statement_count);
   CHECK_EQ_STR(statements[0].name, resolver_db_statements[0].name);
   CHECK_EQ_STR(statements[n - 1].name,
-               resolver_retention_statements[resolver_retention_statement_count - 1].name);
+               resolver_rule_audit_statements[resolver_rule_audit_statement_count - 1].name);
 }
 
 static void test_key_files(void) {

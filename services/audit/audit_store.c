@@ -37,12 +37,12 @@ const pgq_statement audit_store_statements[] = {
      "ON true "
      "LEFT JOIN LATERAL (SELECT seq, signed_at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1) c "
      "ON true "
-     /* The first record appended in the republish window before the head
-      * (the newest AUDIT_REPUBLISH_RECORDS at most, walked down the key). */
+     /* The first record appended in the republish window before the head,
+      * among the newest $1 (walked down the key; 0: none, NULL). */
      "LEFT JOIN LATERAL (SELECT min(t.seq) AS seq FROM (SELECT seq, appended_at FROM audit_records "
-     "ORDER BY seq DESC LIMIT " AUDIT_REPUBLISH_RECORDS ") t "
+     "ORDER BY seq DESC LIMIT $1::integer) t "
      "WHERE t.appended_at >= r.appended_at - interval '" AUDIT_REPUBLISH_WINDOW "') w ON true",
-     0},
+     1},
     {AUDIT_STORE_CHECKPOINT,
      "INSERT INTO audit_checkpoints (seq, head_hash, signed_at, public_key, signature) "
      "VALUES ($1::bigint, decode($2, 'hex'), $3::timestamptz, decode($4, 'hex'), decode($5, "

@@ -20,13 +20,13 @@ extern const pgq_statement audit_store_statements[];
 extern const size_t audit_store_statement_count;
 
 #define AUDIT_STORE_APPEND "audit_append" /* $1 published seq, $2 jsonb batch */
-#define AUDIT_STORE_HEAD "audit_head"     /* no parameters */
+#define AUDIT_STORE_HEAD "audit_head"     /* $1: how many records the window may reach */
 /* After a restart the writer publishes again every record
  * appended within this long before the head (longer than a Kafka
  * transaction may stay open: transaction.timeout.ms, 60 s), at most this
  * many. */
 #define AUDIT_REPUBLISH_WINDOW "120 seconds"
-#define AUDIT_REPUBLISH_RECORDS "200000"
+#define AUDIT_REPUBLISH_RECORDS "200000" /* text: a statement parameter */
 #define AUDIT_STORE_CHECKPOINT                                  \
   "audit_checkpoint" /* $1 seq, $2 head_hash hex, $3 signed_at, \
                         $4 public_key hex, $5 signature hex */

@@ -377,9 +377,8 @@ static void audit_on_head(void *arg, const PGresult *res, const char *error) {
    * open, and a kill aborts it. Publish them again (readers drop identical
    * copies by seq). A reconnection to PostgreSQL aborts no transaction. */
   a->published = a->checkpoint_seq < a->head_seq ? a->checkpoint_seq : a->head_seq;
-  bool first_read = !a->head_read_once;
   a->head_read_once = true;
-  if (first_read && !PQgetisnull(res, 0, 4)) {
+  if (!PQgetisnull(res, 0, 4)) {
     int64_t window_start = strtoll(PQgetvalue(res, 0, 4), NULL, 10) - 1;
     if (window_start < a->published) a->published = window_start > 0 ? window_start : 0;
   }
@@ -481,7 +480,9 @@ void audit_writer_on_tick(void *ctx) {
     a->connects_seen = db_stats.connects;
   }
   if (connected && !a->head_known && !a->head_running) {
-    if (pgq_exec_prepared(service_db(a->svc), AUDIT_STORE_HEAD, 0, NULL, NULL, NULL, audit_on_head,
+    /* Only a starting process looks for the republish window. */
+    const char *window[] = {a->head_read_once ? "0" : AUDIT_REPUBLISH_RECORDS};
+    if (pgq_exec_prepared(service_db(a->svc), AUDIT_STORE_HEAD, 1, window, NULL, NULL, audit_on_head,
                           a) == 0)
       a->head_running = true;
   }

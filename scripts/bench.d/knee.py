@@ -57,6 +57,26 @@ def cpu_per_scan(p):
     return out
 
 
+def broker_requests_per_scan(before_path, after_path, scans):
+    """Requests the real broker handled per answered scan, by type, between
+    two BrokerRequests snapshots (deploy/kafka/BrokerRequests.java); None
+    without both (the devbroker has no such counters)."""
+    if not scans or not (os.path.exists(before_path) and os.path.exists(after_path)):
+        return None
+    before, after = load(before_path), load(after_path)
+    out = {}
+    for name, count in after["requests"].items():
+        # Kafka meters FetchConsumer and FetchFollower besides their sum, Fetch.
+        if name in ("FetchConsumer", "FetchFollower"):
+            continue
+        delta = count - before["requests"].get(name, 0)
+        if delta > 0:
+            out[name] = round(delta / scans, 3)
+    out["total"] = round(sum(out.values()), 3)
+    out["records_appended"] = round((after["records_in"] - before["records_in"]) / scans, 3)
+    return out
+
+
 def summary(run_dir, p99_bound):
     result = {"p99_bound_ms": p99_bound}
     for kind in ("relay", "scan"):
@@ -71,7 +91,7 @@ def summary(run_dir, p99_bound):
         held = [x["rate"] for x in probes if x["holds"]]
         result[kind] = {"knee": max(held) if held else 0, "probes": probes}
     at_rate = []
-    for path in sorted(glob.glob(os.path.join(run_dir, "at-*.json")),
+    for path in sorted(glob.glob(os.path.join(run_dir, "at-[0-9]*[0-9].json")),
                        key=lambda s: int(re.findall(r"at-(\d+)", s)[0])):
         p = load(path)
         entry = {"rate": p["rate"], "p50_ms": p["p50_ms"], "p99_ms": p["p99_ms"],
@@ -80,6 +100,11 @@ def summary(run_dir, p99_bound):
         cpu = cpu_per_scan(p)
         if cpu:
             entry["cpu_ms_per_scan"] = cpu
+        stem = path[:-len(".json")]
+        requests = broker_requests_per_scan(stem + "-broker-before.json", stem + "-broker-after.json",
+                                            probe_counts(p)[1])
+        if requests:
+            entry["broker_requests_per_scan"] = requests
         at_rate.append(entry)
     result["at_rate"] = at_rate
     with open(os.path.join(run_dir, "knee.json"), "w") as f:

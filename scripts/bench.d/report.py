@@ -14,6 +14,8 @@ import os
 import statistics
 import sys
 
+from knee import broker_requests_per_scan
+
 SERVICES = ["ingest", "decrypt", "status-resolver", "audit", "revocation"]
 INFRA = {"lindung-devbroker": "devbroker", "lindung-kafka": "kafka", "postgres": "postgres",
          "self": "loadgen"}
@@ -94,6 +96,9 @@ def one_run(run_dir):
         },
         "services": services,
         "infrastructure": infra,
+        "broker_requests_per_scan": broker_requests_per_scan(
+            os.path.join(run_dir, "fixed-broker-before.json"),
+            os.path.join(run_dir, "fixed-broker-after.json"), fixed["answered"]),
         "machine": {
             "cpus": fixed.get("cpu", {}).get("cpus"),
             "loadavg_1m_before": meta.get("loadavg_before"),
@@ -303,6 +308,15 @@ def summary(out_dir, result, runs, noise):
         lines.append("| (%s) | %s | %s | %s |" % (name, fmt(s["cpu_ms_per_1000_scans"]),
                                                  fmt(s["cpu_ms_per_1000_scans_at_max"]),
                                                  fmt(s["peak_rss_mib"])))
+    requests = result.get("broker_requests_per_scan")
+    if requests:
+        lines.append("\nBroker requests per scan at the fixed rate: %s total (%s); %s records "
+                     "appended per scan (transaction markers and internal topics included)." % (
+                         fmt(requests["total"], 2), ", ".join(
+                             "%s %s" % (k2, fmt(v, 2)) for k2, v in sorted(
+                                 requests.items(), key=lambda kv: -kv[1])
+                             if k2 not in ("total", "records_appended") and v >= 0.01),
+                         fmt(requests["records_appended"], 2)))
     lines.append("\nRelay chain: relays %s ms and the broker %s ms of CPU per 1000 messages.\n" % (
         fmt(b["relays_cpu_ms_per_1000_msgs"]), fmt(b["broker_cpu_ms_per_1000_msgs"])))
     lines.append("## Machine and noise\n")

@@ -276,7 +276,7 @@ int kq_consumer_open(uv_loop_t *loop, const kq_consumer_settings *settings, kq_p
       "auto.offset.reset",
       settings->auto_offset_reset ? settings->auto_offset_reset : "earliest",
       "statistics.interval.ms",
-      "1000",
+      KQ_STATS_INTERVAL_MS,
       /* Bounds what librdkafka prefetches per partition while we hold back. */
       "queued.max.messages.kbytes",
       "16384",

@@ -240,7 +240,7 @@ int kq_producer_open(uv_loop_t *loop, const kq_settings *settings, kq_delivery_f
                      void *ctx, kq_producer **out, char *err, size_t err_len) {
   static const char *const defaults[] = {
       "enable.idempotence",     "true", "acks", "all", "linger.ms", "2", "compression.type", "none",
-      "statistics.interval.ms", "1000", NULL,
+      "statistics.interval.ms", KQ_STATS_INTERVAL_MS, NULL,
   };
   *out = NULL;
   kq_producer *p = calloc(1, sizeof(*p));
@@ -255,7 +255,7 @@ int kq_producer_open(uv_loop_t *loop, const kq_settings *settings, kq_delivery_f
   p->fds[0] = p->fds[1] = -1;
   static const char *const transactional_defaults[] = {
       "enable.idempotence", "true", "acks", "all", "linger.ms", "2", "compression.type", "none",
-      "statistics.interval.ms", "1000", "transaction.timeout.ms", KQ_TXN_TIMEOUT_MS,
+      "statistics.interval.ms", KQ_STATS_INTERVAL_MS, "transaction.timeout.ms", KQ_TXN_TIMEOUT_MS,
       /* a message must not outlive the transaction that carries it */
       "message.timeout.ms", KQ_TXN_TIMEOUT_MS, NULL,
   };

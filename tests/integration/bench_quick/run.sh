@@ -36,7 +36,13 @@ check '(.at_rate | length == 1) and .at_rate[0].rate == 100 and .at_rate[0].unan
   "the scan path at 100/s, every scan answered"
 check '.cpu_ms_per_scan | (.total > 0 and .broker > 0 and .postgres > 0 and .["status-resolver"] > 0)' \
   "CPU per scan by process"
+# The real broker's request counters were read around the fixed rate and
+# the measured rate: a transactional scan path makes produce requests and
+# ends transactions.
+check '(.broker_requests_per_scan | .total > 0 and .Produce > 0 and .EndTxn > 0 and .records_appended > 0) and
+       (.at_rate[0].broker_requests_per_scan | .total > 0 and .Fetch > 0)' "broker requests per scan by type"
 echo "CPU ms per scan at 100 scans/s: $(jq -c .cpu_ms_per_scan "$result")"
+echo "Broker requests per scan at 100 scans/s: $(jq -c .at_rate[0].broker_requests_per_scan "$result")"
 for f in summary.md latency.png throughput.png knee.png; do
   [ -s "$out/$f" ] && echo "ok   $f written" || { echo "FAIL: no $f"; fail=1; }
 done

@@ -492,6 +492,9 @@ int service_run(service *svc) {
    * acknowledgements still arrive on the loop), let the service send its
    * last outputs, then flush and commit. */
   service_stop(svc, 0);
+  /* Its callback reads the consumer, which closing destroys while the loop
+   * still runs (an ASan run caught a read of the freed client). */
+  uv_timer_stop(&svc->lag_timer);
   if (svc->consumer) kq_consumer_close(svc->consumer, SERVICE_CLOSE_TIMEOUT_MS);
   svc->consumer = NULL;
   if (svc->settings.on_inputs_finished) svc->settings.on_inputs_finished(svc->settings.ctx);

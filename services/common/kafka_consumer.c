@@ -389,9 +389,7 @@ int kq_consumer_fatal_error(const kq_consumer *c, char *err, size_t err_len) {
 }
 int64_t kq_consumer_lag(const kq_consumer *c) {
   rd_kafka_topic_partition_list_t *assigned = NULL;
-  /* While closing, rk goes away before the loop stops serving timers. */
-  if (!c || c->closing || !c->rk ||
-      rd_kafka_assignment(c->rk, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || !assigned)
+  if (!c || rd_kafka_assignment(c->rk, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || !assigned)
     return -1;
   /* Not librdkafka's consumer_lag statistic: it counts from the offsets this
    * consumer committed itself, which offsets committed in a transaction

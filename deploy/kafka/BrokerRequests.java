@@ -38,11 +38,28 @@ public final class BrokerRequests {
                new ObjectName("kafka.network:type=RequestMetrics,name=RequestsPerSec,*"), null)) {
         requests.merge(name.getKeyProperty("request"), (Long) server.getAttribute(name, "Count"), Long::sum);
       }
+      // Error answers by request type and code (NONE left out): a
+      // CONCURRENT_TRANSACTIONS answer costs librdkafka a 20 ms back-off.
+      Map<String, Long> errors = new TreeMap<>();
+      for (ObjectName name : server.queryNames(
+               new ObjectName("kafka.network:type=RequestMetrics,name=ErrorsPerSec,*"), null)) {
+        String error = name.getKeyProperty("error");
+        if (error == null || error.equals("NONE")) continue;
+        errors.merge(name.getKeyProperty("request") + "/" + error,
+                     (Long) server.getAttribute(name, "Count"), Long::sum);
+      }
       long records = (Long) server.getAttribute(
           new ObjectName("kafka.server:type=BrokerTopicMetrics,name=MessagesInPerSec"), "Count");
       StringBuilder out = new StringBuilder("{\"records_in\": ").append(records).append(", \"requests\": {");
       String sep = "";
       for (Map.Entry<String, Long> e : requests.entrySet()) {
+        if (e.getValue() == 0) continue;
+        out.append(sep).append('"').append(e.getKey()).append("\": ").append(e.getValue());
+        sep = ", ";
+      }
+      out.append("}, \"errors\": {");
+      sep = "";
+      for (Map.Entry<String, Long> e : errors.entrySet()) {
         if (e.getValue() == 0) continue;
         out.append(sep).append('"').append(e.getKey()).append("\": ").append(e.getValue());
         sep = ", ";

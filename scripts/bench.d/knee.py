@@ -74,6 +74,14 @@ def broker_requests_per_scan(before_path, after_path, scans):
             out[name] = round(delta / scans, 3)
     out["total"] = round(sum(out.values()), 3)
     out["records_appended"] = round((after["records_in"] - before["records_in"]) / scans, 3)
+    # Error answers by "request/ERROR" (CONCURRENT_TRANSACTIONS costs a
+    # transactional client a 20 ms back-off); older snapshots have none.
+    errors = {}
+    for name, count in after.get("errors", {}).items():
+        delta = count - before.get("errors", {}).get(name, 0)
+        if delta > 0:
+            errors[name] = round(delta / scans, 3)
+    out["error_answers"] = errors
     return out
 
 

@@ -314,9 +314,16 @@ def summary(out_dir, result, runs, noise):
                      "appended per scan (transaction markers and internal topics included)." % (
                          fmt(requests["total"], 2), ", ".join(
                              "%s %s" % (k2, fmt(v, 2)) for k2, v in sorted(
-                                 requests.items(), key=lambda kv: -kv[1])
-                             if k2 not in ("total", "records_appended") and v >= 0.01),
+                                 ((k3, v3) for k3, v3 in requests.items()
+                                  if isinstance(v3, (int, float))), key=lambda kv: -kv[1])
+                             if k2 not in ("total", "records_appended", "error_answers")
+                             and v >= 0.01),
                          fmt(requests["records_appended"], 2)))
+        errors = requests.get("error_answers") or {}
+        lines.append("Error answers per scan: %s." % (", ".join(
+            "%s %s" % (k2, fmt(v, 3)) for k2, v in sorted(
+                ((k3, v3) for k3, v3 in errors.items() if v3 is not None), key=lambda kv: -kv[1]))
+            or "none"))
     lines.append("\nRelay chain: relays %s ms and the broker %s ms of CPU per 1000 messages.\n" % (
         fmt(b["relays_cpu_ms_per_1000_msgs"]), fmt(b["broker_cpu_ms_per_1000_msgs"])))
     lines.append("## Machine and noise\n")

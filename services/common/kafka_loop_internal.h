@@ -44,11 +44,25 @@ typedef struct kq_logger {
   void *ctx;
 } kq_logger;
 
+/* A transactional producer has two clients, with transactional.id and
+ * transactional.id + KQ_TXN_SECOND_ID_SUFFIX, and they take turns: a
+ * transaction's commit returns once the coordinator has decided it, but the
+ * coordinator answers CONCURRENT_TRANSACTIONS to that id's next
+ * AddPartitionsToTxn until it has written the markers, and librdkafka then
+ * waits 20 ms before asking again. With one client nearly every transaction
+ * paid that wait (docs/performance.md). Only one transaction is open at a
+ * time, so offsets still commit in order: the group coordinator keeps the
+ * offset whose TxnOffsetCommit came last. */
+#define KQ_TXN_CLIENTS 2
+#define KQ_TXN_SECOND_ID_SUFFIX ".2"
+
 struct kq_producer {
   kq_logger logger;
   uv_loop_t *loop;
-  rd_kafka_t *rk;
-  rd_kafka_queue_t *queue;
+  rd_kafka_t *rk; /* the client whose transaction is open or begins next */
+  rd_kafka_t *clients[KQ_TXN_CLIENTS];
+  rd_kafka_queue_t *queues[KQ_TXN_CLIENTS];
+  int client_count, current_client;
   int fds[2];
   uv_poll_t poll;
   uv_timer_t timer;

@@ -117,6 +117,10 @@ int kq__txn_commit(kq_producer *p) {
   p->txn_open = false;
   rd_kafka_topic_partition_list_destroy(p->txn_offsets);
   p->txn_offsets = rd_kafka_topic_partition_list_new(8);
+  /* The next transaction goes to the other client, while the coordinator
+   * still writes this one's markers. */
+  p->current_client = (p->current_client + 1) % p->client_count;
+  p->rk = p->clients[p->current_client];
   return 0;
 }
 
@@ -212,8 +216,9 @@ static int kq_producer_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *op
 static void kq_producer_serve(kq_producer *p) {
   /* Bounded, so a flood of reports cannot starve the rest of the loop; the
    * timer comes back for the remainder. */
-  for (int i = 0; i < 64 && rd_kafka_poll(p->rk, 0) > 0; i++) {
-  }
+  for (int c = 0; c < p->client_count; c++)
+    for (int i = 0; i < 64 && rd_kafka_poll(p->clients[c], 0) > 0; i++) {
+    }
   kq_producer_retry_due(p);
   if (p->txn_open && (p->outstanding == 0 || kq__now_ms() - p->txn_started_ms >= KQ_TXN_INTERVAL_MS))
     kq__txn_commit(p);
@@ -236,12 +241,69 @@ static void kq_producer_handle_closed(uv_handle_t *handle) {
   p->handles_open--;
 }
 
-int kq_producer_open(uv_loop_t *loop, const kq_settings *settings, kq_delivery_fn on_delivery,
-                     void *ctx, kq_producer **out, char *err, size_t err_len) {
+/* One librdkafka producer of p, transactional under transactional_id when
+ * that is not NULL; NULL with the reason in err. */
+static rd_kafka_t *kq_client_new(kq_producer *p, const kq_settings *settings,
+                                 const char *transactional_id, char *err, size_t err_len) {
   static const char *const defaults[] = {
       "enable.idempotence",     "true", "acks", "all", "linger.ms", "2", "compression.type", "none",
       "statistics.interval.ms", KQ_STATS_INTERVAL_MS, NULL,
   };
+  static const char *const transactional_defaults[] = {
+      "enable.idempotence", "true", "acks", "all", "linger.ms", "2", "compression.type", "none",
+      "statistics.interval.ms", KQ_STATS_INTERVAL_MS, "transaction.timeout.ms", KQ_TXN_TIMEOUT_MS,
+      /* a message must not outlive the transaction that carries it */
+      "message.timeout.ms", KQ_TXN_TIMEOUT_MS, NULL,
+  };
+  rd_kafka_conf_t *conf =
+      kq__conf_new(settings, transactional_id ? transactional_defaults : defaults, err, err_len);
+  if (!conf) return NULL;
+  char errstr[256];
+  if (transactional_id && rd_kafka_conf_set(conf, "transactional.id", transactional_id, errstr,
+                                            sizeof errstr) != RD_KAFKA_CONF_OK) {
+    kq__set_err(err, err_len, "transactional.id: %s", errstr);
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+  }
+  rd_kafka_conf_set_opaque(conf, p);
+  rd_kafka_conf_set_dr_msg_cb(conf, kq_producer_dr);
+  rd_kafka_conf_set_error_cb(conf, kq_producer_error_cb);
+  rd_kafka_conf_set_stats_cb(conf, kq_producer_stats_cb);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    kq__set_err(err, err_len, "cannot create kafka producer: %s", errstr);
+    return NULL;
+  }
+  if (p->logger.fn) rd_kafka_set_log_queue(rk, NULL);
+  if (transactional_id) {
+    /* Fences an earlier producer with the same transactional.id and aborts
+     * what it left open, before anything of ours is produced. */
+    rd_kafka_error_t *error = rd_kafka_init_transactions(rk, 30000);
+    if (error) {
+      kq__set_err(err, err_len, "cannot initialise transactions: %s", rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+      rd_kafka_destroy(rk);
+      return NULL;
+    }
+  }
+  return rk;
+}
+
+static void kq_clients_destroy(kq_producer *p) {
+  for (int i = 0; i < p->client_count; i++) {
+    if (p->queues[i]) {
+      rd_kafka_queue_io_event_enable(p->queues[i], -1, NULL, 0);
+      rd_kafka_queue_destroy(p->queues[i]);
+    }
+    rd_kafka_destroy(p->clients[i]);
+  }
+  p->client_count = 0;
+  p->rk = NULL;
+}
+
+int kq_producer_open(uv_loop_t *loop, const kq_settings *settings, kq_delivery_fn on_delivery,
+                     void *ctx, kq_producer **out, char *err, size_t err_len) {
   *out = NULL;
   kq_producer *p = calloc(1, sizeof(*p));
   if (!p) {
@@ -253,65 +315,40 @@ int kq_producer_open(uv_loop_t *loop, const kq_settings *settings, kq_delivery_f
   p->on_delivery = on_delivery;
   p->ctx = ctx;
   p->fds[0] = p->fds[1] = -1;
-  static const char *const transactional_defaults[] = {
-      "enable.idempotence", "true", "acks", "all", "linger.ms", "2", "compression.type", "none",
-      "statistics.interval.ms", KQ_STATS_INTERVAL_MS, "transaction.timeout.ms", KQ_TXN_TIMEOUT_MS,
-      /* a message must not outlive the transaction that carries it */
-      "message.timeout.ms", KQ_TXN_TIMEOUT_MS, NULL,
-  };
   p->transactional = settings && settings->transactional_id;
-  rd_kafka_conf_t *conf =
-      kq__conf_new(settings, p->transactional ? transactional_defaults : defaults, err, err_len);
-  if (conf && p->transactional) {
-    char errstr[256];
-    if (rd_kafka_conf_set(conf, "transactional.id", settings->transactional_id, errstr,
-                          sizeof errstr) != RD_KAFKA_CONF_OK) {
-      kq__set_err(err, err_len, "transactional.id: %s", errstr);
-      rd_kafka_conf_destroy(conf);
-      conf = NULL;
-    }
-  }
-  if (!conf) {
-    free(p);
-    return -EINVAL;
-  }
-  rd_kafka_conf_set_opaque(conf, p);
-  rd_kafka_conf_set_dr_msg_cb(conf, kq_producer_dr);
-  rd_kafka_conf_set_error_cb(conf, kq_producer_error_cb);
-  rd_kafka_conf_set_stats_cb(conf, kq_producer_stats_cb);
-  char errstr[256];
-  p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (!p->rk) {
-    rd_kafka_conf_destroy(conf);
-    kq__set_err(err, err_len, "cannot create kafka producer: %s", errstr);
-    free(p);
-    return -EINVAL;
-  }
   int rc = kq__pipe_open(p->fds);
   if (rc != 0) {
     kq__set_err(err, err_len, "cannot create wake-up pipe");
-    rd_kafka_destroy(p->rk);
     free(p);
     return rc;
   }
-  if (p->logger.fn) rd_kafka_set_log_queue(p->rk, NULL);
+  /* A transactional producer takes turns with a second transactional.id
+   * (kq_producer in kafka_loop_internal.h says why). */
+  char second_id[256];
+  const char *ids[KQ_TXN_CLIENTS] = {p->transactional ? settings->transactional_id : NULL};
   if (p->transactional) {
-    /* Fences an earlier producer with the same transactional.id and aborts
-     * what it left open, before anything of ours is produced. */
-    rd_kafka_error_t *error = rd_kafka_init_transactions(p->rk, 30000);
-    p->txn_offsets = rd_kafka_topic_partition_list_new(8);
-    if (error) {
-      kq__set_err(err, err_len, "cannot initialise transactions: %s", rd_kafka_error_string(error));
-      rd_kafka_error_destroy(error);
-      rd_kafka_topic_partition_list_destroy(p->txn_offsets);
-      kq__pipe_close(p->fds);
-      rd_kafka_destroy(p->rk);
-      free(p);
-      return -EIO;
-    }
+    snprintf(second_id, sizeof second_id, "%s%s", settings->transactional_id,
+             KQ_TXN_SECOND_ID_SUFFIX);
+    ids[1] = second_id;
   }
-  p->queue = rd_kafka_queue_get_main(p->rk);
-  rd_kafka_queue_io_event_enable(p->queue, p->fds[1], "1", 1);
+  int wanted = p->transactional ? KQ_TXN_CLIENTS : 1;
+  for (int i = 0; i < wanted; i++) {
+    rd_kafka_t *rk = kq_client_new(p, settings, ids[i], err, err_len);
+    if (!rk) {
+      rc = p->transactional ? -EIO : -EINVAL;
+      kq_clients_destroy(p);
+      kq__pipe_close(p->fds);
+      free(p);
+      return rc;
+    }
+    p->clients[p->client_count] = rk;
+    p->queues[p->client_count] = rd_kafka_queue_get_main(rk);
+    /* Both clients wake the loop through the same pipe. */
+    rd_kafka_queue_io_event_enable(p->queues[p->client_count], p->fds[1], "1", 1);
+    p->client_count++;
+  }
+  p->rk = p->clients[0];
+  if (p->transactional) p->txn_offsets = rd_kafka_topic_partition_list_new(8);
   uv_poll_init(loop, &p->poll, p->fds[0]);
   uv_timer_init(loop, &p->timer);
   p->poll.data = p->timer.data = p;
@@ -395,17 +432,19 @@ void kq_producer_close(kq_producer *p, int timeout_ms) {
     if (now >= deadline) break;
     kq_producer_retry_due(p);
     uint64_t left = deadline - now;
-    rd_kafka_flush(p->rk, left < KQ_TICK_MS ? (int)left : KQ_TICK_MS);
+    for (int c = 0; c < p->client_count; c++)
+      rd_kafka_flush(p->clients[c], left < KQ_TICK_MS ? (int)left : KQ_TICK_MS);
   }
   p->closing = true;
   /* Whatever is left fails: purged messages come back as delivery reports. */
-  rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-  for (int i = 0; i < 100 && rd_kafka_outq_len(p->rk) > 0; i++) rd_kafka_poll(p->rk, 10);
-  rd_kafka_poll(p->rk, 0);
+  for (int c = 0; c < p->client_count; c++) {
+    rd_kafka_t *rk = p->clients[c];
+    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    for (int i = 0; i < 100 && rd_kafka_outq_len(rk) > 0; i++) rd_kafka_poll(rk, 10);
+    rd_kafka_poll(rk, 0);
+  }
   kq_producer_retry_due(p);
-  rd_kafka_queue_io_event_enable(p->queue, -1, NULL, 0);
-  rd_kafka_queue_destroy(p->queue);
-  rd_kafka_destroy(p->rk);
+  kq_clients_destroy(p);
   if (p->txn_offsets) rd_kafka_topic_partition_list_destroy(p->txn_offsets);
   uv_close((uv_handle_t *)&p->poll, kq_producer_handle_closed);
   uv_close((uv_handle_t *)&p->timer, kq_producer_handle_closed);
@@ -413,4 +452,3 @@ void kq_producer_close(kq_producer *p, int timeout_ms) {
   kq__pipe_close(p->fds);
   free(p);
 }
-

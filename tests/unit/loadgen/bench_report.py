@@ -57,10 +57,23 @@ def write_run(root, i, base_rate, scan_rate, p99, unanswered):
     return d
 
 
+def write_broker_requests(d, produce, refused):
+    """BrokerRequests snapshots around the fixed rate (20,000 scans); the
+    'before' one in the older shape, without error meters."""
+    json.dump({"records_in": 100, "requests": {"Produce": 10, "FetchConsumer": 5, "Fetch": 5}},
+              open(os.path.join(d, "fixed-broker-before.json"), "w"))
+    json.dump({"records_in": 100 + 20000 * 10,
+               "requests": {"Produce": 10 + produce, "FetchConsumer": 9, "Fetch": 9},
+               "errors": {"AddPartitionsToTxn/CONCURRENT_TRANSACTIONS": refused}},
+              open(os.path.join(d, "fixed-broker-after.json"), "w"))
+
+
 with tempfile.TemporaryDirectory() as root:
     runs = [write_run(root, 1, 10000.0, 3000.0, 20.0, 0),
             write_run(root, 2, 12000.0, 2000.0, 30.0, 0),
             write_run(root, 3, 11000.0, 4000.0, 25.0, 0)]
+    for d, produce, refused in zip(runs, (40000, 60000, 80000), (2000, 4000, 6000)):
+        write_broker_requests(d, produce, refused)
     rc = subprocess.run([sys.executable, REPORT, root] + runs).returncode
     check(rc == 0, "exit 0 when every answer came and was right")
     result = json.load(open(os.path.join(root, "result.json")))
@@ -80,6 +93,15 @@ with tempfile.TemporaryDirectory() as root:
           "infrastructure: the broker's CPU per 1000 scans")
     check(len(result["runs"]) == 3 and result["noise"]["pipeline.scans_per_s"]["min"] == 2000.0,
           "every run kept, with the spread")
+    requests = result["broker_requests_per_scan"]
+    check(requests["Produce"] == 3.0 and requests["records_appended"] == 10.0
+          and "FetchConsumer" not in requests,
+          "broker requests per scan: medians by type (Fetch's parts left out)")
+    check(requests["error_answers"] == {"AddPartitionsToTxn/CONCURRENT_TRANSACTIONS": 0.2},
+          "broker error answers per scan: the median, from snapshots with and without error meters")
+    summary = open(os.path.join(root, "summary.md")).read()
+    check("Error answers per scan: AddPartitionsToTxn/CONCURRENT_TRANSACTIONS 0.2" in summary,
+          "summary.md names the error answers")
     check(os.path.getsize(os.path.join(root, "summary.md")) > 500, "summary.md written")
     check(open(os.path.join(root, "latency_cdf.dat")).read().count("# run") == 3,
           "plot data: one block per run")

@@ -50,21 +50,22 @@ public final class BrokerRequests {
       }
       long records = (Long) server.getAttribute(
           new ObjectName("kafka.server:type=BrokerTopicMetrics,name=MessagesInPerSec"), "Count");
-      StringBuilder out = new StringBuilder("{\"records_in\": ").append(records).append(", \"requests\": {");
-      String sep = "";
-      for (Map.Entry<String, Long> e : requests.entrySet()) {
-        if (e.getValue() == 0) continue;
-        out.append(sep).append('"').append(e.getKey()).append("\": ").append(e.getValue());
-        sep = ", ";
-      }
-      out.append("}, \"errors\": {");
-      sep = "";
-      for (Map.Entry<String, Long> e : errors.entrySet()) {
-        if (e.getValue() == 0) continue;
-        out.append(sep).append('"').append(e.getKey()).append("\": ").append(e.getValue());
-        sep = ", ";
-      }
-      System.out.println(out.append("}}"));
+      StringBuilder out = new StringBuilder("{\"records_in\": ").append(records);
+      appendCounts(out.append(", \"requests\": "), requests);
+      appendCounts(out.append(", \"errors\": "), errors);
+      System.out.println(out.append("}"));
     }
+  }
+
+  /** A JSON object of the non-zero counts (the names are Kafka's own, no quoting needed). */
+  private static void appendCounts(StringBuilder out, Map<String, Long> counts) {
+    out.append('{');
+    String sep = "";
+    for (Map.Entry<String, Long> e : counts.entrySet()) {
+      if (e.getValue() == 0) continue;
+      out.append(sep).append('"').append(e.getKey()).append("\": ").append(e.getValue());
+      sep = ", ";
+    }
+    out.append('}');
   }
 }

@@ -57,6 +57,16 @@ def cpu_per_scan(p):
     return out
 
 
+def per_scan(after, before, scans, skip=()):
+    """What each counter grew by, per scan; counters that did not grow left out."""
+    out = {}
+    for name, count in after.items():
+        delta = count - before.get(name, 0)
+        if name not in skip and delta > 0:
+            out[name] = round(delta / scans, 3)
+    return out
+
+
 def broker_requests_per_scan(before_path, after_path, scans):
     """Requests the real broker handled per answered scan, by type, between
     two BrokerRequests snapshots (deploy/kafka/BrokerRequests.java); None
@@ -64,24 +74,13 @@ def broker_requests_per_scan(before_path, after_path, scans):
     if not scans or not (os.path.exists(before_path) and os.path.exists(after_path)):
         return None
     before, after = load(before_path), load(after_path)
-    out = {}
-    for name, count in after["requests"].items():
-        # Kafka meters FetchConsumer and FetchFollower besides their sum, Fetch.
-        if name in ("FetchConsumer", "FetchFollower"):
-            continue
-        delta = count - before["requests"].get(name, 0)
-        if delta > 0:
-            out[name] = round(delta / scans, 3)
+    # Kafka meters FetchConsumer and FetchFollower besides their sum, Fetch.
+    out = per_scan(after["requests"], before["requests"], scans, skip=("FetchConsumer", "FetchFollower"))
     out["total"] = round(sum(out.values()), 3)
     out["records_appended"] = round((after["records_in"] - before["records_in"]) / scans, 3)
     # Error answers by "request/ERROR" (CONCURRENT_TRANSACTIONS costs a
     # transactional client a 20 ms back-off); older snapshots have none.
-    errors = {}
-    for name, count in after.get("errors", {}).items():
-        delta = count - before.get("errors", {}).get(name, 0)
-        if delta > 0:
-            errors[name] = round(delta / scans, 3)
-    out["error_answers"] = errors
+    out["error_answers"] = per_scan(after.get("errors", {}), before.get("errors", {}), scans)
     return out
 
 

@@ -147,6 +147,13 @@ def spread(values):
             "spread_pct": round(100.0 * (max(values) - min(values)) / med, 1) if med else None}
 
 
+def largest_first(counts):
+    """The numeric entries of counts, largest first (medians over runs can be
+    None; nested objects are not counts)."""
+    return sorted(((k, v) for k, v in counts.items() if isinstance(v, (int, float))),
+                  key=lambda kv: -kv[1])
+
+
 def path_get(d, path):
     for key in path:
         if d is None:
@@ -312,17 +319,12 @@ def summary(out_dir, result, runs, noise):
     if requests:
         lines.append("\nBroker requests per scan at the fixed rate: %s total (%s); %s records "
                      "appended per scan (transaction markers and internal topics included)." % (
-                         fmt(requests["total"], 2), ", ".join(
-                             "%s %s" % (k2, fmt(v, 2)) for k2, v in sorted(
-                                 ((k3, v3) for k3, v3 in requests.items()
-                                  if isinstance(v3, (int, float))), key=lambda kv: -kv[1])
-                             if k2 not in ("total", "records_appended", "error_answers")
-                             and v >= 0.01),
+                         fmt(requests["total"], 2),
+                         ", ".join("%s %s" % (k, fmt(v, 2)) for k, v in largest_first(requests)
+                                   if k not in ("total", "records_appended") and v >= 0.01),
                          fmt(requests["records_appended"], 2)))
-        errors = requests.get("error_answers") or {}
         lines.append("Error answers per scan: %s." % (", ".join(
-            "%s %s" % (k2, fmt(v, 3)) for k2, v in sorted(
-                ((k3, v3) for k3, v3 in errors.items() if v3 is not None), key=lambda kv: -kv[1]))
+            "%s %s" % (k, fmt(v, 3)) for k, v in largest_first(requests.get("error_answers") or {}))
             or "none"))
     lines.append("\nRelay chain: relays %s ms and the broker %s ms of CPU per 1000 messages.\n" % (
         fmt(b["relays_cpu_ms_per_1000_msgs"]), fmt(b["broker_cpu_ms_per_1000_msgs"])))

@@ -59,10 +59,10 @@ typedef struct kq_logger {
 struct kq_producer {
   kq_logger logger;
   uv_loop_t *loop;
-  rd_kafka_t *rk; /* the client whose transaction is open or begins next */
   rd_kafka_t *clients[KQ_TXN_CLIENTS];
   rd_kafka_queue_t *queues[KQ_TXN_CLIENTS];
-  int client_count, current_client;
+  int client_count;
+  int current_client; /* whose transaction is open or begins next */
   int fds[2];
   uv_poll_t poll;
   uv_timer_t timer;

@@ -27,6 +27,11 @@
 
 /* --- transactions ------------------------------------------------------ */
 
+/* The client whose transaction is open or begins next. */
+static rd_kafka_t *kq_current(const kq_producer *p) {
+  return p->clients[p->current_client];
+}
+
 /* A failed transactional call: abort what can be aborted, then the producer
  * is fatal (the service stops; its restart re-reads the aborted inputs). */
 static void kq_txn_fail(kq_producer *p, rd_kafka_error_t *error, const char *what) {
@@ -34,7 +39,7 @@ static void kq_txn_fail(kq_producer *p, rd_kafka_error_t *error, const char *wha
   bool abort = rd_kafka_error_txn_requires_abort(error);
   rd_kafka_error_destroy(error);
   if (abort && p->txn_open) {
-    rd_kafka_error_t *aborted = rd_kafka_abort_transaction(p->rk, -1);
+    rd_kafka_error_t *aborted = rd_kafka_abort_transaction(kq_current(p), -1);
     if (aborted) rd_kafka_error_destroy(aborted);
   }
   p->txn_open = false;
@@ -45,7 +50,7 @@ static void kq_txn_fail(kq_producer *p, rd_kafka_error_t *error, const char *wha
 static int kq_txn_begin(kq_producer *p) {
   if (p->fatal) return -EIO;
   if (p->txn_open) return 0;
-  rd_kafka_error_t *error = rd_kafka_begin_transaction(p->rk);
+  rd_kafka_error_t *error = rd_kafka_begin_transaction(kq_current(p));
   if (error) {
     kq_txn_fail(p, error, "begin transaction");
     return -EIO;
@@ -95,7 +100,7 @@ int kq__txn_commit(kq_producer *p) {
   if (p->txn_offsets->cnt > 0 && p->txn_consumer) {
     rd_kafka_consumer_group_metadata_t *group = rd_kafka_consumer_group_metadata(p->txn_consumer);
     for (int i = 0; i < KQ_TXN_ATTEMPTS; i++) {
-      error = rd_kafka_send_offsets_to_transaction(p->rk, p->txn_offsets, group, -1);
+      error = rd_kafka_send_offsets_to_transaction(kq_current(p), p->txn_offsets, group, -1);
       if (!error || !rd_kafka_error_is_retriable(error) || i + 1 == KQ_TXN_ATTEMPTS) break;
       rd_kafka_error_destroy(error);
     }
@@ -106,7 +111,7 @@ int kq__txn_commit(kq_producer *p) {
     }
   }
   for (int i = 0; i < KQ_TXN_ATTEMPTS; i++) {
-    error = rd_kafka_commit_transaction(p->rk, -1);
+    error = rd_kafka_commit_transaction(kq_current(p), -1);
     if (!error || !rd_kafka_error_is_retriable(error) || i + 1 == KQ_TXN_ATTEMPTS) break;
     rd_kafka_error_destroy(error);
   }
@@ -120,7 +125,6 @@ int kq__txn_commit(kq_producer *p) {
   /* The next transaction goes to the other client, while the coordinator
    * still writes this one's markers. */
   p->current_client = (p->current_client + 1) % p->client_count;
-  p->rk = p->clients[p->current_client];
   return 0;
 }
 
@@ -139,7 +143,7 @@ static void kq_out_finish(kq_out *out, int err) {
 
 static int kq_out_send(kq_out *out) {
   rd_kafka_resp_err_t err =
-      rd_kafka_producev(out->producer->rk, RD_KAFKA_V_TOPIC(out->topic),
+      rd_kafka_producev(kq_current(out->producer), RD_KAFKA_V_TOPIC(out->topic),
                         RD_KAFKA_V_KEY((void *)out->key, out->key_len),
                         RD_KAFKA_V_VALUE((void *)out->value, out->value_len),
                         /* No copy: the record owns the bytes until the delivery report. */
@@ -241,10 +245,12 @@ static void kq_producer_handle_closed(uv_handle_t *handle) {
   p->handles_open--;
 }
 
-/* One librdkafka producer of p, transactional under transactional_id when
- * that is not NULL; NULL with the reason in err. */
-static rd_kafka_t *kq_client_new(kq_producer *p, const kq_settings *settings,
-                                 const char *transactional_id, char *err, size_t err_len) {
+/* One librdkafka producer of p in *out, transactional under transactional_id
+ * when that is not NULL. Returns 0, -EINVAL for a configuration librdkafka
+ * refuses or -EIO when transactions cannot be initialised, with the reason
+ * in err. */
+static int kq_client_new(kq_producer *p, const kq_settings *settings, const char *transactional_id,
+                         rd_kafka_t **out, char *err, size_t err_len) {
   static const char *const defaults[] = {
       "enable.idempotence",     "true", "acks", "all", "linger.ms", "2", "compression.type", "none",
       "statistics.interval.ms", KQ_STATS_INTERVAL_MS, NULL,
@@ -257,13 +263,13 @@ static rd_kafka_t *kq_client_new(kq_producer *p, const kq_settings *settings,
   };
   rd_kafka_conf_t *conf =
       kq__conf_new(settings, transactional_id ? transactional_defaults : defaults, err, err_len);
-  if (!conf) return NULL;
+  if (!conf) return -EINVAL;
   char errstr[256];
   if (transactional_id && rd_kafka_conf_set(conf, "transactional.id", transactional_id, errstr,
                                             sizeof errstr) != RD_KAFKA_CONF_OK) {
     kq__set_err(err, err_len, "transactional.id: %s", errstr);
     rd_kafka_conf_destroy(conf);
-    return NULL;
+    return -EINVAL;
   }
   rd_kafka_conf_set_opaque(conf, p);
   rd_kafka_conf_set_dr_msg_cb(conf, kq_producer_dr);
@@ -273,7 +279,7 @@ static rd_kafka_t *kq_client_new(kq_producer *p, const kq_settings *settings,
   if (!rk) {
     rd_kafka_conf_destroy(conf);
     kq__set_err(err, err_len, "cannot create kafka producer: %s", errstr);
-    return NULL;
+    return -EINVAL;
   }
   if (p->logger.fn) rd_kafka_set_log_queue(rk, NULL);
   if (transactional_id) {
@@ -284,22 +290,20 @@ static rd_kafka_t *kq_client_new(kq_producer *p, const kq_settings *settings,
       kq__set_err(err, err_len, "cannot initialise transactions: %s", rd_kafka_error_string(error));
       rd_kafka_error_destroy(error);
       rd_kafka_destroy(rk);
-      return NULL;
+      return -EIO;
     }
   }
-  return rk;
+  *out = rk;
+  return 0;
 }
 
 static void kq_clients_destroy(kq_producer *p) {
   for (int i = 0; i < p->client_count; i++) {
-    if (p->queues[i]) {
-      rd_kafka_queue_io_event_enable(p->queues[i], -1, NULL, 0);
-      rd_kafka_queue_destroy(p->queues[i]);
-    }
+    rd_kafka_queue_io_event_enable(p->queues[i], -1, NULL, 0);
+    rd_kafka_queue_destroy(p->queues[i]);
     rd_kafka_destroy(p->clients[i]);
   }
   p->client_count = 0;
-  p->rk = NULL;
 }
 
 int kq_producer_open(uv_loop_t *loop, const kq_settings *settings, kq_delivery_fn on_delivery,
@@ -333,9 +337,9 @@ int kq_producer_open(uv_loop_t *loop, const kq_settings *settings, kq_delivery_f
   }
   int wanted = p->transactional ? KQ_TXN_CLIENTS : 1;
   for (int i = 0; i < wanted; i++) {
-    rd_kafka_t *rk = kq_client_new(p, settings, ids[i], err, err_len);
-    if (!rk) {
-      rc = p->transactional ? -EIO : -EINVAL;
+    rd_kafka_t *rk = NULL;
+    rc = kq_client_new(p, settings, ids[i], &rk, err, err_len);
+    if (rc != 0) {
       kq_clients_destroy(p);
       kq__pipe_close(p->fds);
       free(p);
@@ -347,7 +351,6 @@ int kq_producer_open(uv_loop_t *loop, const kq_settings *settings, kq_delivery_f
     rd_kafka_queue_io_event_enable(p->queues[p->client_count], p->fds[1], "1", 1);
     p->client_count++;
   }
-  p->rk = p->clients[0];
   if (p->transactional) p->txn_offsets = rd_kafka_topic_partition_list_new(8);
   uv_poll_init(loop, &p->poll, p->fds[0]);
   uv_timer_init(loop, &p->timer);
@@ -396,7 +399,7 @@ int kq_produce(kq_producer *p, kq_input *input, const char *topic, const void *k
   /* A full local queue empties as delivery reports are served; give it a
    * moment before giving up. */
   for (int i = 0; rc == RD_KAFKA_RESP_ERR__QUEUE_FULL && i < 20; i++) {
-    rd_kafka_poll(p->rk, 10);
+    rd_kafka_poll(kq_current(p), 10);
     rc = kq_out_send(out);
   }
   if (rc != 0) {

@@ -96,8 +96,7 @@ int main(int argc, char **argv) {
   service *svc;
   if (service_open(&svc, &settings, &common) != 0) return 1;
   audit_writer_attach(writer, svc);
-  if (service_start_consuming(svc) != 0) return 1;
-  rc = service_run(svc);
+  rc = service_start_consuming(svc) == 0 ? service_run(svc) : service_abandon(svc);
   audit_writer_free(writer);
   return rc;
 }

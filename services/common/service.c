@@ -301,6 +301,16 @@ static int service_producer_properties(service *svc) {
   return 0;
 }
 
+/* What service_open opened before a step failed is closed again, so the
+ * process never exits with librdkafka's threads still running (exit's
+ * cleanup under them crashed revocation). */
+static int service_open_failed(service **out, service *svc) {
+  *out = NULL;
+  svc->settings.on_stop = NULL; /* the service's module never saw svc */
+  service_abandon(svc);
+  return -1;
+}
+
 int service_open(service **out, const service_settings *settings, const service_common *common) {
   char err[256];
   service *svc = calloc(1, sizeof *svc);
@@ -309,6 +319,12 @@ int service_open(service **out, const service_settings *settings, const service_
   svc->settings = *settings;
   svc->common = *common;
   svc->loop = uv_default_loop();
+  /* Initialised first, so that a failure anywhere below can close them. */
+  uv_signal_init(svc->loop, &svc->sigterm);
+  uv_signal_init(svc->loop, &svc->sigint);
+  uv_timer_init(svc->loop, &svc->lag_timer);
+  uv_timer_init(svc->loop, &svc->tick_timer);
+  svc->sigterm.data = svc->sigint.data = svc->lag_timer.data = svc->tick_timer.data = svc;
   if (*common->instance) {
     snprintf(svc->instance, sizeof svc->instance, "%s", common->instance);
   } else {
@@ -336,7 +352,7 @@ int service_open(service **out, const service_settings *settings, const service_
 
   if (service_producer_properties(svc)) {
     LOG_ERROR("kafka_producer_failed", LOG_TEXT("reason", "too many producer properties"));
-    return -1;
+    return service_open_failed(out, svc);
   }
 
   char client_id[64], transactional_id[192];
@@ -369,13 +385,16 @@ int service_open(service **out, const service_settings *settings, const service_
   if (kq_producer_open(svc->loop, &kafka, settings->on_delivery, settings->ctx, &svc->producer, err,
                        sizeof err)) {
     LOG_ERROR("kafka_producer_failed", LOG_ERRTEXT("reason", err));
-    return -1;
+    return service_open_failed(out, svc);
   }
   if (settings->uses_db) {
     /* The registry's statements are prepared beside the service's own. */
     pgq_statement statements[SERVICE_MAX_STATEMENTS];
     size_t statement_count = settings->statement_count;
-    if (statement_count + registry_pg_statement_count > SERVICE_MAX_STATEMENTS) return -1;
+    if (statement_count + registry_pg_statement_count > SERVICE_MAX_STATEMENTS) {
+      LOG_ERROR("postgres_open_failed", LOG_TEXT("reason", "too many prepared statements"));
+      return service_open_failed(out, svc);
+    }
     if (statement_count) memcpy(statements, settings->statements, statement_count * sizeof *statements);
     if (settings->uses_registry) {
       memcpy(statements + statement_count, registry_pg_statements,
@@ -385,14 +404,14 @@ int service_open(service **out, const service_settings *settings, const service_
     if (pgq_open(svc->loop, common->db_url, statements, statement_count, service_on_db_state, svc,
                  &svc->db, err, sizeof err)) {
       LOG_ERROR("postgres_open_failed", LOG_ERRTEXT("reason", err));
-      return -1;
+      return service_open_failed(out, svc);
     }
   }
   char host[128];
   int port;
   if (service_parse_addr(common->http_addr, host, sizeof host, &port)) {
     LOG_ERROR("bad_http_addr", LOG_TEXT("expected", "host:port"));
-    return -1;
+    return service_open_failed(out, svc);
   }
   http_settings http = {.host = host,
                         .port = port,
@@ -402,16 +421,10 @@ int service_open(service **out, const service_settings *settings, const service_
                         .ctx = svc};
   if (http_server_start(svc->loop, &http, &svc->http, err, sizeof err)) {
     LOG_ERROR("http_listen_failed", LOG_ERRTEXT("reason", err));
-    return -1;
+    return service_open_failed(out, svc);
   }
-  uv_signal_init(svc->loop, &svc->sigterm);
-  uv_signal_init(svc->loop, &svc->sigint);
-  svc->sigterm.data = svc->sigint.data = svc;
   uv_signal_start(&svc->sigterm, service_on_signal, SIGTERM);
   uv_signal_start(&svc->sigint, service_on_signal, SIGINT);
-  uv_timer_init(svc->loop, &svc->lag_timer);
-  uv_timer_init(svc->loop, &svc->tick_timer);
-  svc->lag_timer.data = svc->tick_timer.data = svc;
   if (settings->input_topic) uv_timer_start(&svc->lag_timer, service_on_lag_timer, 1000, 1000);
   if (settings->on_tick)
     uv_timer_start(&svc->tick_timer, service_on_tick, 0, settings->tick_ms ? settings->tick_ms : 100);
@@ -420,7 +433,7 @@ int service_open(service **out, const service_settings *settings, const service_
                                       service_on_registry, svc);
     if (!svc->registry || service_start_partner_events(svc) != 0) {
       LOG_ERROR("registry_start_failed");
-      return -1;
+      return service_open_failed(out, svc);
     }
   }
   LOG_INFO("started", LOG_ID("instance", svc->instance), LOG_INT("http_port", http_server_port(svc->http)));
@@ -517,6 +530,16 @@ int service_run(service *svc) {
   int status = svc->exit_status;
   free(svc);
   return status;
+}
+
+int service_abandon(service *svc) {
+  /* The service's module may be half attached: only on_stop, which stops
+   * what it started, is called back. */
+  svc->settings.on_inputs_finished = NULL;
+  svc->settings.busy = NULL;
+  svc->settings.ready = NULL;
+  service_stop(svc, 1);
+  return service_run(svc);
 }
 
 int service_produce(service *svc, kq_input *input, const char *topic, const void *key,

@@ -106,7 +106,9 @@ typedef struct service_settings {
   unsigned tick_ms;
   void (*on_tick)(void *ctx);
   /* Called once when the service begins to stop (may be NULL): stop
-   * listeners, timers and other work that would keep the loop busy. */
+   * listeners, timers and other work that would keep the loop busy. Also
+   * called by service_abandon, so it must cope with a module that was
+   * never attached or only partly opened. */
   void (*on_stop)(void *ctx);
   /* Called once at stop after every input is finished and its offset
    * committed, before the producer flushes (may be NULL): last outputs,
@@ -128,7 +130,8 @@ int service_configure(int argc, char **argv, const char *usage, const char *summ
 int service_parse_addr(const char *addr, char *host, size_t host_len, int *port);
 
 /* Opens everything except the input consumer: the producer, PostgreSQL,
- * the HTTP listener, signals. Returns 0 with *out set, or -1 (logged). */
+ * the HTTP listener, signals. Returns 0 with *out set, or -1 (logged) with
+ * whatever it had opened closed again and *out NULL. */
 int service_open(service **out, const service_settings *settings, const service_common *common);
 
 /* Starts consuming the input topic (call once the service is ready for
@@ -139,6 +142,12 @@ int service_start_consuming(service *svc);
  * gracefully: finishes in-flight inputs, flushes, commits, and frees svc.
  * Returns the exit status for main. */
 int service_run(service *svc);
+
+/* Closes a service that was opened but will not run, because a later step
+ * of main failed: closes and frees everything service_open opened, so no
+ * librdkafka thread outlives main. Of the service's callbacks only on_stop
+ * is called. Returns 1, the exit status for main. */
+int service_abandon(service *svc);
 
 /* Begins a graceful stop from inside the loop, e.g. after a fatal error
  * (exit_status 1: the failed input's offset is never stored, so a restart

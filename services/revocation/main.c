@@ -93,7 +93,9 @@ int main(int argc, char **argv) {
   if (admin_http_start(service_loop(svc), &admin_settings, revocation_changes_on_request, changes,
                        &admin, err, sizeof err)) {
     LOG_ERROR("admin_listen_failed", LOG_ERRTEXT("reason", err));
-    return 1;
+    rc = service_abandon(svc);
+    revocation_changes_free(changes);
+    return rc;
   }
   revocation_changes_attach(changes, svc, admin);
   LOG_INFO("admin_listening", LOG_INT("admin_port", admin_http_port(admin)),

@@ -459,6 +459,7 @@ void revocation_changes_on_request(void *ctx, admin_http_request *req) {
 void revocation_changes_on_stop(void *ctx) {
   revocation_changes *a = ctx;
   a->stopping = true;
+  if (!a->svc) return; /* never attached: the admin API failed to start */
   revocation_publish_unauthorized(a);
   uv_timer_stop(&a->unauthorized_summary);
   admin_http_stop(a->admin);

@@ -90,9 +90,14 @@ int main(int argc, char **argv) {
   int parts_rc = opened ? -1 : resolver_parts_open(&parts, svc, &keys, pseudonym_period_s,
                                                               retention_interval_s, rule_audit_interval_ms);
   sodium_munlock(&keys, sizeof keys);
-  if (parts_rc) return 1;
-  resolver_start_when_db_up(&parts);
-  int status = service_run(svc);
+  if (opened) return 1;
+  int status;
+  if (parts_rc) {
+    status = service_abandon(svc);
+  } else {
+    resolver_start_when_db_up(&parts);
+    status = service_run(svc);
+  }
   resolver_parts_free(&parts);
   inner_seal_keys_free(inner);
   return status;
